@@ -1,0 +1,162 @@
+import { BoundedCache, type Clock } from './BoundedCache.js';
+import { CacheCounters, type CacheStats } from './stats.js';
+
+export interface TenantCacheOptions {
+  /** Entries across all tenants. @default 10000 */
+  maxEntries?: number;
+  /** Entries one tenant may hold, so one tenant cannot evict everyone. @default 1000 */
+  maxEntriesPerTenant?: number;
+  /** @default 30000 */
+  ttlMs?: number;
+  clock?: Clock;
+}
+
+/**
+ * The only way to reach a tenant's entries: a scope bound to that tenant. There is no
+ * API that takes a tenant id and a key together, so isolation holds by construction.
+ */
+export interface TenantScope<V> {
+  readonly tenantId: string;
+  get(key: string): V | undefined;
+  set(key: string, value: V, ttlMs?: number): void;
+  /** Returns the cached value or loads it once, sharing one load among concurrent callers. */
+  getOrLoad(key: string, load: () => Promise<V>, ttlMs?: number): Promise<V>;
+  invalidate(key: string): boolean;
+  invalidatePrefix(prefix: string): number;
+  invalidateAll(): number;
+  stats(): CacheStats;
+}
+
+/**
+ * A bounded, tenant-isolated LRU + TTL cache (guarantee 4): one LRU per tenant (capped),
+ * and a global cap enforced by evicting from the least recently active tenant.
+ */
+export class TenantCache<V extends object | string | number | boolean> {
+  readonly #maxEntries: number;
+  readonly #maxPerTenant: number;
+  readonly #ttlMs: number;
+  readonly #clock: Clock | undefined;
+  readonly #counters = new CacheCounters();
+  /** Map order is recency of tenant activity: a touched tenant is moved to the end. */
+  readonly #tenants = new Map<string, BoundedCache<V>>();
+  readonly #loading = new Map<string, Map<string, Promise<V>>>();
+  #size = 0;
+
+  constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock }: TenantCacheOptions = {}) {
+    this.#maxEntries = maxEntries;
+    this.#maxPerTenant = Math.min(maxEntriesPerTenant, maxEntries);
+    this.#ttlMs = ttlMs;
+    this.#clock = clock;
+  }
+
+  /** The scope of one tenant. Cheap: call it per request. */
+  forTenant(tenantId: string): TenantScope<V> {
+    if (tenantId === '') throw new Error('A tenant id is required');
+    return {
+      tenantId,
+      get: (key) => this.#get(tenantId, key),
+      set: (key, value, ttlMs) => this.#set(tenantId, key, value, ttlMs),
+      getOrLoad: (key, load, ttlMs) => this.#getOrLoad(tenantId, key, load, ttlMs),
+      invalidate: (key) => this.#withTenant(tenantId, (c) => c.delete(key), false),
+      invalidatePrefix: (prefix) => this.#withTenant(tenantId, (c) => c.deletePrefix(prefix), 0),
+      invalidateAll: () => this.invalidateTenant(tenantId),
+      stats: () => this.#tenants.get(tenantId)?.stats() ?? new CacheCounters().snapshot(0),
+    };
+  }
+
+  /** Drops every entry of one tenant (e.g. the org was suspended). */
+  invalidateTenant(tenantId: string): number {
+    const removed = this.#withTenant(tenantId, (c) => c.clear(), 0);
+    this.#tenants.delete(tenantId);
+    return removed;
+  }
+
+  /** Totals across tenants. */
+  stats(): CacheStats & { tenants: number } {
+    return { ...this.#counters.snapshot(this.#size), tenants: this.#tenants.size };
+  }
+
+  /**
+   * Runs `fn` on a tenant's LRU and keeps the global size exact: every change of size
+   * (sets, evictions, expiries found on read, deletes) happens inside this wrapper.
+   */
+  #withTenant<T>(tenantId: string, fn: (cache: BoundedCache<V>) => T, absent: T): T {
+    const cache = this.#tenants.get(tenantId);
+    if (cache === undefined) return absent;
+    const before = cache.size;
+    try {
+      return fn(cache);
+    } finally {
+      this.#size += cache.size - before;
+      if (cache.size === 0) this.#tenants.delete(tenantId);
+    }
+  }
+
+  #get(tenantId: string, key: string): V | undefined {
+    if (!this.#tenants.has(tenantId)) {
+      this.#counters.misses += 1;
+      return undefined;
+    }
+    this.#touch(tenantId);
+    return this.#withTenant(tenantId, (c) => c.get(key), undefined);
+  }
+
+  #set(tenantId: string, key: string, value: V, ttlMs?: number): void {
+    if (!this.#tenants.has(tenantId)) {
+      this.#tenants.set(
+        tenantId,
+        new BoundedCache<V>({ maxEntries: this.#maxPerTenant, ttlMs: this.#ttlMs, clock: this.#clock, counters: [this.#counters] }),
+      );
+    }
+    this.#touch(tenantId);
+    this.#withTenant(tenantId, (c) => c.set(key, value, ttlMs), undefined);
+    this.#enforceGlobalCap(tenantId);
+  }
+
+  async #getOrLoad(tenantId: string, key: string, load: () => Promise<V>, ttlMs?: number): Promise<V> {
+    const hit = this.#get(tenantId, key);
+    if (hit !== undefined) return hit;
+    let inflight = this.#loading.get(tenantId);
+    const pending = inflight?.get(key);
+    if (pending !== undefined) return pending;
+    if (inflight === undefined) {
+      inflight = new Map();
+      this.#loading.set(tenantId, inflight);
+    }
+    const loads = inflight;
+    const promise = (async () => {
+      try {
+        const value = await load();
+        this.#set(tenantId, key, value, ttlMs);
+        return value;
+      } finally {
+        loads.delete(key);
+        if (loads.size === 0) this.#loading.delete(tenantId);
+      }
+    })();
+    loads.set(key, promise);
+    return promise;
+  }
+
+  #touch(tenantId: string): void {
+    const cache = this.#tenants.get(tenantId);
+    if (cache === undefined) return;
+    this.#tenants.delete(tenantId);
+    this.#tenants.set(tenantId, cache);
+  }
+
+  /** Global pressure: evict from the least recently active tenant other than the writer when possible. */
+  #enforceGlobalCap(writer: string): void {
+    while (this.#size > this.#maxEntries) {
+      let victim: [string, BoundedCache<V>] | undefined;
+      for (const entry of this.#tenants) {
+        if (entry[0] !== writer && entry[1].size > 0) {
+          victim = entry;
+          break;
+        }
+      }
+      const victimId = victim?.[0] ?? writer;
+      if (!this.#withTenant(victimId, (c) => c.evictOldest(), false)) break;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** Bounded, tenant-isolated LRU + TTL caches (guarantee 4). */
+export { TenantCache, type TenantCacheOptions, type TenantScope } from './TenantCache.js';
+export { BoundedCache, type BoundedCacheOptions, type Clock } from './BoundedCache.js';
+export type { CacheStats } from './stats.js';

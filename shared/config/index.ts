@@ -1,0 +1,11 @@
+/** zod-parsed environment, parsed once, failing fast with every bad variable named. */
+export { ConfigError } from './ConfigError.js';
+export { parseEnv, envInt, envBool, envString, type Env } from './parseEnv.js';
+export {
+  POOL_MAX_CEILING,
+  parseRuntimeConfig,
+  resetRuntimeConfig,
+  runtimeConfig,
+  runtimeConfigSchema,
+  type RuntimeConfig,
+} from './runtimeConfig.js';

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { envBool, envInt, parseEnv, type Env } from './parseEnv.js';
+
+/** Most connections a pool may hold: db-f1-micro has 25, 3 reserved; see the deploy budget check. */
+export const POOL_MAX_CEILING = 3;
+
+/**
+ * The runtime settings every function shares. Function-specific settings extend this
+ * schema in their own folder. The timeout is written by the deploy manifest (one source
+ * of truth) into `FUNCTION_TIMEOUT_SECONDS`, locally and in Google Cloud alike.
+ */
+export const runtimeConfigSchema = z
+  .object({
+    FUNCTION_NAME: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'must be a lowercase function name' }).optional(),
+    K_SERVICE: z.string().optional(),
+    K_REVISION: z.string().optional(),
+    /** The function's configured timeout. @default 60 */
+    FUNCTION_TIMEOUT_SECONDS: envInt({ min: 1, max: 3600, default: 60 }),
+    /** Time kept back from the platform's timeout to answer and clean up. @default 1000 */
+    DEADLINE_SAFETY_MARGIN_MS: envInt({ min: 0, max: 60_000, default: 1000 }),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// URL' }).optional(),
+    INSTANCE_CONNECTION_NAME: z
+      .string()
+      .regex(/^[a-z0-9-]+(:[a-z0-9-]+)?:[a-z0-9-]+:[a-z0-9-]+$/, { error: 'must look like project:region:instance' })
+      .optional(),
+    DB_USER: z.string().optional(),
+    DB_PASSWORD: z.string().optional(),
+    DB_NAME: z.string().optional(),
+    DB_IP_TYPE: z.enum(['PUBLIC', 'PRIVATE', 'PSC'], { error: 'must be PUBLIC, PRIVATE or PSC' }).default('PRIVATE'),
+    DB_IAM_AUTH: envBool(false),
+    /** Pool size; may be lowered, never raised above {@link POOL_MAX_CEILING}. @default 3 */
+    DB_POOL_MAX: envInt({ min: 1, max: POOL_MAX_CEILING, default: POOL_MAX_CEILING }),
+    /** Idle connections are closed after this long, so a quiet instance gives slots back. @default 60000 */
+    DB_IDLE_TIMEOUT_MS: envInt({ min: 1000, max: 3_600_000, default: 60_000 }),
+    DB_CONNECT_ATTEMPTS: envInt({ min: 1, max: 10, default: 3 }),
+    GOOGLE_CLOUD_PROJECT: z.string().optional(),
+    /** Default body limit for HTTP functions. @default 1 MiB */
+    MAX_BODY_BYTES: envInt({ min: 1024, max: 32 * 1024 * 1024, default: 1024 * 1024 }),
+  })
+  .refine((c) => c.DATABASE_URL === undefined || c.INSTANCE_CONNECTION_NAME === undefined, {
+    error: 'must not be set together with DATABASE_URL (choose one way to reach PostgreSQL)',
+    path: ['INSTANCE_CONNECTION_NAME'],
+  })
+  .refine((c) => c.INSTANCE_CONNECTION_NAME === undefined || (c.DB_USER !== undefined && c.DB_NAME !== undefined), {
+    error: 'must be set with INSTANCE_CONNECTION_NAME (DB_USER and DB_NAME)',
+    path: ['DB_USER'],
+  });
+
+export type RuntimeConfig = z.infer<typeof runtimeConfigSchema> & { functionName: string };
+
+/** Parses the shared runtime settings from `env`. */
+export function parseRuntimeConfig(env: Env): RuntimeConfig {
+  const parsed = parseEnv(runtimeConfigSchema, env);
+  return { ...parsed, functionName: parsed.FUNCTION_NAME ?? parsed.K_SERVICE ?? 'local' };
+}
+
+let cached: RuntimeConfig | undefined;
+
+/**
+ * The process's runtime config, parsed once (first call) from `process.env`.
+ * Start-up code calls it early so a bad environment fails before the first request.
+ */
+export function runtimeConfig(env: Env = process.env): RuntimeConfig {
+  cached ??= parseRuntimeConfig(env);
+  return cached;
+}
+
+/** Forgets the parsed config (tests). */
+export function resetRuntimeConfig(): void {
+  cached = undefined;
+}

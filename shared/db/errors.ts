@@ -1,0 +1,47 @@
+import { DeadlineExceededError, UnavailableError } from '../errors/index.js';
+
+/** A PostgreSQL error as `pg` reports it (SQLSTATE in `code`). */
+interface PgLikeError extends Error {
+  code?: string;
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/** SQLSTATE of an error, if it has one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as PgLikeError | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** `unique_violation` — callers turn it into `ALREADY_EXISTS`. */
+export function isUniqueViolation(error: unknown): boolean {
+  return sqlState(error) === '23505';
+}
+
+/** True when the connection behind the error cannot be trusted any more. */
+export function isConnectionError(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code === undefined) {
+    const message = error instanceof Error ? error.message : '';
+    return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(message);
+  }
+  return CONNECTION_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}
+
+/**
+ * Wraps a foreign database error at the boundary:
+ * - `57014` from our own `statement_timeout` → `DEADLINE_EXCEEDED` (the server cancelled it);
+ * - lost connections, shutdowns and `too_many_connections` → `UNAVAILABLE` (retryable);
+ * - anything else passes through unchanged (callers map constraint errors; the HTTP
+ *   boundary turns the rest into `INTERNAL`).
+ */
+export function mapDbError(error: unknown, budgetMs: number): unknown {
+  const code = sqlState(error);
+  if (code === '57014') {
+    return new DeadlineExceededError(`The database work did not finish within its ${Math.round(budgetMs)} ms budget`, error);
+  }
+  if (code === '53300' || code === '53400' || isConnectionError(error)) {
+    return new UnavailableError('The database is unavailable, retry shortly', { cause: error, retryAfterSeconds: 1 });
+  }
+  return error;
+}

@@ -1,0 +1,6 @@
+/** The PostgreSQL pool capped at 3, with budgets enforced on the server (guarantees 2 and 3). */
+export { createPool } from './createPool.js';
+export { getDb, poolOptionsFromConfig } from './getDb.js';
+export { INSTANCE_ID, applicationNameFor } from './instance.js';
+export { isConnectionError, isUniqueViolation, mapDbError, sqlState } from './errors.js';
+export type { CloudSqlTarget, ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SqlParam } from './types.js';

@@ -1,0 +1,212 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { z } from 'zod';
+import { runtimeConfig } from '../config/index.js';
+import { Deadline, runWithDeadline } from '../deadline/index.js';
+import {
+  AppError,
+  errorEnvelope,
+  invalidArgumentFromZod,
+  InvalidArgumentError,
+  toAppError,
+} from '../errors/index.js';
+import { addLogContext, log, parseTraceContext, withLogContext, type Severity, writeLog } from '../log/index.js';
+import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
+import { installFrameworkErrorHandler } from './frameworkErrors.js';
+import { requestIdFrom } from './requestId.js';
+import { compile, match } from './route.js';
+import type { AnyRoute, HttpResult } from './types.js';
+
+export interface HttpFunctionOptions {
+  /** The function's name, as deployed (logs, `application_name`). */
+  name: string;
+  routes: AnyRoute[];
+  /**
+   * Runs after the handler, before the answer is written — whatever the outcome. For work
+   * that must happen inside the invocation (Cloud Run may take the CPU away once the answer
+   * is out), such as flushing buffers that are due. Errors are logged, never thrown.
+   */
+  finalize?: () => Promise<void>;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** The request handler functions-framework calls. */
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+/**
+ * Builds an HTTP function: routing by method and path, request id, deadline, zod parsing
+ * of path/query/body, body-size and content-type checks, error mapping to the envelope,
+ * one access-log line per request, and `GET /healthz` (no backend touched).
+ */
+export function createHttpHandler({ name, routes, finalize }: HttpFunctionOptions): HttpHandler {
+  const config = runtimeConfig();
+  const compiled = routes.map(compile);
+  const defaultLimit = config.MAX_BODY_BYTES;
+  const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
+  const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
+
+  const limitFor = (method: string | undefined, url: string | undefined): number => {
+    const result = match(compiled, method ?? 'GET', pathOf(url));
+    return result.kind === 'match' ? (result.route.maxBodyBytes ?? defaultLimit) : defaultLimit;
+  };
+  installFrameworkErrorHandler((req) => limitFor(req.method, req.url));
+  installShutdownHandlers();
+
+  return async function handleRequest(req: Request, res: Response): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    const deadline = new Deadline({ timeoutMs, safetyMarginMs });
+    const context = {
+      function: name,
+      requestId,
+      executionId: headerValue(req.headers['function-execution-id']) ?? requestId,
+      trace: parseTraceContext(req.headers),
+    };
+    await withLogContext(context, () =>
+      runWithDeadline(deadline, async () => {
+        let result: HttpResult | undefined;
+        let failure: AppError | undefined;
+        let done: (() => void) | undefined;
+        const onClose = (): void => {
+          if (!res.writableEnded) deadline.abort(new AppError('UNAVAILABLE', 'The client went away'));
+        };
+        req.once('close', onClose);
+        try {
+          done = trackInvocation(deadline);
+          result = await dispatch(req, res, compiled, requestId, deadline, (m, u) => limitFor(m, u));
+        } catch (error) {
+          failure = toAppError(error);
+          if (failure.isServerError) {
+            log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
+          }
+        } finally {
+          if (finalize !== undefined) {
+            try {
+              await finalize();
+            } catch (error) {
+              log.error('Finalizing the invocation failed', error);
+            }
+          }
+          req.off('close', onClose);
+          deadline.dispose();
+          done?.();
+        }
+        write(res, requestId, result, failure);
+        accessLog(req, res, started, failure);
+      }),
+    );
+  };
+}
+
+async function dispatch(
+  req: Request,
+  res: Response,
+  routes: ReturnType<typeof compile>[],
+  requestId: string,
+  deadline: Deadline,
+  limitFor: (method: string | undefined, url: string | undefined) => number,
+): Promise<HttpResult> {
+  const method = req.method.toUpperCase();
+  const pathname = pathOf(req.originalUrl ?? req.url);
+  if (pathname === '/healthz' || pathname === '/healthz/') {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
+    return { status: 200, body: { status: 'ok' } };
+  }
+  const found = match(routes, method, pathname);
+  if (found.kind === 'none') throw new AppError('NOT_FOUND', `No route for ${method} ${pathname}`);
+  if (found.kind === 'method') throw methodNotAllowed(found.allow);
+  if (found.kind === 'bad-path') {
+    throw new InvalidArgumentError('A path segment is not valid percent-encoding', [{ path: found.segment, message: 'Invalid encoding' }]);
+  }
+  const route = found.route;
+  // Authenticate first: an anonymous caller learns nothing about input validation.
+  const auth: unknown = route.auth === undefined ? undefined : await route.auth(req);
+  const params: unknown = parseWith(route.params as z.ZodType | undefined, found.params, 'path parameters');
+  const query: unknown = parseWith(route.query as z.ZodType | undefined, { ...(req.query as Record<string, unknown>) }, 'query parameters');
+  let body: unknown;
+  if (route.body !== undefined) {
+    if (!BODY_METHODS.has(method)) {
+      body = parseWith(route.body as z.ZodType, undefined, 'body');
+    } else {
+      const raw = req.rawBody;
+      const limit = limitFor(req.method, req.originalUrl ?? req.url);
+      if (raw !== undefined && raw.length > limit) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes`);
+      }
+      const contentType = headerValue(req.headers['content-type']) ?? '';
+      if (raw !== undefined && raw.length > 0 && !/^application\/json\s*(;|$)/i.test(contentType)) {
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
+      }
+      const value: unknown = raw === undefined || raw.length === 0 ? undefined : req.body;
+      body = parseWith(route.body as z.ZodType, value, 'body');
+    }
+  }
+  return route.handler({ params, query, body, auth, requestId, deadline, req, res });
+}
+
+function parseWith(schema: z.ZodType | undefined, value: unknown, what: string): unknown {
+  if (schema === undefined) return value ?? {};
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalidArgumentFromZod(result.error, what);
+  return result.data;
+}
+
+function methodNotAllowed(allow: string[]): AppError {
+  const error = new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allow.join(', ')}`);
+  Object.defineProperty(error, 'allow', { value: allow.join(', ') });
+  return error;
+}
+
+function write(res: Response, requestId: string, result: HttpResult | undefined, failure: AppError | undefined): void {
+  if (res.headersSent) return;
+  if (failure !== undefined) {
+    if (failure.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
+    const allow = (failure as AppError & { allow?: string }).allow;
+    if (allow !== undefined) res.setHeader('allow', allow);
+    res.status(failure.status).json(errorEnvelope(failure, requestId));
+    return;
+  }
+  const status = result?.status ?? 200;
+  for (const [key, value] of Object.entries(result?.headers ?? {})) res.setHeader(key, value);
+  if (status === 204 || result?.body === undefined) {
+    res.status(status).end();
+    return;
+  }
+  res.status(status).json(result.body);
+}
+
+function accessLog(req: Request, res: Response, started: number, failure: AppError | undefined): void {
+  const status = res.statusCode;
+  const severity: Severity = status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
+  const latency = (performance.now() - started) / 1000;
+  writeLog(severity, `${req.method} ${pathOf(req.originalUrl ?? req.url)} ${status}`, {
+    httpRequest: {
+      requestMethod: req.method,
+      requestUrl: req.originalUrl ?? req.url,
+      status,
+      responseSize: String(res.getHeader('content-length') ?? ''),
+      userAgent: headerValue(req.headers['user-agent']),
+      remoteIp: req.ip,
+      latency: `${latency.toFixed(6)}s`,
+    },
+    ...(failure === undefined ? {} : { error_code: failure.code }),
+  });
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? raw : raw.slice(0, q);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Adds the authenticated org to every later log line of this invocation. */
+export function setRequestOrg(org: string): void {
+  addLogContext({ org });
+}
+
+

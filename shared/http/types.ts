@@ -1,0 +1,46 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { z } from 'zod';
+import type { Deadline } from '../deadline/index.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a handler returns; the wrapper writes it. `204` sends no body. */
+export interface HttpResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Everything a handler gets: parsed input, the caller, the request id and the deadline. */
+export interface HandlerContext<P, Q, B, A> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Whatever the route's `auth` returned (the authenticated caller). */
+  auth: A;
+  requestId: string;
+  deadline: Deadline;
+  req: Request;
+  res: Response;
+}
+
+/** Authenticates a request before its input is parsed; throws `UNAUTHENTICATED` etc. */
+export type Authenticator<A> = (req: Request) => Promise<A>;
+
+/** One route. Schemas are zod; their failures become `400` naming the fields. */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, A> {
+  method: HttpMethod;
+  /** `/v1/pricing/:provider/:model` — `:name` segments become `params`. */
+  path: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Body limit for this route. @default MAX_BODY_BYTES (1 MiB) */
+  maxBodyBytes?: number;
+  auth?: Authenticator<A>;
+  handler: (ctx: HandlerContext<z.infer<P>, z.infer<Q>, z.infer<B>, A>) => Promise<HttpResult>;
+}
+
+/** A route with its types erased, as the router stores it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- erasure point: each route was type-checked by `route()`
+export type AnyRoute = RouteSpec<any, any, any, any>;

@@ -1,0 +1,12 @@
+/** Graceful shutdown (guarantee 5): drain, flush, close, exit — even under functions-framework. */
+export {
+  inFlightCount,
+  installShutdownHandlers,
+  isShuttingDown,
+  onShutdown,
+  resetLifecycle,
+  shutdown,
+  trackInvocation,
+  type ShutdownHook,
+  type ShutdownOptions,
+} from './shutdown.js';

@@ -1,0 +1,81 @@
+import { getLogContext } from './context.js';
+import { redact, redactString } from './redact.js';
+
+/** Cloud Logging severities we use. */
+export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+const SEVERITY_RANK: Record<Severity, number> = { DEBUG: 100, INFO: 200, NOTICE: 300, WARNING: 400, ERROR: 500, CRITICAL: 600 };
+
+/** Where finished lines go. Defaults to a synchronous write to stdout (no loss on exit). */
+export type LogSink = (line: string) => void;
+
+const defaultSink: LogSink = (line) => {
+  process.stdout.write(line + '\n');
+};
+
+let sink: LogSink = defaultSink;
+let minRank = SEVERITY_RANK[(process.env.LOG_LEVEL?.toUpperCase() as Severity | undefined) ?? 'INFO'] ?? SEVERITY_RANK.INFO;
+
+/** Redirects log output (tests capture lines this way); returns a function that restores it. */
+export function setLogSink(next: LogSink): () => void {
+  const previous = sink;
+  sink = next;
+  return () => {
+    sink = previous;
+  };
+}
+
+/** Sets the lowest severity that is written. */
+export function setLogLevel(level: Severity): void {
+  minRank = SEVERITY_RANK[level];
+}
+
+export type LogFields = Record<string, unknown>;
+
+/**
+ * Writes one JSON line with Cloud Logging's special fields. Context (function, execution
+ * id, request id, org, trace) comes from AsyncLocalStorage; every field is redacted.
+ */
+export function writeLog(severity: Severity, message: string, fields: LogFields = {}): void {
+  if (SEVERITY_RANK[severity] < minRank) return;
+  const context = getLogContext();
+  const entry: Record<string, unknown> = {
+    severity,
+    message: redactString(message),
+    time: new Date().toISOString(),
+  };
+  if (context.function !== undefined) entry.function = context.function;
+  if (context.executionId !== undefined) entry.execution_id = context.executionId;
+  if (context.requestId !== undefined) entry.request_id = context.requestId;
+  if (context.org !== undefined) entry.org = context.org;
+  if (context.trace !== undefined) {
+    const project = process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT;
+    entry['logging.googleapis.com/trace'] =
+      project === undefined ? context.trace.traceId : `projects/${project}/traces/${context.trace.traceId}`;
+    if (context.trace.spanId !== undefined) entry['logging.googleapis.com/spanId'] = context.trace.spanId;
+    if (context.trace.sampled !== undefined) entry['logging.googleapis.com/trace_sampled'] = context.trace.sampled;
+  }
+  const safe = redact(fields) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(safe)) {
+    if (!(key in entry) && value !== undefined) entry[key] = value;
+  }
+  let line: string;
+  try {
+    line = JSON.stringify(entry);
+  } catch {
+    line = JSON.stringify({ severity, message: entry.message, time: entry.time, note: 'fields were not serialisable' });
+  }
+  sink(line);
+}
+
+/** The logger every module uses. `error` takes the error itself so its stack and cause are kept. */
+export const log = {
+  debug: (message: string, fields?: LogFields): void => writeLog('DEBUG', message, fields),
+  info: (message: string, fields?: LogFields): void => writeLog('INFO', message, fields),
+  notice: (message: string, fields?: LogFields): void => writeLog('NOTICE', message, fields),
+  warn: (message: string, fields?: LogFields): void => writeLog('WARNING', message, fields),
+  error: (message: string, error?: unknown, fields?: LogFields): void =>
+    writeLog('ERROR', message, error === undefined ? fields : { ...fields, err: error }),
+  critical: (message: string, error?: unknown, fields?: LogFields): void =>
+    writeLog('CRITICAL', message, error === undefined ? fields : { ...fields, err: error }),
+};
