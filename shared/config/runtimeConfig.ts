@@ -33,6 +33,8 @@ export const runtimeConfigSchema = z
     /** Idle connections are closed after this long, so a quiet instance gives slots back. @default 60000 */
     DB_IDLE_TIMEOUT_MS: envInt({ min: 1000, max: 3_600_000, default: 60_000 }),
     DB_CONNECT_ATTEMPTS: envInt({ min: 1, max: 10, default: 3 }),
+    /** How long an API-key lookup is trusted; revocations elsewhere land within it (≤ 60 s). @default 30000 */
+    AUTH_CACHE_TTL_MS: envInt({ min: 0, max: 60_000, default: 30_000 }),
     GOOGLE_CLOUD_PROJECT: z.string().optional(),
     /** Default body limit for HTTP functions. @default 1 MiB */
     MAX_BODY_BYTES: envInt({ min: 1024, max: 32 * 1024 * 1024, default: 1024 * 1024 }),

@@ -123,3 +123,25 @@ export async function withBudget<T>(tier: Tier, fn: (budget: Budget) => Promise<
     deadline?.signal.removeEventListener('abort', onParentAbort);
   }
 }
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts —
+ * for work that cannot take a signal itself. The listener is always removed.
+ */
+export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    throw signal.reason;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    promise.catch(() => undefined);
+  }
+}

@@ -1,0 +1,2 @@
+// Placeholder replaced by the migrations work (deploy/): applies plain-SQL migrations.
+export async function migrate(_databaseUrl: string): Promise<void> {}

@@ -1,0 +1,144 @@
+/**
+ * The DuckDB side: one instance, a small pool of connections and per-table
+ * write locks.
+ *
+ * Each running job gets its own connection because `connection.interrupt()`
+ * stops whatever that connection is executing — sharing one connection would
+ * let a timeout or cancel of one job kill another. Writes to the same table
+ * are serialised so two concurrent insertAll/DML statements never hit
+ * DuckDB's optimistic-concurrency "Transaction conflict" errors.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+/** Settings applied to every connection so GoogleSQL semantics hold. */
+const SESSION_SETTINGS = [
+  // TIMESTAMP (TIMESTAMPTZ) arithmetic, casts and CURRENT_DATE are UTC in BigQuery.
+  "SET TimeZone = 'UTC'",
+  // BigQuery sorts NULLs first ascending and last descending.
+  "SET default_null_order = 'nulls_first_on_asc_last_on_desc'",
+];
+
+/** Options for {@link Engine.open}. */
+export interface EngineOptions {
+  /** DuckDB database file, or ':memory:'. */
+  dataPath: string;
+  /** Maximum concurrent connections (= concurrently running jobs). */
+  maxConnections?: number;
+}
+
+/** DuckDB instance plus connection pool. */
+export class Engine {
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly all: DuckDBConnection[] = [];
+  private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
+  private creating = 0;
+  private readonly locks = new Map<string, Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly maxConnections: number,
+  ) {}
+
+  /** Opens (or creates) the database. */
+  static async open(opts: EngineOptions): Promise<Engine> {
+    const instance = await DuckDBInstance.create(opts.dataPath, {
+      // Queries come from API callers: keep DuckDB from reading or writing arbitrary files or URLs.
+      enable_external_access: 'false',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const engine = new Engine(instance, Math.max(1, opts.maxConnections ?? 8));
+    // Warm one connection so the first request does not pay for it.
+    engine.release(await engine.create());
+    return engine;
+  }
+
+  private async create(): Promise<DuckDBConnection> {
+    const conn = await this.instance.connect();
+    for (const s of SESSION_SETTINGS) await conn.run(s);
+    this.all.push(conn);
+    return conn;
+  }
+
+  /** Takes a connection, waiting when all are busy. */
+  async acquire(): Promise<DuckDBConnection> {
+    if (this.closed) throw new Error('DuckDB engine is closed');
+    const conn = this.idle.pop();
+    if (conn) return conn;
+    if (this.all.length + this.creating < this.maxConnections) {
+      this.creating++;
+      try {
+        return await this.create();
+      } finally {
+        this.creating--;
+      }
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Returns a connection to the pool. */
+  release(conn: DuckDBConnection): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(conn);
+    else this.idle.push(conn);
+  }
+
+  /** Runs `fn` with a pooled connection. */
+  async with<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const conn = await this.acquire();
+    try {
+      return await fn(conn);
+    } finally {
+      this.release(conn);
+    }
+  }
+
+  /**
+   * Runs `fn` holding the write locks for `keys` (table keys such as
+   * `dataset.table`). Keys are taken in sorted order so two multi-table
+   * writers cannot deadlock.
+   */
+  async withLocks<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys.map((k) => k.toLowerCase()))].sort();
+    const releases: (() => void)[] = [];
+    try {
+      for (const key of sorted) {
+        const prev = this.locks.get(key) ?? Promise.resolve();
+        let release!: () => void;
+        const mine = new Promise<void>((r) => (release = r));
+        const chained = prev.then(() => mine);
+        this.locks.set(key, chained);
+        await prev;
+        releases.push(() => {
+          release();
+          if (this.locks.get(key) === chained) this.locks.delete(key);
+        });
+      }
+      return await fn();
+    } finally {
+      for (const r of releases.reverse()) r();
+    }
+  }
+
+  /** Number of open connections (for stats). */
+  get connectionCount(): number {
+    return this.all.length;
+  }
+
+  /** Interrupts everything and closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.all) {
+      try {
+        c.interrupt();
+        c.disconnectSync();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * The allow-list of GoogleSQL functions and how each maps onto DuckDB.
+ *
+ * A function that is not a key of {@link FUNCTIONS} is rejected with
+ * `Unsupported by the local BigQuery endpoint: function NAME`; this is the
+ * guard against DuckDB functions that share a name but not a meaning (e.g.
+ * DuckDB's `log(x)` is base 10, BigQuery's `LOG(x)` is natural; DuckDB's
+ * `concat` skips NULLs, BigQuery's returns NULL), and against DuckDB-only
+ * functions such as `read_csv` reaching the engine.
+ */
+import { invalidQuery, unsupported } from './errors.js';
+import { duckString, literalString, parseDatePart, weekdayIndex } from './sqlHelpers.js';
+import type { DatePart } from './sqlHelpers.js';
+import { isWord } from './sqlTree.js';
+import type { SqlNode } from './sqlTree.js';
+
+/** What the registry needs from the translator. */
+export interface FnTranslator {
+  expr(nodes: SqlNode[]): string;
+  seq(nodes: SqlNode[]): string;
+}
+
+/** One allow-listed function. */
+export interface FnSpec {
+  /** Minimum / maximum argument counts (checked before `impl`). */
+  min: number;
+  max: number;
+  /** Translation from comma-split raw arguments. */
+  impl?: (args: SqlNode[][], tr: FnTranslator, name: string) => string;
+  /** Translation from the whole raw argument list (aggregates with DISTINCT / ORDER BY inside). */
+  raw?: (items: SqlNode[], tr: FnTranslator, name: string) => string;
+}
+
+const INF = Number.MAX_SAFE_INTEGER;
+
+/** Same-named DuckDB function with the same semantics. */
+function rename(duck: string, min: number, max: number): FnSpec {
+  return { min, max, impl: (args, tr) => `${duck}(${args.map((a) => tr.expr(a)).join(', ')})` };
+}
+
+/** Aggregate / window function: arguments (incl. DISTINCT, ORDER BY) passed through. */
+function passthrough(duck: string): FnSpec {
+  return { min: 0, max: INF, raw: (items, tr) => `${duck}(${items.length ? tr.seq(items) : ''})` };
+}
+
+function fixed(min: number, max: number, impl: (a: string[], raw: SqlNode[][], tr: FnTranslator, name: string) => string): FnSpec {
+  return { min, max, impl: (args, tr, name) => impl(args.map((x) => tr.expr(x)), args, tr, name) };
+}
+
+/** `INTERVAL` argument check for *_ADD / *_SUB. */
+function intervalArg(raw: SqlNode[] | undefined, fn: string): void {
+  if (!raw || !isWord(raw[0], 'INTERVAL')) throw invalidQuery(`${fn} expects an INTERVAL as its second argument`);
+}
+
+const DATE_PARTS_DATE = new Set(['DAY', 'WEEK', 'ISOWEEK', 'MONTH', 'QUARTER', 'YEAR']);
+const TIME_PARTS = new Set(['MICROSECOND', 'MILLISECOND', 'SECOND', 'MINUTE', 'HOUR']);
+
+function partOf(raw: SqlNode[] | undefined, fn: string, allowed: Set<string>): DatePart {
+  const part = parseDatePart(raw ?? [], fn);
+  if (!allowed.has(part.name)) throw unsupported(`${fn} with date part ${part.name}`);
+  return part;
+}
+
+/** Truncation shared by DATE_TRUNC / DATETIME_TRUNC / TIMESTAMP_TRUNC. */
+function truncExpr(value: string, part: DatePart): string {
+  if (part.name === 'WEEK') {
+    // BigQuery weeks start on Sunday (or the given weekday); DuckDB's 'week' is ISO (Monday).
+    const k = weekdayIndex(part.weekday ?? 'SUNDAY');
+    return `(date_trunc('day', ${value}) - to_days(CAST((dayofweek(${value}) - ${k} + 7) % 7 AS INTEGER)))`;
+  }
+  if (part.name === 'ISOWEEK') return `date_trunc('week', ${value})`;
+  return `date_trunc('${part.name.toLowerCase()}', ${value})`;
+}
+
+/** DATE_DIFF / DATETIME_DIFF count part *boundaries* crossed (like DuckDB date_diff). */
+function boundaryDiff(a: string, b: string, part: DatePart, asDate: boolean): string {
+  if (part.name === 'WEEK') {
+    const k = weekdayIndex(part.weekday ?? 'SUNDAY');
+    // Shift both so the chosen weekday lands on Monday, then count ISO week boundaries.
+    const shift = (x: string): string => (asDate ? `(CAST(${x} AS DATE) + ${(8 - k) % 7})` : `(${x} + to_days(${(8 - k) % 7}))`);
+    return `date_diff('week', ${shift(b)}, ${shift(a)})`;
+  }
+  if (part.name === 'ISOWEEK') return `date_diff('week', ${b}, ${a})`;
+  return `date_diff('${part.name.toLowerCase()}', ${b}, ${a})`;
+}
+
+/**
+ * Converts a BigQuery format string (FORMAT_DATE, PARSE_TIMESTAMP, …) to a
+ * DuckDB strftime/strptime one. Elements whose meaning differs and that have
+ * no exact DuckDB equivalent are rejected rather than approximated.
+ */
+export function convertDateFormat(fmt: string, fn: string): string {
+  let out = '';
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i] as string;
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const e = fmt[i + 1];
+    if (e === undefined) throw invalidQuery(`${fn}: format string ends with "%"`);
+    i++;
+    switch (e) {
+      case 'Y': case 'm': case 'd': case 'H': case 'M': case 'S': case 'y': case 'B': case 'b':
+      case 'A': case 'a': case 'j': case 'p': case 'I': case 'U': case 'W': case 'u': case 'w':
+      case 'V': case 'G': case '%':
+        out += `%${e}`;
+        break;
+      case 'h':
+        out += '%b';
+        break;
+      case 'F':
+        out += '%Y-%m-%d';
+        break;
+      case 'T':
+        out += '%H:%M:%S';
+        break;
+      case 'D':
+        out += '%m/%d/%y';
+        break;
+      case 'R':
+        out += '%H:%M';
+        break;
+      case 'Z':
+        out += '%Z';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'E': {
+        const m = /^E([36])S/.exec(fmt.slice(i));
+        if (!m) throw unsupported(`format element %${fmt.slice(i, i + 3)} in ${fn}`);
+        out += m[1] === '6' ? '%S.%f' : '%S.%g';
+        i += 2;
+        break;
+      }
+      default:
+        throw unsupported(`format element %${e} in ${fn}`);
+    }
+  }
+  return out;
+}
+
+function formatArg(raw: SqlNode[] | undefined, fn: string): string {
+  const lit = literalString(raw ?? []);
+  if (lit === undefined) throw unsupported(`${fn} with a non-literal format string`);
+  return duckString(convertDateFormat(lit, fn));
+}
+
+/** Validates a FORMAT() string: printf-style specifiers DuckDB's printf understands identically. */
+function printfFormat(raw: SqlNode[] | undefined): string {
+  const lit = literalString(raw ?? []);
+  if (lit === undefined) throw unsupported('FORMAT with a non-literal format string');
+  const re = /%([-+ #0]*)(\d+|\*)?(\.\d+)?([a-zA-Z%])?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(lit)) !== null) {
+    const conv = m[4];
+    if (!conv || !'disfFeEgGxXo%'.includes(conv)) throw unsupported(`FORMAT specifier %${conv ?? ''}`);
+    if (m[2] === '*') throw unsupported('FORMAT specifier with * width');
+  }
+  return duckString(lit);
+}
+
+/** Number of capturing groups in a literal regular expression. */
+function captureGroups(re: string): number {
+  let n = 0;
+  for (let i = 0; i < re.length; i++) {
+    if (re[i] === '\\') {
+      i++;
+      continue;
+    }
+    if (re[i] === '(' && re[i + 1] !== '?') n++;
+  }
+  return n;
+}
+
+/** NULL if any argument is NULL, like BigQuery's GREATEST/LEAST (DuckDB ignores NULLs). */
+function nullIfAnyNull(fn: string, args: string[]): string {
+  return `(CASE WHEN ${args.map((a) => `(${a}) IS NULL`).join(' OR ')} THEN NULL ELSE ${fn}(${args.join(', ')}) END)`;
+}
+
+function tzLiteral(raw: SqlNode[] | undefined, a: string | undefined, fn: string): string {
+  if (raw === undefined || a === undefined) throw invalidQuery(`${fn}: missing time zone`);
+  return a;
+}
+
+/** The allow-list, keyed by upper-case GoogleSQL name. */
+export const FUNCTIONS: Record<string, FnSpec> = {
+  // --- math
+  ABS: rename('abs', 1, 1),
+  SIGN: rename('sign', 1, 1),
+  SQRT: rename('sqrt', 1, 1),
+  EXP: rename('exp', 1, 1),
+  LN: rename('ln', 1, 1),
+  LOG10: rename('log10', 1, 1),
+  FLOOR: rename('floor', 1, 1),
+  CEIL: rename('ceil', 1, 1),
+  CEILING: rename('ceil', 1, 1),
+  ROUND: rename('round', 1, 2),
+  TRUNC: rename('trunc', 1, 2),
+  POW: rename('pow', 2, 2),
+  POWER: rename('pow', 2, 2),
+  IS_NAN: rename('isnan', 1, 1),
+  IS_INF: rename('isinf', 1, 1),
+  RAND: fixed(0, 0, () => 'random()'),
+  MOD: fixed(2, 2, ([a, b]) => `((${a}) % (${b}))`),
+  DIV: fixed(2, 2, ([a, b]) => `((${a}) // (${b}))`),
+  LOG: fixed(1, 2, ([x, base]) => (base === undefined ? `ln(${x})` : `(ln(${x}) / ln(${base}))`)),
+  GREATEST: fixed(1, INF, (a) => nullIfAnyNull('greatest', a)),
+  LEAST: fixed(1, INF, (a) => nullIfAnyNull('least', a)),
+  SAFE_DIVIDE: fixed(2, 2, ([a, b]) => `(CASE WHEN (${b}) = 0 THEN NULL ELSE (${a}) / (${b}) END)`),
+
+  // --- conditional
+  IF: fixed(3, 3, ([c, a, b]) => `(CASE WHEN ${c} THEN ${a} ELSE ${b} END)`),
+  IFNULL: fixed(2, 2, ([a, b]) => `coalesce(${a}, ${b})`),
+  COALESCE: rename('coalesce', 1, INF),
+  NULLIF: rename('nullif', 2, 2),
+
+  // --- strings
+  CONCAT: fixed(1, INF, (a) => `(${a.join(' || ')})`),
+  LOWER: rename('lower', 1, 1),
+  UPPER: rename('upper', 1, 1),
+  LENGTH: rename('length', 1, 1),
+  CHAR_LENGTH: rename('length', 1, 1),
+  CHARACTER_LENGTH: rename('length', 1, 1),
+  SUBSTR: rename('substring', 2, 3),
+  SUBSTRING: rename('substring', 2, 3),
+  STARTS_WITH: rename('starts_with', 2, 2),
+  ENDS_WITH: rename('ends_with', 2, 2),
+  REPLACE: rename('replace', 3, 3),
+  TRIM: rename('trim', 1, 2),
+  LTRIM: rename('ltrim', 1, 2),
+  RTRIM: rename('rtrim', 1, 2),
+  LPAD: fixed(2, 3, ([s, n, p]) => `lpad(${s}, ${n}, ${p ?? "' '"})`),
+  RPAD: fixed(2, 3, ([s, n, p]) => `rpad(${s}, ${n}, ${p ?? "' '"})`),
+  REVERSE: rename('reverse', 1, 1),
+  REPEAT: rename('repeat', 2, 2),
+  STRPOS: rename('strpos', 2, 2),
+  LEFT: rename('left', 2, 2),
+  RIGHT: rename('right', 2, 2),
+  SPLIT: fixed(1, 2, ([s, d]) => `string_split(${s}, ${d ?? "','"})`),
+  REGEXP_CONTAINS: rename('regexp_matches', 2, 2),
+  REGEXP_REPLACE: fixed(3, 3, ([s, re, rep]) => `regexp_replace(${s}, ${re}, ${rep}, 'g')`),
+  REGEXP_EXTRACT: fixed(2, 2, ([s, re], raw) => {
+    const lit = literalString(raw[1] ?? []);
+    if (lit === undefined) throw unsupported('REGEXP_EXTRACT with a non-literal pattern');
+    const groups = captureGroups(lit);
+    if (groups > 1) throw invalidQuery('Regular expressions passed into extraction functions must not have more than 1 capturing group');
+    return `(CASE WHEN regexp_matches(${s}, ${re}) THEN regexp_extract(${s}, ${re}, ${groups}) END)`;
+  }),
+  FORMAT: fixed(1, INF, (a, raw) => `printf(${[printfFormat(raw[0]), ...a.slice(1)].join(', ')})`),
+  TO_BASE64: rename('to_base64', 1, 1),
+  FROM_BASE64: rename('from_base64', 1, 1),
+
+  // --- date & time
+  CURRENT_DATE: fixed(0, 0, () => 'current_date'),
+  CURRENT_TIMESTAMP: fixed(0, 0, () => 'current_timestamp'),
+  CURRENT_DATETIME: fixed(0, 0, () => 'CAST(current_timestamp AS TIMESTAMP)'),
+  CURRENT_TIME: fixed(0, 0, () => 'CAST(current_timestamp AS TIME)'),
+  DATE: fixed(1, 3, (a, raw, _tr, fn) => {
+    if (a.length === 3) return `make_date(${a.join(', ')})`;
+    if (a.length === 2) return `CAST(timezone(${tzLiteral(raw[1], a[1], fn)}, ${a[0]}) AS DATE)`;
+    return `CAST(${a[0]} AS DATE)`;
+  }),
+  DATETIME: fixed(1, 6, (a, raw, _tr, fn) => {
+    if (a.length === 6) return `make_timestamp(${a.join(', ')})`;
+    if (a.length === 2) {
+      // DATETIME(date, time) or DATETIME(timestamp, zone)
+      if (literalString(raw[1] ?? []) !== undefined) return `timezone(${tzLiteral(raw[1], a[1], fn)}, ${a[0]})`;
+      return `(CAST(${a[0]} AS DATE) + CAST(${a[1]} AS TIME))`;
+    }
+    if (a.length === 1) return `CAST(${a[0]} AS TIMESTAMP)`;
+    throw invalidQuery(`No matching signature for function ${fn}`);
+  }),
+  TIMESTAMP: fixed(1, 2, (a, raw, _tr, fn) =>
+    a.length === 2 ? `timezone(${tzLiteral(raw[1], a[1], fn)}, CAST(${a[0]} AS TIMESTAMP))` : `CAST(${a[0]} AS TIMESTAMPTZ)`,
+  ),
+  TIME: fixed(1, 3, (a) => (a.length === 3 ? `make_time(${a.join(', ')})` : `CAST(${a[0]} AS TIME)`)),
+  DATE_ADD: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `CAST((${d}) + ${i} AS DATE)`;
+  }),
+  DATE_SUB: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `CAST((${d}) - ${i} AS DATE)`;
+  }),
+  DATETIME_ADD: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `CAST((${d}) + ${i} AS TIMESTAMP)`;
+  }),
+  DATETIME_SUB: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `CAST((${d}) - ${i} AS TIMESTAMP)`;
+  }),
+  TIMESTAMP_ADD: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `((${d}) + ${i})`;
+  }),
+  TIMESTAMP_SUB: fixed(2, 2, ([d, i], raw, _tr, fn) => {
+    intervalArg(raw[1], fn);
+    return `((${d}) - ${i})`;
+  }),
+  DATE_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => boundaryDiff(`CAST(${a} AS DATE)`, `CAST(${b} AS DATE)`, partOf(raw[2], fn, DATE_PARTS_DATE), true)),
+  DATETIME_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) =>
+    boundaryDiff(`CAST(${a} AS TIMESTAMP)`, `CAST(${b} AS TIMESTAMP)`, partOf(raw[2], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])), false),
+  ),
+  TIMESTAMP_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => {
+    // Whole intervals elapsed (not boundaries); BigQuery allows MICROSECOND..DAY here.
+    const part = partOf(raw[2], fn, new Set([...TIME_PARTS, 'DAY']));
+    return `date_sub('${part.name.toLowerCase()}', ${b}, ${a})`;
+  }),
+  DATE_TRUNC: fixed(2, 2, ([d], raw, _tr, fn) => `CAST(${truncExpr(`CAST(${d} AS DATE)`, partOf(raw[1], fn, DATE_PARTS_DATE))} AS DATE)`),
+  DATETIME_TRUNC: fixed(2, 2, ([d], raw, _tr, fn) =>
+    `CAST(${truncExpr(`CAST(${d} AS TIMESTAMP)`, partOf(raw[1], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])))} AS TIMESTAMP)`,
+  ),
+  TIMESTAMP_TRUNC: fixed(2, 3, ([t, , tz], raw, _tr, fn) => {
+    if (tz !== undefined && literalString(raw[2] ?? [])?.toUpperCase() !== 'UTC') throw unsupported(`${fn} with a time zone other than UTC`);
+    return truncExpr(`CAST(${t} AS TIMESTAMPTZ)`, partOf(raw[1], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])));
+  }),
+  FORMAT_DATE: fixed(2, 2, ([, d], raw, _tr, fn) => `strftime(CAST(${d} AS DATE), ${formatArg(raw[0], fn)})`),
+  FORMAT_DATETIME: fixed(2, 2, ([, d], raw, _tr, fn) => `strftime(CAST(${d} AS TIMESTAMP), ${formatArg(raw[0], fn)})`),
+  FORMAT_TIMESTAMP: fixed(2, 3, ([, t, tz], raw, _tr, fn) =>
+    tz === undefined ? `strftime(CAST(${t} AS TIMESTAMPTZ), ${formatArg(raw[0], fn)})` : `strftime(timezone(${tz}, ${t}), ${formatArg(raw[0], fn)})`,
+  ),
+  FORMAT_TIME: fixed(2, 2, ([, t], raw, _tr, fn) => `strftime(DATE '1970-01-01' + CAST(${t} AS TIME), ${formatArg(raw[0], fn)})`),
+  PARSE_DATE: fixed(2, 2, ([, s], raw, _tr, fn) => `CAST(strptime(${s}, ${formatArg(raw[0], fn)}) AS DATE)`),
+  PARSE_DATETIME: fixed(2, 2, ([, s], raw, _tr, fn) => `CAST(strptime(${s}, ${formatArg(raw[0], fn)}) AS TIMESTAMP)`),
+  PARSE_TIMESTAMP: fixed(2, 3, ([, s, tz], raw, _tr, fn) =>
+    tz === undefined
+      ? `CAST(strptime(${s}, ${formatArg(raw[0], fn)}) AS TIMESTAMPTZ)`
+      : `timezone(${tz}, CAST(strptime(${s}, ${formatArg(raw[0], fn)}) AS TIMESTAMP))`,
+  ),
+  TIMESTAMP_SECONDS: fixed(1, 1, ([n]) => `CAST(make_timestamp(CAST(${n} AS BIGINT) * 1000000) AS TIMESTAMPTZ)`),
+  TIMESTAMP_MILLIS: fixed(1, 1, ([n]) => `CAST(make_timestamp(CAST(${n} AS BIGINT) * 1000) AS TIMESTAMPTZ)`),
+  TIMESTAMP_MICROS: fixed(1, 1, ([n]) => `CAST(make_timestamp(CAST(${n} AS BIGINT)) AS TIMESTAMPTZ)`),
+  UNIX_SECONDS: fixed(1, 1, ([t]) => `CAST(floor(epoch_us(${t}) / 1000000) AS BIGINT)`),
+  UNIX_MILLIS: fixed(1, 1, ([t]) => `CAST(floor(epoch_us(${t}) / 1000) AS BIGINT)`),
+  UNIX_MICROS: fixed(1, 1, ([t]) => `epoch_us(${t})`),
+  UNIX_DATE: fixed(1, 1, ([d]) => `date_diff('day', DATE '1970-01-01', CAST(${d} AS DATE))`),
+  DATE_FROM_UNIX_DATE: fixed(1, 1, ([n]) => `CAST(DATE '1970-01-01' + CAST(${n} AS INTEGER) AS DATE)`),
+  LAST_DAY: fixed(1, 2, ([d], raw, _tr, fn) => {
+    if (raw[1] && partOf(raw[1], fn, new Set(['MONTH'])).name !== 'MONTH') throw unsupported(`${fn} with a part other than MONTH`);
+    return `last_day(CAST(${d} AS DATE))`;
+  }),
+
+  // --- aggregates (DISTINCT / ORDER BY inside the call pass through)
+  COUNT: passthrough('count'),
+  COUNTIF: passthrough('count_if'),
+  SUM: passthrough('sum'),
+  AVG: passthrough('avg'),
+  MIN: passthrough('min'),
+  MAX: passthrough('max'),
+  ANY_VALUE: passthrough('any_value'),
+  ARRAY_AGG: passthrough('array_agg'),
+  STRING_AGG: passthrough('string_agg'),
+  LOGICAL_AND: passthrough('bool_and'),
+  LOGICAL_OR: passthrough('bool_or'),
+  APPROX_COUNT_DISTINCT: passthrough('approx_count_distinct'),
+  STDDEV: passthrough('stddev_samp'),
+  STDDEV_SAMP: passthrough('stddev_samp'),
+  STDDEV_POP: passthrough('stddev_pop'),
+  VARIANCE: passthrough('var_samp'),
+  VAR_SAMP: passthrough('var_samp'),
+  VAR_POP: passthrough('var_pop'),
+  BIT_AND: passthrough('bit_and'),
+  BIT_OR: passthrough('bit_or'),
+  BIT_XOR: passthrough('bit_xor'),
+  CORR: passthrough('corr'),
+  COVAR_POP: passthrough('covar_pop'),
+  COVAR_SAMP: passthrough('covar_samp'),
+
+  // --- window (OVER clause is translated separately)
+  ROW_NUMBER: rename('row_number', 0, 0),
+  RANK: rename('rank', 0, 0),
+  DENSE_RANK: rename('dense_rank', 0, 0),
+  PERCENT_RANK: rename('percent_rank', 0, 0),
+  CUME_DIST: rename('cume_dist', 0, 0),
+  NTILE: rename('ntile', 1, 1),
+  LAG: rename('lag', 1, 3),
+  LEAD: rename('lead', 1, 3),
+  FIRST_VALUE: passthrough('first_value'),
+  LAST_VALUE: passthrough('last_value'),
+  NTH_VALUE: passthrough('nth_value'),
+
+  // --- arrays
+  ARRAY_LENGTH: rename('len', 1, 1),
+  ARRAY_TO_STRING: fixed(2, 3, ([a, d, nullText]) => {
+    if (nullText !== undefined) throw unsupported('ARRAY_TO_STRING with a NULL replacement argument');
+    return `array_to_string(${a}, ${d})`;
+  }),
+  ARRAY_CONCAT: fixed(1, INF, (a) => a.slice(1).reduce((acc, x) => `list_concat(${acc}, ${x})`, a[0] as string)),
+  ARRAY_REVERSE: rename('list_reverse', 1, 1),
+  GENERATE_ARRAY: rename('generate_series', 2, 3),
+  GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e, step]) =>
+    `CAST(generate_series(CAST(${s} AS TIMESTAMP), CAST(${e} AS TIMESTAMP), ${step ?? 'INTERVAL 1 DAY'}) AS DATE[])`,
+  ),
+  GENERATE_TIMESTAMP_ARRAY: rename('generate_series', 3, 3),
+
+  // --- JSON
+  JSON_VALUE: fixed(1, 2, ([j, p]) => `json_value(${j}, ${p ?? "'$'"})`),
+  JSON_EXTRACT_SCALAR: fixed(1, 2, ([j, p]) => `json_value(${j}, ${p ?? "'$'"})`),
+  JSON_QUERY: fixed(1, 2, ([j, p]) => `json_extract(${j}, ${p ?? "'$'"})`),
+  JSON_EXTRACT: fixed(1, 2, ([j, p]) => `json_extract(${j}, ${p ?? "'$'"})`),
+  TO_JSON_STRING: fixed(1, 1, ([x]) => `CAST(to_json(${x}) AS VARCHAR)`),
+  TO_JSON: fixed(1, 1, ([x]) => `to_json(${x})`),
+  PARSE_JSON: fixed(1, 1, ([x]) => `CAST(${x} AS JSON)`),
+
+  // --- misc
+  GENERATE_UUID: fixed(0, 0, () => 'CAST(gen_random_uuid() AS VARCHAR)'),
+};
+
+/** Names of all supported functions (for docs and tests). */
+export const SUPPORTED_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS).sort();

@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { generateApiKey } from '../shared/auth/index.js';
+import { buildFunctions } from '../deploy/build.js';
+import { functionEnv, manifest } from '../deploy/manifest.js';
+import { migrate } from '../deploy/migrate.js';
+import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { freePort, startLocalPostgres, type LocalPostgres } from './postgres.js';
+
+/** Path prefixes each HTTP function serves (API.md); the gateway routes by them. */
+export const ROUTE_PREFIXES: Record<string, string[]> = {
+  orgs: ['/v1/orgs'],
+  quota: ['/v1/quota'],
+  pricing: ['/v1/pricing'],
+  subscriptions: ['/v1/subscriptions'],
+  integrations: ['/v1/integrations'],
+  costs: ['/v1/costs'],
+};
+
+export interface StackOptions {
+  /** Where data and secrets live. @default `.local` */
+  localDir?: string;
+  /** Gateway port. @default PORT or 8080 */
+  port?: number;
+  /** Receives each line the stack and its functions print. */
+  output?: (line: string) => void;
+  /** Functions to run. @default every function in the manifest */
+  functions?: string[];
+}
+
+export interface StackInfo {
+  gateway_url: string;
+  functions: Record<string, string>;
+  database_url: string;
+  bigquery_url: string;
+  admin_token: string;
+  demo: { org_slug: string; api_key: string };
+}
+
+export interface Stack {
+  info: StackInfo;
+  /** Stops everything gracefully: gateway, functions (SIGTERM), BigQuery endpoint, PostgreSQL. */
+  stop(): Promise<void>;
+}
+
+interface Secrets {
+  admin_token: string;
+  demo_api_key?: string;
+}
+
+const DEMO_ORG = { org_slug: 'demo', name: 'Demo Org', plan: 'pro', admin_email: 'admin@demo.example' } as const;
+
+/** Starts the whole system locally: PostgreSQL, BigQuery endpoint, every function, the gateway. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const localDir = path.resolve(options.localDir ?? '.local');
+  const out = options.output ?? ((line: string) => console.log(line));
+  const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
+  mkdirSync(localDir, { recursive: true });
+  const secrets = loadSecrets(localDir);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        out(`[stack] cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    out('[stack] starting PostgreSQL');
+    const postgres: LocalPostgres = await startLocalPostgres({
+      dataDir: path.join(localDir, 'postgres'),
+      database: 'cloudact',
+      persistent: true,
+      // db-f1-micro's limit, so the local stack feels the same connection pressure.
+      maxConnections: 25,
+    });
+    cleanups.push(() => postgres.stop());
+    await migrate(postgres.url, { log: (line) => out(`[migrate] ${line}`) });
+
+    out('[stack] starting the BigQuery endpoint');
+    const bigquery: BigQueryEndpoint = await startBigQueryEndpoint({ port: 0, dataPath: path.join(localDir, 'bigquery.duckdb') });
+    cleanups.push(() => bigquery.close());
+
+    const names = options.functions ?? manifest.functions.map((f) => f.name);
+    out(`[stack] building ${names.join(', ')}`);
+    await buildFunctions(names);
+
+    const processes = new Map<string, { child: ChildProcess; url: string }>();
+    cleanups.push(() => stopFunctions(processes, out));
+    for (const name of names) {
+      const port = await freePort();
+      const child = startFunction(name, port, {
+        DATABASE_URL: postgres.url,
+        ADMIN_TOKEN: secrets.admin_token,
+        BIGQUERY_API_ENDPOINT: bigquery.url,
+        GOOGLE_CLOUD_PROJECT: 'local-project',
+        KEK_FILE: path.join(localDir, 'kek.key'),
+      }, out);
+      processes.set(name, { child, url: `http://127.0.0.1:${port}` });
+    }
+    await Promise.all([...processes].map(([name, p]) => waitHealthy(name, p.url, p.child)));
+
+    const routes = [...processes].flatMap(([name, p]) => (ROUTE_PREFIXES[name] ?? []).map((prefix) => ({ prefix, target: p.url })));
+    const gateway: Gateway = await startGateway({
+      port: gatewayPort,
+      routes,
+      healthTargets: Object.fromEntries([...processes].map(([name, p]) => [name, p.url])),
+    });
+    cleanups.push(() => gateway.close());
+
+    const demoKey = names.includes('orgs') ? await ensureDemoOrg(gateway.url, postgres.url, secrets, localDir) : '';
+    const info: StackInfo = {
+      gateway_url: gateway.url,
+      functions: Object.fromEntries([...processes].map(([name, p]) => [name, p.url])),
+      database_url: postgres.url,
+      bigquery_url: bigquery.url,
+      admin_token: secrets.admin_token,
+      demo: { org_slug: DEMO_ORG.org_slug, api_key: demoKey },
+    };
+    writeFileSync(path.join(localDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    return { info, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function loadSecrets(localDir: string): Secrets {
+  const file = path.join(localDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+  const secrets: Secrets = { admin_token: `adm_${randomBytes(24).toString('base64url')}` };
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  const kek = path.join(localDir, 'kek.key');
+  if (!existsSync(kek)) writeFileSync(kek, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  return secrets;
+}
+
+function saveSecrets(localDir: string, secrets: Secrets): void {
+  writeFileSync(path.join(localDir, 'secrets.json'), JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+}
+
+const frameworkMain = (): string => {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('@google-cloud/functions-framework/package.json')), 'build/src/main.js');
+};
+
+/** Starts one function the way the platform does: `functions-framework --target=NAME`. */
+function startFunction(name: string, port: number, extraEnv: Record<string, string>, out: (line: string) => void): ChildProcess {
+  const spec = manifest.functions.find((f) => f.name === name);
+  if (spec === undefined) throw new Error(`No function ${name} in the manifest`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...functionEnv(name),
+    ...extraEnv,
+    PORT: String(port),
+    NODE_ENV: 'production',
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  const signatureType = spec.trigger.type === 'http' ? 'http' : 'cloudevent';
+  const child = spawn(
+    process.execPath,
+    [frameworkMain(), `--target=${spec.entryPoint}`, `--source=${path.resolve('dist', name)}`, `--signature-type=${signatureType}`, `--port=${port}`],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const prefix = `[${name}]`;
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') out(`${prefix} ${line}`);
+    });
+  }
+  return child;
+}
+
+async function waitHealthy(name: string, url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`Function ${name} exited with code ${child.exitCode} during start-up`);
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`Function ${name} did not become healthy within ${timeoutMs} ms`);
+}
+
+async function stopFunctions(processes: Map<string, { child: ChildProcess }>, out: (line: string) => void): Promise<void> {
+  await Promise.all(
+    [...processes].map(async ([name, { child }]) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const finished = await Promise.race([exited.then(() => true), sleep(10_000, false)]);
+      if (!finished) {
+        out(`[stack] ${name} did not exit within 10 s of SIGTERM; killing it`);
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }),
+  );
+}
+
+/** The demo org and its key: onboarded through the gateway once, reused afterwards. */
+async function ensureDemoOrg(gatewayUrl: string, databaseUrl: string, secrets: Secrets, localDir: string): Promise<string> {
+  if (secrets.demo_api_key !== undefined) {
+    const check = await fetch(`${gatewayUrl}/v1/orgs/me`, { headers: { authorization: `Bearer ${secrets.demo_api_key}` } });
+    if (check.status === 200) return secrets.demo_api_key;
+  }
+  const res = await fetch(`${gatewayUrl}/v1/orgs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secrets.admin_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(DEMO_ORG),
+  });
+  let key: string;
+  if (res.status === 201) {
+    key = ((await res.json()) as { api_key: { key: string } }).api_key.key;
+  } else if (res.status === 409) {
+    // The org exists but its key was lost (secrets.json deleted): issue one directly.
+    key = await issueKeyDirectly(databaseUrl, DEMO_ORG.org_slug);
+  } else {
+    throw new Error(`Onboarding the demo org failed: ${res.status} ${await res.text()}`);
+  }
+  secrets.demo_api_key = key;
+  saveSecrets(localDir, secrets);
+  return key;
+}
+
+async function issueKeyDirectly(databaseUrl: string, orgSlug: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'local-stack' });
+  await client.connect();
+  try {
+    const key = generateApiKey();
+    await client.query(
+      `INSERT INTO api_keys (org_id, key_hash, prefix) SELECT id, $2, $3 FROM orgs WHERE org_slug = $1`,
+      [orgSlug, key.hash, key.prefix],
+    );
+    return key.key;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,162 @@
+import { adminAuthenticator, authenticateTenant, forgetApiKey, generateApiKey, type Tenant } from '../../shared/auth/index.js';
+import { TenantCache } from '../../shared/cache/index.js';
+import { getDb } from '../../shared/db/index.js';
+import { withBudget } from '../../shared/deadline/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
+import { route, type AnyRoute } from '../../shared/http/index.js';
+import { log } from '../../shared/log/index.js';
+import { analyticsProvisioner } from './provision.js';
+import { keyIdParams, noQuery, onboardBody } from './schema.js';
+import { createOrResumeOrg, markActive } from './store.js';
+
+interface OrgProfile {
+  org_slug: string;
+  name: string;
+  plan: string;
+  status: string;
+  created_at: string;
+  limits: { daily_pipeline_runs: number; concurrent_pipelines: number };
+}
+
+/** Org profiles change rarely; a short TTL keeps `/me` off the database. */
+const profiles = new TenantCache<OrgProfile>({ ttlMs: 10_000, maxEntriesPerTenant: 4 });
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+export function orgRoutes(adminToken: string): AnyRoute[] {
+  const admin = adminAuthenticator(adminToken);
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/orgs',
+      auth: admin,
+      query: noQuery,
+      body: onboardBody,
+      handler: async ({ body }) => {
+        // The whole onboarding — rows, first key, analytics — runs in the batch tier.
+        return withBudget('batch', async (budget) => {
+          const db = await getDb();
+          const created = await db.withTransaction((client) => createOrResumeOrg(client, body), { tier: 'batch' });
+          await analyticsProvisioner().provision(
+            { id: created.org.id, org_slug: created.org.org_slug, name: created.org.name, plan: created.org.plan },
+            budget.signal,
+          );
+          await db.withClient((client) => markActive(client, created.org.id), { tier: 'batch' });
+          log.info('Onboarded an org', { org_slug: created.org.org_slug, plan: created.org.plan });
+          return {
+            status: 201,
+            body: {
+              org: {
+                org_slug: created.org.org_slug,
+                name: created.org.name,
+                plan: created.org.plan,
+                status: 'active',
+                admin_email: created.org.admin_email,
+                created_at: created.org.created_at.toISOString(),
+              },
+              api_key: { id: created.keyId, key: created.key.key, created_at: created.keyCreatedAt.toISOString() },
+            },
+          };
+        });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/orgs/me',
+      auth: authenticateTenant,
+      query: noQuery,
+      handler: async ({ auth }) => {
+        const profile = await profiles.forTenant(auth.orgId).getOrLoad('profile', () => loadProfile(auth));
+        return { body: profile };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/orgs/me/api-keys',
+      auth: authenticateTenant,
+      query: noQuery,
+      handler: async ({ auth }) => {
+        const db = await getDb();
+        const { rows } = await db.query<{ id: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }>(
+          `SELECT id, prefix, created_at, last_used_at, revoked_at FROM api_keys
+            WHERE org_id = $1 ORDER BY created_at, id LIMIT 500`,
+          [auth.orgId],
+        );
+        return {
+          body: {
+            items: rows.map((r) => ({
+              id: r.id,
+              prefix: r.prefix,
+              created_at: r.created_at.toISOString(),
+              last_used_at: iso(r.last_used_at),
+              revoked_at: iso(r.revoked_at),
+            })),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/orgs/me/api-keys',
+      auth: authenticateTenant,
+      query: noQuery,
+      handler: async ({ auth }) => {
+        const key = generateApiKey();
+        const db = await getDb();
+        const { rows } = await db.query<{ id: string; created_at: Date }>(
+          `INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3) RETURNING id, created_at`,
+          [auth.orgId, key.hash, key.prefix],
+        );
+        const row = rows[0] as { id: string; created_at: Date };
+        return { status: 201, body: { id: row.id, key: key.key, created_at: row.created_at.toISOString() } };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/orgs/me/api-keys/:id',
+      auth: authenticateTenant,
+      params: keyIdParams,
+      query: noQuery,
+      handler: async ({ auth, params }) => {
+        const db = await getDb();
+        // Scoped by org: another org's key id is simply not found (no existence leak).
+        const { rows } = await db.query<{ key_hash: Buffer }>(
+          `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+            WHERE id = $1 AND org_id = $2 RETURNING key_hash`,
+          [params.id, auth.orgId],
+        );
+        const row = rows[0];
+        if (row === undefined) throw new NotFoundError('API key not found');
+        forgetApiKey(row.key_hash);
+        return { status: 204 };
+      },
+    }),
+  ];
+}
+
+async function loadProfile(auth: Tenant): Promise<OrgProfile> {
+  const db = await getDb();
+  const { rows } = await db.query<{
+    org_slug: string;
+    name: string;
+    plan: string;
+    status: string;
+    created_at: Date;
+    daily_pipeline_runs: number;
+    concurrent_pipelines: number;
+  }>(
+    `SELECT o.org_slug, o.name, o.plan, o.status, o.created_at, p.daily_pipeline_runs, p.concurrent_pipelines
+       FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1`,
+    [auth.orgId],
+  );
+  const row = rows[0];
+  if (row === undefined) throw new NotFoundError('Org not found');
+  return {
+    org_slug: row.org_slug,
+    name: row.name,
+    plan: row.plan,
+    status: row.status,
+    created_at: row.created_at.toISOString(),
+    limits: { daily_pipeline_runs: row.daily_pipeline_runs, concurrent_pipelines: row.concurrent_pipelines },
+  };
+}

@@ -1,0 +1,63 @@
+import { generateApiKey, type NewApiKey } from '../../shared/auth/index.js';
+import type { DbClient } from '../../shared/db/index.js';
+import { isUniqueViolation } from '../../shared/db/index.js';
+import { AlreadyExistsError } from '../../shared/errors/index.js';
+import type { OnboardBody } from './schema.js';
+
+export interface OrgRow {
+  id: string;
+  org_slug: string;
+  name: string;
+  plan: string;
+  status: string;
+  admin_email: string;
+  created_at: Date;
+}
+
+const ORG_COLUMNS = 'id, org_slug, name, plan, status, admin_email, created_at';
+
+/**
+ * Writes the org, today's quota row and a first key, in the caller's transaction. A slug
+ * already taken by an org that finished onboarding is `ALREADY_EXISTS`; one left in
+ * `onboarding` by a failed attempt with the same admin e-mail is resumed: keys from the
+ * failed attempt (never shown to anyone) are revoked and a fresh one is issued.
+ */
+export async function createOrResumeOrg(client: DbClient, input: OnboardBody): Promise<{ org: OrgRow; key: NewApiKey; keyId: string; keyCreatedAt: Date }> {
+  let org: OrgRow | undefined;
+  try {
+    const inserted = await client.query<OrgRow>(
+      `INSERT INTO orgs (org_slug, name, plan, admin_email, status) VALUES ($1, $2, $3, $4, 'onboarding')
+       ON CONFLICT (org_slug) DO NOTHING RETURNING ${ORG_COLUMNS}`,
+      [input.org_slug, input.name, input.plan, input.admin_email],
+    );
+    org = inserted.rows[0];
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AlreadyExistsError(`The org slug ${input.org_slug} is taken`, error);
+    throw error;
+  }
+  if (org === undefined) {
+    const existing = await client.query<OrgRow>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE org_slug = $1 FOR UPDATE`, [input.org_slug]);
+    const row = existing.rows[0];
+    if (row === undefined || row.status !== 'onboarding' || row.admin_email !== input.admin_email) {
+      throw new AlreadyExistsError(`The org slug ${input.org_slug} is taken`);
+    }
+    await client.query(`UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL`, [row.id]);
+    await client.query(`UPDATE orgs SET name = $2, plan = $3, updated_at = now() WHERE id = $1`, [row.id, input.name, input.plan]);
+    org = { ...row, name: input.name, plan: input.plan };
+  }
+  await client.query(
+    `INSERT INTO usage_quotas (org_id, usage_date) VALUES ($1, (now() AT TIME ZONE 'UTC')::date) ON CONFLICT DO NOTHING`,
+    [org.id],
+  );
+  const key = generateApiKey();
+  const created = await client.query<{ id: string; created_at: Date }>(
+    `INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3) RETURNING id, created_at`,
+    [org.id, key.hash, key.prefix],
+  );
+  const keyRow = created.rows[0] as { id: string; created_at: Date };
+  return { org, key, keyId: keyRow.id, keyCreatedAt: keyRow.created_at };
+}
+
+export async function markActive(client: DbClient, orgId: string): Promise<void> {
+  await client.query(`UPDATE orgs SET status = 'active', bigquery_ready_at = now(), updated_at = now() WHERE id = $1`, [orgId]);
+}

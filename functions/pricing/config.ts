@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+
+const pricingConfigSchema = z.object({
+  /**
+   * How long a cached page lives. A write invalidates its tenant's pages on the instance
+   * that served it at once; other instances show it within this time. @default 30000
+   */
+  PRICING_CACHE_TTL_MS: envInt({ min: 0, max: 600_000, default: 30_000 }),
+  /** Pages cached across all tenants of an instance. @default 10000 */
+  PRICING_CACHE_MAX_ENTRIES: envInt({ min: 1, max: 1_000_000, default: 10_000 }),
+  /** Pages cached for one tenant, so one tenant cannot push everyone else out. @default 200 */
+  PRICING_CACHE_MAX_ENTRIES_PER_TENANT: envInt({ min: 1, max: 100_000, default: 200 }),
+});
+
+export type PricingConfig = z.infer<typeof pricingConfigSchema>;
+
+/** Parsed at module load, so a bad value stops the function before its first request. */
+export function parsePricingConfig(env: Env = process.env): PricingConfig {
+  return parseEnv(pricingConfigSchema, env);
+}

@@ -1,0 +1,43 @@
+import { http } from '@google-cloud/functions-framework';
+import { flushLastUsedIfDue } from '../../shared/auth/index.js';
+import type { CacheStats } from '../../shared/cache/index.js';
+import { runtimeConfig } from '../../shared/config/index.js';
+import { createHttpHandler } from '../../shared/http/index.js';
+import { PricingCache } from './cache.js';
+import { parsePricingConfig } from './config.js';
+import { pricingRoutes } from './routes.js';
+
+// Parsed at load: a bad setting stops the function before its first request.
+const config = parsePricingConfig();
+
+/**
+ * The instance's cache of list pages. Module scope on purpose: it lives as long as the
+ * instance, so warm invocations share it.
+ */
+const cache = new PricingCache({
+  ttlMs: config.PRICING_CACHE_TTL_MS,
+  maxEntries: config.PRICING_CACHE_MAX_ENTRIES,
+  maxEntriesPerTenant: config.PRICING_CACHE_MAX_ENTRIES_PER_TENANT,
+});
+
+/** Counters of the list cache on this instance (hits, misses, hit rate, size …). */
+export function pricingCacheStats(): CacheStats & { tenants: number } {
+  return cache.stats();
+}
+
+/**
+ * Drops one tenant's cached pages, as a write does. For benchmarks and tests that need an
+ * uncached read; the API never needs it.
+ */
+export function invalidatePricingCache(orgId: string): void {
+  cache.invalidate(orgId);
+}
+
+http(
+  'pricing',
+  createHttpHandler({
+    name: runtimeConfig().functionName,
+    finalize: flushLastUsedIfDue,
+    routes: pricingRoutes(cache),
+  }),
+);

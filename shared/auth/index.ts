@@ -1,0 +1,12 @@
+/** Tenant API-key and admin-token authentication, with batched last-used writes. */
+export { API_KEY_PATTERN, bearerToken, generateApiKey, hashApiKey, secretsEqual, type NewApiKey } from './apiKeys.js';
+export {
+  adminAuthenticator,
+  authCacheStats,
+  authenticateTenant,
+  flushLastUsedIfDue,
+  forgetApiKey,
+  lastUsed,
+  type Tenant,
+} from './authenticate.js';
+export { LastUsedBuffer, type LastUsedBufferOptions } from './LastUsedBuffer.js';

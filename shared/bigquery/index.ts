@@ -1,0 +1,5 @@
+/** BigQuery: the lazy client, budgeted and cancellable queries, idempotent inserts. */
+export { bigQueryConfig, createBigQueryClient, getBigQuery, resetBigQueryConfig } from './client.js';
+export { parseBigQueryConfig, type BigQueryConfig } from './config.js';
+export { labelValue, mapBigQueryError, runQuery, type BigQueryQuery } from './query.js';
+export { insertIdFor, insertRows, type InsertRowsOptions } from './insert.js';

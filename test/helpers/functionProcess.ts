@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from 'esbuild';
+import { freePort } from '../../dev/postgres.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const frameworkMain = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework/package.json')),
+  'build/src/main.js',
+);
+
+export interface FunctionProcess {
+  url: string;
+  child: ChildProcess;
+  /** Every line the process printed (stdout and stderr). */
+  lines: string[];
+  /** Sends `signal` and resolves with the exit code and how long the exit took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+}
+
+/**
+ * Bundles an entry file the way `npm run build` does (every npm package external) into a
+ * private folder inside the repo, so node_modules resolve and parallel tests don't collide.
+ */
+export async function bundleFunction(entry: string, label: string): Promise<string> {
+  const outdir = path.join(repoRoot, 'test/.tmp', `${label}-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [path.resolve(repoRoot, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: path.join(outdir, 'index.js'),
+    logLevel: 'silent',
+  });
+  writeFileSync(path.join(outdir, 'package.json'), JSON.stringify({ type: 'module', main: 'index.js' }));
+  return outdir;
+}
+
+/**
+ * Starts a real child process as the platform does: `functions-framework --target=NAME`.
+ * Resolves once `/healthz` answers 200 (or rejects with the process output if it exits).
+ */
+export async function startFunctionProcess({
+  source,
+  target,
+  env,
+  waitForHealth = true,
+}: {
+  source: string;
+  target: string;
+  env: Record<string, string | undefined>;
+  waitForHealth?: boolean;
+}): Promise<FunctionProcess> {
+  const port = await freePort();
+  const lines: string[] = [];
+  const child = spawn(process.execPath, [frameworkMain, `--target=${target}`, `--source=${source}`, `--port=${port}`], {
+    env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      rest += chunk.toString('utf8');
+      const parts = rest.split('\n');
+      rest = parts.pop() ?? '';
+      lines.push(...parts.filter((l) => l.trim() !== ''));
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const handle: FunctionProcess = {
+    url,
+    child,
+    lines,
+    stop: async (signal = 'SIGTERM') => {
+      const started = performance.now();
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        child.kill('SIGKILL');
+        throw new Error(`process did not exit within 15 s of ${signal}`);
+      }
+      return { code, ms: performance.now() - started };
+    },
+  };
+  if (waitForHealth) {
+    const until = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`function exited with ${child.exitCode}:\n${lines.join('\n')}`);
+      try {
+        const res = await fetch(`${url}/healthz`);
+        if (res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > until) {
+        child.kill('SIGKILL');
+        throw new Error(`function did not become healthy:\n${lines.join('\n')}`);
+      }
+      await sleep(50);
+    }
+  }
+  return handle;
+}
+
+/** Waits for the process to exit on its own (e.g. a start-up failure). */
+export function waitForExit(proc: FunctionProcess, timeoutMs = 15_000): Promise<number | null> {
+  if (proc.child.exitCode !== null) return Promise.resolve(proc.child.exitCode);
+  return Promise.race([
+    new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code))),
+    sleep(timeoutMs).then(() => {
+      proc.child.kill('SIGKILL');
+      throw new Error('process did not exit');
+    }),
+  ]);
+}
