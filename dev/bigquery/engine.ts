@@ -31,10 +31,13 @@ export interface EngineOptions {
 export class Engine {
   private readonly idle: DuckDBConnection[] = [];
   private readonly all: DuckDBConnection[] = [];
-  private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
+  private readonly waiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] = [];
   private creating = 0;
   private readonly locks = new Map<string, Promise<void>>();
   private closed = false;
+  /** Connections currently handed out. */
+  private busy = 0;
+  private onIdle: (() => void) | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -64,25 +67,36 @@ export class Engine {
 
   /** Takes a connection, waiting when all are busy. */
   async acquire(): Promise<DuckDBConnection> {
-    if (this.closed) throw new Error('DuckDB engine is closed');
-    const conn = this.idle.pop();
-    if (conn) return conn;
-    if (this.all.length + this.creating < this.maxConnections) {
-      this.creating++;
-      try {
-        return await this.create();
-      } finally {
-        this.creating--;
+    if (this.closed) throw new Error('The local BigQuery endpoint is shutting down');
+    this.busy++;
+    try {
+      const conn = this.idle.pop();
+      if (conn) return conn;
+      if (this.all.length + this.creating < this.maxConnections) {
+        this.creating++;
+        try {
+          return await this.create();
+        } finally {
+          this.creating--;
+        }
       }
+      return await new Promise<DuckDBConnection>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    } catch (err) {
+      this.busy--;
+      throw err;
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Returns a connection to the pool. */
   release(conn: DuckDBConnection): void {
     const waiter = this.waiters.shift();
-    if (waiter) waiter(conn);
-    else this.idle.push(conn);
+    if (waiter) {
+      waiter.resolve(conn);
+      return;
+    }
+    this.busy--;
+    this.idle.push(conn);
+    if (this.busy === 0) this.onIdle?.();
   }
 
   /** Runs `fn` with a pooled connection. */
@@ -127,13 +141,27 @@ export class Engine {
     return this.all.length;
   }
 
-  /** Interrupts everything and closes the database. */
-  close(): void {
+  /**
+   * Interrupts running statements, waits (up to `graceMs`) for them to hand
+   * their connections back, then closes the database. Closing a connection
+   * while DuckDB is still executing on it is what this wait avoids.
+   */
+  async close(graceMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new Error('The local BigQuery endpoint is shutting down'));
+    if (this.busy > 0) {
+      for (const c of this.all) c.interrupt();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     for (const c of this.all) {
       try {
-        c.interrupt();
         c.disconnectSync();
       } catch {
         // Already closed.

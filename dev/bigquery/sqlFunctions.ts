@@ -72,15 +72,12 @@ function truncExpr(value: string, part: DatePart): string {
   return `date_trunc('${part.name.toLowerCase()}', ${value})`;
 }
 
-/** DATE_DIFF / DATETIME_DIFF count part *boundaries* crossed (like DuckDB date_diff). */
-function boundaryDiff(a: string, b: string, part: DatePart, asDate: boolean): string {
-  if (part.name === 'WEEK') {
-    const k = weekdayIndex(part.weekday ?? 'SUNDAY');
-    // Shift both so the chosen weekday lands on Monday, then count ISO week boundaries.
-    const shift = (x: string): string => (asDate ? `(CAST(${x} AS DATE) + ${(8 - k) % 7})` : `(${x} + to_days(${(8 - k) % 7}))`);
-    return `date_diff('week', ${shift(b)}, ${shift(a)})`;
+/** DATE_DIFF / DATETIME_DIFF count part *boundaries* crossed (like DuckDB date_diff, except weeks). */
+function boundaryDiff(a: string, b: string, part: DatePart): string {
+  if (part.name === 'WEEK' || part.name === 'ISOWEEK') {
+    // DuckDB's date_diff('week') counts whole weeks; BigQuery counts week starts crossed.
+    return `CAST(date_diff('day', ${truncExpr(b, part)}, ${truncExpr(a, part)}) / 7 AS BIGINT)`;
   }
-  if (part.name === 'ISOWEEK') return `date_diff('week', ${b}, ${a})`;
   return `date_diff('${part.name.toLowerCase()}', ${b}, ${a})`;
 }
 
@@ -180,6 +177,11 @@ function captureGroups(re: string): number {
 /** NULL if any argument is NULL, like BigQuery's GREATEST/LEAST (DuckDB ignores NULLs). */
 function nullIfAnyNull(fn: string, args: string[]): string {
   return `(CASE WHEN ${args.map((a) => `(${a}) IS NULL`).join(' OR ')} THEN NULL ELSE ${fn}(${args.join(', ')}) END)`;
+}
+
+/** JSON_VALUE: the scalar as an unquoted STRING, NULL for objects/arrays (DuckDB json_value keeps JSON quoting). */
+function jsonScalar(j: string, path: string): string {
+  return `(CASE WHEN json_value(${j}, ${path}) IS NULL THEN NULL ELSE json_extract_string(${j}, ${path}) END)`;
 }
 
 function tzLiteral(raw: SqlNode[] | undefined, a: string | undefined, fn: string): string {
@@ -303,9 +305,9 @@ export const FUNCTIONS: Record<string, FnSpec> = {
     intervalArg(raw[1], fn);
     return `((${d}) - ${i})`;
   }),
-  DATE_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => boundaryDiff(`CAST(${a} AS DATE)`, `CAST(${b} AS DATE)`, partOf(raw[2], fn, DATE_PARTS_DATE), true)),
+  DATE_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => boundaryDiff(`CAST(${a} AS DATE)`, `CAST(${b} AS DATE)`, partOf(raw[2], fn, DATE_PARTS_DATE))),
   DATETIME_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) =>
-    boundaryDiff(`CAST(${a} AS TIMESTAMP)`, `CAST(${b} AS TIMESTAMP)`, partOf(raw[2], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])), false),
+    boundaryDiff(`CAST(${a} AS TIMESTAMP)`, `CAST(${b} AS TIMESTAMP)`, partOf(raw[2], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS]))),
   ),
   TIMESTAMP_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => {
     // Whole intervals elapsed (not boundaries); BigQuery allows MICROSECOND..DAY here.
@@ -400,8 +402,8 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   GENERATE_TIMESTAMP_ARRAY: rename('generate_series', 3, 3),
 
   // --- JSON
-  JSON_VALUE: fixed(1, 2, ([j, p]) => `json_value(${j}, ${p ?? "'$'"})`),
-  JSON_EXTRACT_SCALAR: fixed(1, 2, ([j, p]) => `json_value(${j}, ${p ?? "'$'"})`),
+  JSON_VALUE: fixed(1, 2, ([j, p]) => jsonScalar(j as string, p ?? "'$'")),
+  JSON_EXTRACT_SCALAR: fixed(1, 2, ([j, p]) => jsonScalar(j as string, p ?? "'$'")),
   JSON_QUERY: fixed(1, 2, ([j, p]) => `json_extract(${j}, ${p ?? "'$'"})`),
   JSON_EXTRACT: fixed(1, 2, ([j, p]) => `json_extract(${j}, ${p ?? "'$'"})`),
   TO_JSON_STRING: fixed(1, 1, ([x]) => `CAST(to_json(${x}) AS VARCHAR)`),

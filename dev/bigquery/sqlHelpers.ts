@@ -4,7 +4,7 @@
  */
 import { invalidQuery, unsupported } from './errors.js';
 import { isGroup, wordOf } from './sqlTree.js';
-import type { GroupNode, SqlNode } from './sqlTree.js';
+import type { SqlNode } from './sqlTree.js';
 
 /** A date/time part argument such as `DAY`, `WEEK(MONDAY)`, `ISOWEEK`. */
 export interface DatePart {
@@ -20,7 +20,7 @@ export function parseDatePart(nodes: SqlNode[], fn: string): DatePart {
   if (!name) throw invalidQuery(`${fn} requires a date part such as DAY or MONTH`);
   if (nodes.length === 1) return { name };
   if (name === 'WEEK' && nodes.length === 2 && isGroup(nodes[1])) {
-    const wd = wordOf((nodes[1] as GroupNode).items[0]);
+    const wd = wordOf((nodes[1]).items[0]);
     if (!wd || !WEEKDAYS.includes(wd)) throw invalidQuery(`Invalid WEEK day in ${fn}`);
     return { name, weekday: wd };
   }
@@ -41,7 +41,7 @@ export function duckString(value: string): string {
 /** String value of a literal argument, or undefined when the argument is not a single string literal. */
 export function literalString(nodes: SqlNode[]): string | undefined {
   const n = nodes[0];
-  if (nodes.length === 1 && n && n.t === 'tok' && n.tok.kind === 'string') return n.tok.value as string;
+  if (nodes.length === 1 && n && n.t === 'tok' && n.tok.kind === 'string') return n.tok.value;
   return undefined;
 }
 

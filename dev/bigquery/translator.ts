@@ -173,6 +173,8 @@ export class Translator {
     const { tokens, dialectMarker } = tokenize(sql);
     if (dialectMarker && dialectMarker.toLowerCase() === 'legacysql') throw unsupported('legacy SQL (#legacySQL)');
     const nodes = buildTree(tokens);
+    const firstWord = wordOf(nodes[0]);
+    if (firstWord && !STATEMENT_STARTS.has(firstWord)) throw unsupported(`statement ${firstWord}`);
     // A trailing semicolon is fine; anything after one is a script.
     const semi = nodes.findIndex((n) => isOp(n, ';'));
     if (semi >= 0) {
@@ -671,7 +673,7 @@ export class Translator {
     if (!isSubscript) return `[${this.seq(g.items)}]`;
     const head = wordOf(g.items[0]);
     if (g.items.length === 2 && isGroup(g.items[1]) && head) {
-      const inner = this.expr((g.items[1] as GroupNode).items);
+      const inner = this.expr((g.items[1]).items);
       if (head === 'OFFSET' || head === 'SAFE_OFFSET') return `[(${inner}) + 1]`;
       if (head === 'ORDINAL' || head === 'SAFE_ORDINAL') return `[${inner}]`;
     }
@@ -795,12 +797,12 @@ export class Translator {
       let exprNodes = arg;
       if (arg.length >= 3 && isWord(arg[arg.length - 2], 'AS')) {
         const a = arg[arg.length - 1] as SqlNode;
-        name = a.t === 'tok' ? (a.tok.kind === 'qident' ? (a.tok.value as string) : a.tok.text) : undefined;
+        name = a.t === 'tok' ? (a.tok.kind === 'qident' ? (a.tok.value) : a.tok.text) : undefined;
         exprNodes = arg.slice(0, -2);
       } else {
         const last = arg[arg.length - 1];
         if (last && last.t === 'tok' && (last.tok.kind === 'ident' || last.tok.kind === 'qident') && (arg.length === 1 || isOp(arg[arg.length - 2], '.'))) {
-          name = last.tok.kind === 'qident' ? (last.tok.value as string) : last.tok.text;
+          name = last.tok.kind === 'qident' ? (last.tok.value) : last.tok.text;
         }
       }
       const tf = typed?.fields?.[k];
@@ -921,7 +923,7 @@ export function parseType(nodes: SqlNode[], i: number): { type: SqlTypeNode; nex
         const b = flat[p + 1];
         // "name TYPE" vs. bare "TYPE": a field name is followed by another word.
         if (a && a.t === 'tok' && (a.tok.kind === 'ident' || a.tok.kind === 'qident') && b && b.t === 'tok' && b.tok.kind === 'ident') {
-          fname = a.tok.kind === 'qident' ? (a.tok.value as string) : a.tok.text;
+          fname = a.tok.kind === 'qident' ? (a.tok.value) : a.tok.text;
           p++;
         }
         fields.push({ name: fname, type: one() });

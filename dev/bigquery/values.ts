@@ -368,7 +368,7 @@ export function paramToDuck(type: ParamType, value: ParamValue | undefined, wher
     case 'BIGNUMERIC':
     case 'BIGDECIMAL': {
       // Keep every fractional digit the value has (DuckDB caps total digits at 38).
-      const intDigits = isNull ? 1 : String(raw).replace(/^[+-]/, '').split(/[.eE]/)[0]?.replace(/^0+/, '').length ?? 1;
+      const intDigits = isNull ? 1 : (typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : '0').replace(/^[+-]/, '').split(/[.eE]/)[0]?.replace(/^0+/, '').length ?? 1;
       const scale = Math.max(NUMERIC_SCALE + 1, Math.min(isNull ? 0 : fractionDigits(raw), 38 - Math.max(intDigits, 1)));
       const s = Math.min(scale, 38 - Math.max(intDigits, 1));
       return { value: isNull ? null : decimalValue(parseDecimal(raw, s, where, 'BIGNUMERIC'), 38, s), type: DECIMAL(38, s) };

@@ -22,6 +22,7 @@ const price = z
   .min(0, { error: 'must be at least 0' })
   .max(MAX_PRICE_PER_1K_USD, { error: `must be at most ${MAX_PRICE_PER_1K_USD}` });
 
+/** `GET /v1/pricing`: optional provider filter, `limit` 1…500 (default 100), opaque `cursor`. */
 export const listQuery = z.strictObject({
   provider: provider.optional(),
   limit: limitParam,
@@ -29,9 +30,11 @@ export const listQuery = z.strictObject({
 });
 export type ListQuery = z.infer<typeof listQuery>;
 
+/** `/v1/pricing/{provider}/{model}`, both percent-decoded by the router. */
 export const modelParams = z.strictObject({ provider, model });
 export type ModelParams = z.infer<typeof modelParams>;
 
+/** `PUT /v1/pricing/{provider}/{model}`: both prices, nothing else. */
 export const putBody = z.strictObject({
   input_per_1k_usd: price,
   output_per_1k_usd: price,

@@ -99,6 +99,7 @@ export const bulkBody = z.strictObject({
     .max(MAX_BULK_ITEMS, { error: `must contain at most ${MAX_BULK_ITEMS} items` }),
 });
 
+/** `GET /v1/subscriptions`: optional status filter, `limit` 1…500 (default 100), opaque `cursor`. */
 export const listQuery = z.strictObject({
   status: fields.status.optional(),
   limit: limitParam,
@@ -106,6 +107,8 @@ export const listQuery = z.strictObject({
 });
 export type ListQuery = z.infer<typeof listQuery>;
 
+/** `/v1/subscriptions/{id}`: a UUID, else `400` (before any lookup). */
 export const idParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
 
+/** Endpoints without query parameters accept none. */
 export const noQuery = z.strictObject({});

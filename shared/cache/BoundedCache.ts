@@ -84,15 +84,14 @@ export class BoundedCache<V extends object | string | number | boolean> {
     return this.deletePrefix('');
   }
 
-  /** Evicts the least recently used entry (global pressure); true when one was removed. */
+  /**
+   * Evicts the least recently used entry (global pressure); true when one was removed.
+   * `pop()` disposes with reason `'evict'`, so the eviction is counted there, once.
+   */
   evictOldest(): boolean {
     const before = this.#lru.size;
     this.#lru.pop();
-    if (this.#lru.size < before) {
-      this.#count('evictions');
-      return true;
-    }
-    return false;
+    return this.#lru.size < before;
   }
 
   /** Drops expired entries now (counts expirations). */

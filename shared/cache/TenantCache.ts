@@ -27,6 +27,12 @@ export interface TenantScope<V> {
   stats(): CacheStats;
 }
 
+/** A `getOrLoad` in flight; `invalidated` once an invalidation covered its key while it ran. */
+interface Load<V> {
+  promise: Promise<V>;
+  invalidated: boolean;
+}
+
 /**
  * A bounded, tenant-isolated LRU + TTL cache (guarantee 4): one LRU per tenant (capped),
  * and a global cap enforced by evicting from the least recently active tenant.
@@ -39,7 +45,7 @@ export class TenantCache<V extends object | string | number | boolean> {
   readonly #counters = new CacheCounters();
   /** Map order is recency of tenant activity: a touched tenant is moved to the end. */
   readonly #tenants = new Map<string, BoundedCache<V>>();
-  readonly #loading = new Map<string, Map<string, Promise<V>>>();
+  readonly #loading = new Map<string, Map<string, Load<V>>>();
   #size = 0;
 
   constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock }: TenantCacheOptions = {}) {
@@ -57,8 +63,14 @@ export class TenantCache<V extends object | string | number | boolean> {
       get: (key) => this.#get(tenantId, key),
       set: (key, value, ttlMs) => this.#set(tenantId, key, value, ttlMs),
       getOrLoad: (key, load, ttlMs) => this.#getOrLoad(tenantId, key, load, ttlMs),
-      invalidate: (key) => this.#withTenant(tenantId, (c) => c.delete(key), false),
-      invalidatePrefix: (prefix) => this.#withTenant(tenantId, (c) => c.deletePrefix(prefix), 0),
+      invalidate: (key) => {
+        this.#forgetLoads(tenantId, (k) => k === key);
+        return this.#withTenant(tenantId, (c) => c.delete(key), false);
+      },
+      invalidatePrefix: (prefix) => {
+        this.#forgetLoads(tenantId, (k) => k.startsWith(prefix));
+        return this.#withTenant(tenantId, (c) => c.deletePrefix(prefix), 0);
+      },
       invalidateAll: () => this.invalidateTenant(tenantId),
       stats: () => this.#tenants.get(tenantId)?.stats() ?? new CacheCounters().snapshot(0),
     };
@@ -66,6 +78,7 @@ export class TenantCache<V extends object | string | number | boolean> {
 
   /** Drops every entry of one tenant (e.g. the org was suspended). */
   invalidateTenant(tenantId: string): number {
+    this.#forgetLoads(tenantId, () => true);
     const removed = this.#withTenant(tenantId, (c) => c.clear(), 0);
     this.#tenants.delete(tenantId);
     return removed;
@@ -118,24 +131,40 @@ export class TenantCache<V extends object | string | number | boolean> {
     if (hit !== undefined) return hit;
     let inflight = this.#loading.get(tenantId);
     const pending = inflight?.get(key);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) return pending.promise;
     if (inflight === undefined) {
       inflight = new Map();
       this.#loading.set(tenantId, inflight);
     }
     const loads = inflight;
-    const promise = (async () => {
+    const record = { invalidated: false } as Load<V>;
+    // Registered before the load starts, so a loader that throws synchronously is forgotten too.
+    loads.set(key, record);
+    record.promise = (async () => {
       try {
         const value = await load();
-        this.#set(tenantId, key, value, ttlMs);
+        // Invalidated while loading: the value may predate the change. The callers who
+        // asked before the change get it; the cache does not keep it.
+        if (!record.invalidated) this.#set(tenantId, key, value, ttlMs);
         return value;
       } finally {
-        loads.delete(key);
-        if (loads.size === 0) this.#loading.delete(tenantId);
+        if (loads.get(key) === record) loads.delete(key);
+        if (loads.size === 0 && this.#loading.get(tenantId) === loads) this.#loading.delete(tenantId);
       }
     })();
-    loads.set(key, promise);
-    return promise;
+    return record.promise;
+  }
+
+  /** Detaches in-flight loads of matching keys: later callers start a fresh load. */
+  #forgetLoads(tenantId: string, matches: (key: string) => boolean): void {
+    const loads = this.#loading.get(tenantId);
+    if (loads === undefined) return;
+    for (const [key, record] of loads) {
+      if (!matches(key)) continue;
+      record.invalidated = true;
+      loads.delete(key);
+    }
+    if (loads.size === 0) this.#loading.delete(tenantId);
   }
 
   #touch(tenantId: string): void {

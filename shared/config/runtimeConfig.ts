@@ -5,6 +5,15 @@ import { envBool, envInt, parseEnv, type Env } from './parseEnv.js';
 export const POOL_MAX_CEILING = 3;
 
 /**
+ * zod skips refinements once any field failed, which would hide a cross-variable problem
+ * behind an unrelated one. A check runs unless a variable it compares is itself invalid,
+ * so every bad variable is named in one go.
+ */
+function unlessInvalid(...variables: string[]): (payload: z.core.ParsePayload) => boolean {
+  return (payload) => payload.issues.every((issue) => !variables.includes(String(issue.path?.[0])));
+}
+
+/**
  * The runtime settings every function shares. Function-specific settings extend this
  * schema in their own folder. The timeout is written by the deploy manifest (one source
  * of truth) into `FUNCTION_TIMEOUT_SECONDS`, locally and in Google Cloud alike.
@@ -42,10 +51,12 @@ export const runtimeConfigSchema = z
   .refine((c) => c.DATABASE_URL === undefined || c.INSTANCE_CONNECTION_NAME === undefined, {
     error: 'must not be set together with DATABASE_URL (choose one way to reach PostgreSQL)',
     path: ['INSTANCE_CONNECTION_NAME'],
+    when: unlessInvalid('DATABASE_URL', 'INSTANCE_CONNECTION_NAME'),
   })
   .refine((c) => c.INSTANCE_CONNECTION_NAME === undefined || (c.DB_USER !== undefined && c.DB_NAME !== undefined), {
     error: 'must be set with INSTANCE_CONNECTION_NAME (DB_USER and DB_NAME)',
     path: ['DB_USER'],
+    when: unlessInvalid('INSTANCE_CONNECTION_NAME', 'DB_USER', 'DB_NAME'),
   });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema> & { functionName: string };

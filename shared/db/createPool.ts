@@ -4,7 +4,7 @@ import { budgetMs, now, TIERS, type Tier } from '../deadline/index.js';
 import { DeadlineExceededError, UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { POOL_MAX_CEILING } from '../config/index.js';
-import { isConnectionError, mapDbError } from './errors.js';
+import { isConnectionError, isPoolWaitTimeout, mapDbError } from './errors.js';
 import type { ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SqlParam } from './types.js';
 
 /**
@@ -86,6 +86,7 @@ async function openPool(options: PoolOptions): Promise<{ pool: pg.Pool; connecto
   }
   const pool = new pg.Pool(config);
   attachIdleErrorHandler(pool, options.applicationName);
+  trackOpenConnections(pool);
   return { pool, connector };
 }
 
@@ -112,6 +113,43 @@ function attachIdleErrorHandler(pool: pg.Pool, applicationName: string): void {
   });
 }
 
+/** Longest wait, after `pool.end()`, for the pool's sockets to close: a dead peer must not stall shutdown. */
+const CLOSE_WAIT_MS = 2000;
+
+/** Per pool: connections opened whose socket has not closed yet, and who waits for none to be left. */
+const openConnections = new WeakMap<pg.Pool, { open: Set<pg.PoolClient>; waiters: (() => void)[] }>();
+
+/**
+ * `pool.end()` resolves once the pool *forgot* its clients, while their `client.end()` is
+ * still in flight — the backends are then still in `pg_stat_activity`, and a process that
+ * exits right away may never send their Terminate message. pg-pool emits `'remove'` when a
+ * client's `end()` has finished; counting those lets `close()` mean closed.
+ */
+function trackOpenConnections(pool: pg.Pool): void {
+  const state = { open: new Set<pg.PoolClient>(), waiters: [] as (() => void)[] };
+  openConnections.set(pool, state);
+  pool.on('connect', (client) => state.open.add(client));
+  pool.on('remove', (client) => {
+    state.open.delete(client);
+    if (state.open.size === 0) for (const wake of state.waiters.splice(0)) wake();
+  });
+}
+
+/** Resolves when every connection `pool` opened is closed, or after `timeoutMs`; true when all closed. */
+async function connectionsClosed(pool: pg.Pool, timeoutMs: number): Promise<boolean> {
+  const state = openConnections.get(pool);
+  if (state === undefined || state.open.size === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<boolean>((resolve) => {
+      state.waiters.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function healthCheck(pool: pg.Pool, options: PoolOptions): Promise<void> {
   const client = await pool.connect();
   let failed: unknown;
@@ -130,9 +168,14 @@ async function healthCheck(pool: pg.Pool, options: PoolOptions): Promise<void> {
 
 async function closeQuietly(pool: pg.Pool | undefined, connector: ConnectorLike | undefined, applicationName: string): Promise<void> {
   try {
-    await pool?.end();
+    if (pool !== undefined) {
+      await pool.end();
+      if (!(await connectionsClosed(pool, CLOSE_WAIT_MS))) {
+        log.warn('Database connections did not close in time', { application_name: applicationName, timeout_ms: CLOSE_WAIT_MS });
+      }
+    }
   } catch (error) {
-    log.error('Closing a failed database pool failed', error, { application_name: applicationName });
+    log.error('Closing the database pool failed', error, { application_name: applicationName });
   }
   try {
     await connector?.close();
@@ -252,7 +295,8 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|
  * it goes straight back.
  */
 async function acquire(pool: pg.Pool, expiresAt: number, tier: Tier): Promise<pg.PoolClient> {
-  const wait = expiresAt - now();
+  const started = now();
+  const wait = expiresAt - started;
   const pending = pool.connect();
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
@@ -268,6 +312,13 @@ async function acquire(pool: pg.Pool, expiresAt: number, tier: Tier): Promise<pg
     if (timedOut) {
       pending.then((late) => late.release(), () => undefined);
       throw error;
+    }
+    if (isPoolWaitTimeout(error)) {
+      // The pool's connect timeout ended the wait before our budget did: same answer.
+      throw new UnavailableError(`No database connection became free within ${Math.round(now() - started)} ms`, {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
     }
     throw mapDbError(error, wait);
   } finally {

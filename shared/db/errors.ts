@@ -29,6 +29,14 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
+ * pg-pool's own give-up on a queued `connect()`: its `connectionTimeoutMillis` also bounds
+ * the wait for a free connection, and may end before the caller's budget does.
+ */
+export function isPoolWaitTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
+/**
  * Wraps a foreign database error at the boundary:
  * - `57014` from our own `statement_timeout` → `DEADLINE_EXCEEDED` (the server cancelled it);
  * - lost connections, shutdowns and `too_many_connections` → `UNAVAILABLE` (retryable);

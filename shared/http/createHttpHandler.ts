@@ -26,9 +26,39 @@ export interface HttpFunctionOptions {
    * is out), such as flushing buffers that are due. Errors are logged, never thrown.
    */
   finalize?: () => Promise<void>;
+  /**
+   * Called once for every mutating call (POST/PUT/PATCH/DELETE on a known route), after
+   * the handler and before the answer is written, whatever the outcome. Awaited, so the
+   * audit row is written inside the invocation; its errors are logged and never change
+   * the answer.
+   */
+  audit?: (event: AuditEvent) => Promise<void>;
+}
+
+/** What the wrapper knows about a mutating call, for the audit log. */
+export interface AuditEvent {
+  method: string;
+  /** The route pattern, e.g. `/v1/pricing/:provider/:model`. */
+  route: string;
+  /** Raw path parameters (the resource). */
+  params: Record<string, string>;
+  /** Whatever the route's `auth` returned; undefined when authentication failed. */
+  principal: unknown;
+  status: number;
+  /** The error code when the call failed. */
+  code: string | undefined;
+  requestId: string;
+}
+
+/** Filled in by `dispatch` as it gets further, so the audit hook knows what was reached. */
+interface DispatchTrace {
+  route?: AnyRoute;
+  params?: Record<string, string>;
+  principal?: unknown;
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The request handler functions-framework calls. */
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
@@ -38,7 +68,7 @@ export type HttpHandler = (req: Request, res: Response) => Promise<void>;
  * of path/query/body, body-size and content-type checks, error mapping to the envelope,
  * one access-log line per request, and `GET /healthz` (no backend touched).
  */
-export function createHttpHandler({ name, routes, finalize }: HttpFunctionOptions): HttpHandler {
+export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctionOptions): HttpHandler {
   const config = runtimeConfig();
   const compiled = routes.map(compile);
   const defaultLimit = config.MAX_BODY_BYTES;
@@ -68,19 +98,35 @@ export function createHttpHandler({ name, routes, finalize }: HttpFunctionOption
         let result: HttpResult | undefined;
         let failure: AppError | undefined;
         let done: (() => void) | undefined;
+        const trace: DispatchTrace = {};
         const onClose = (): void => {
           if (!res.writableEnded) deadline.abort(new AppError('UNAVAILABLE', 'The client went away'));
         };
         req.once('close', onClose);
         try {
           done = trackInvocation(deadline);
-          result = await dispatch(req, res, compiled, requestId, deadline, (m, u) => limitFor(m, u));
+          result = await dispatch(req, res, compiled, requestId, deadline, (m, u) => limitFor(m, u), trace);
         } catch (error) {
           failure = toAppError(error);
           if (failure.isServerError) {
             log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
           }
         } finally {
+          if (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method)) {
+            try {
+              await audit({
+                method: req.method,
+                route: trace.route.path,
+                params: trace.params ?? {},
+                principal: trace.principal,
+                status: failure?.status ?? result?.status ?? 200,
+                code: failure?.code,
+                requestId,
+              });
+            } catch (error) {
+              log.error('Writing the audit log failed; the call itself is unaffected', error, { route: trace.route.path });
+            }
+          }
           if (finalize !== undefined) {
             try {
               await finalize();
@@ -106,6 +152,7 @@ async function dispatch(
   requestId: string,
   deadline: Deadline,
   limitFor: (method: string | undefined, url: string | undefined) => number,
+  trace: DispatchTrace,
 ): Promise<HttpResult> {
   const method = req.method.toUpperCase();
   const pathname = pathOf(req.originalUrl ?? req.url);
@@ -120,8 +167,11 @@ async function dispatch(
     throw new InvalidArgumentError('A path segment is not valid percent-encoding', [{ path: found.segment, message: 'Invalid encoding' }]);
   }
   const route = found.route;
+  trace.route = route;
+  trace.params = found.params;
   // Authenticate first: an anonymous caller learns nothing about input validation.
   const auth: unknown = route.auth === undefined ? undefined : await route.auth(req);
+  trace.principal = auth;
   const params: unknown = parseWith(route.params as z.ZodType | undefined, found.params, 'path parameters');
   const query: unknown = parseWith(route.query as z.ZodType | undefined, { ...(req.query as Record<string, unknown>) }, 'query parameters');
   let body: unknown;

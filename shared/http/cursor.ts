@@ -71,7 +71,11 @@ export function decodeCursor(scope: string, cursor: string, arity: number): stri
   if (payload === undefined || given === undefined) throw invalidCursor();
   const expected = mac(scope, payload);
   const actual = Buffer.from(given, 'base64url');
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw invalidCursor();
+  // Canonical form only: the last base64url character carries spare bits, so without this
+  // check a few different strings would decode to the same MAC and pass as "unchanged".
+  if (actual.length !== expected.length || actual.toString('base64url') !== given || !timingSafeEqual(actual, expected)) {
+    throw invalidCursor();
+  }
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));

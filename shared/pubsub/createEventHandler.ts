@@ -48,10 +48,12 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
         const done = trackInvocation(deadline);
         try {
           const publishTime = publishTimeOf(event.data, event.time);
-          if (publishTime !== undefined && Date.now() - publishTime.getTime() > maxAgeMs) {
+          const ageMs = publishTime === undefined ? undefined : Date.now() - publishTime.getTime();
+          if (ageMs !== undefined && ageMs > maxAgeMs) {
             log.error('Dropped a message older than the maximum age', undefined, {
               message_id: messageId,
-              publish_time: publishTime.toISOString(),
+              publish_time: publishTime?.toISOString(),
+              age_ms: ageMs,
               max_age_ms: maxAgeMs,
             });
             return;

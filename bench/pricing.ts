@@ -1,0 +1,226 @@
+/**
+ * Pricing benchmark: list latency served from the tenant cache vs from PostgreSQL, next to
+ * a bare functions-framework "hello" measured in the same run (the floor: framework,
+ * Express and loopback HTTP), plus a 5,000-item subscriptions bulk import.
+ *
+ * "Uncached" means the tenant's cache scope is invalidated right before each request
+ * (outside the timed region), exactly what a write does — so every timed request runs
+ * the keyset query. Requests are sequential on one keep-alive connection, so the numbers
+ * are per-request latency, not throughput under load.
+ *
+ *   npx tsx bench/pricing.ts        (starts an embedded PostgreSQL when DATABASE_URL is unset)
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface BenchPricingOptions {
+  databaseUrl: string;
+  /** Timed requests per scenario. @default 500 */
+  requests?: number;
+  /** Untimed requests before each scenario. @default 50 */
+  warmup?: number;
+  /** Price rows of the benchmark org; the list asks for a page of 100. @default 300 */
+  rows?: number;
+  /** Bulk imports of 5,000 items (each into a fresh org). @default 3 */
+  bulkRuns?: number;
+}
+
+interface Latency {
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  requests: number;
+}
+
+function summarize(samples: number[]): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  const round = (n: number): number => Math.round(n * 1000) / 1000;
+  return { p50_ms: round(at(0.5)), p99_ms: round(at(0.99)), mean_ms: round(sorted.reduce((s, v) => s + v, 0) / sorted.length), requests: sorted.length };
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Times `count` sequential requests; `before` runs untimed ahead of each one. */
+async function measure(url: string, headers: Record<string, string>, count: number, before: () => void = () => undefined): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    before();
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    await response.arrayBuffer();
+    samples.push(performance.now() - started);
+    if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  }
+  return samples;
+}
+
+/** An active org with an API key, written straight into the database. */
+async function createOrg(client: pg.Client, slug: string): Promise<{ orgId: string; apiKey: string }> {
+  const { generateApiKey } = await import('../shared/auth/index.js');
+  const key = generateApiKey();
+  const org = await client.query<{ id: string }>(
+    `INSERT INTO orgs (org_slug, name, plan, admin_email, status) VALUES ($1, $1, 'free', $2, 'active') RETURNING id`,
+    [slug, `${slug}@example.com`],
+  );
+  const orgId = (org.rows[0] as { id: string }).id;
+  await client.query(`INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3)`, [orgId, key.hash, key.prefix]);
+  return { orgId, apiKey: key.key };
+}
+
+/** Runs the benchmark against `databaseUrl` (migrated) and returns its numbers. */
+export async function benchPricing(opts: BenchPricingOptions): Promise<Record<string, unknown>> {
+  const { databaseUrl, requests = 500, warmup = 50, rows = 300, bulkRuns = 3 } = opts;
+  // The functions read their configuration when their modules load: set it first.
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  process.env.FUNCTION_NAME ??= 'pricing';
+  const { setLogSink } = await import('../shared/log/index.js');
+  // Lines are still built (that cost is real); they are just not printed.
+  const restoreLogs = setLogSink(() => undefined);
+  const { http } = await import('@google-cloud/functions-framework');
+  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+  // Subscriptions first: in one process, the first function's routes set the pre-read body limit.
+  await import('../functions/subscriptions/index.js');
+  const { invalidatePricingCache, pricingCacheStats } = await import('../functions/pricing/index.js');
+  const { closeClients } = await import('../shared/clients/index.js');
+  http('bench-hello', (_req, res) => {
+    res.status(200).json({ status: 'ok' });
+  });
+
+  const admin = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-pricing' });
+  await admin.connect();
+  const servers: Server[] = [];
+  try {
+    const suffix = Date.now().toString(36);
+    const org = await createOrg(admin, `bench_${suffix}`);
+    await admin.query(
+      `INSERT INTO llm_pricing (org_id, provider, model, input_per_1k_usd, output_per_1k_usd)
+       SELECT $1, 'provider' || (i % 5), 'model-' || lpad(i::text, 5, '0'), i / 1000.0, i / 500.0 FROM generate_series(1, $2::int) AS i`,
+      [org.orgId, rows],
+    );
+    const helloServer = getTestServer('bench-hello');
+    const pricingServer = getTestServer('pricing');
+    const subscriptionsServer = getTestServer('subscriptions');
+    servers.push(helloServer, pricingServer, subscriptionsServer);
+    const [helloUrl, pricingUrl, subscriptionsUrl] = await Promise.all(servers.map(listen));
+    const auth = { authorization: `Bearer ${org.apiKey}` };
+    const listUrl = `${pricingUrl}/v1/pricing?limit=100`;
+
+    await measure(`${helloUrl}/`, {}, warmup);
+    const hello = summarize(await measure(`${helloUrl}/`, {}, requests));
+
+    const invalidate = (): void => invalidatePricingCache(org.orgId);
+    await measure(listUrl, auth, warmup, invalidate);
+    const uncached = summarize(await measure(listUrl, auth, requests, invalidate));
+
+    await measure(listUrl, auth, warmup);
+    const before = pricingCacheStats();
+    const cached = summarize(await measure(listUrl, auth, requests));
+    const after = pricingCacheStats();
+    const cachedHitRate = (after.hits - before.hits) / Math.max(1, after.hits - before.hits + after.misses - before.misses);
+
+    const bulkSeconds: number[] = [];
+    let bulkBodyBytes = 0;
+    for (let run = 0; run < bulkRuns; run += 1) {
+      const bulkOrg = await createOrg(admin, `bench_bulk_${suffix}_${run}`);
+      const items = Array.from({ length: 5000 }, (_, i) => ({
+        vendor: `Vendor ${i}`,
+        plan_name: `Plan ${i % 17}`,
+        seats: 1 + (i % 50),
+        unit_price_usd: (i % 1000) / 10,
+        billing_cycle: i % 2 === 0 ? 'monthly' : 'annual',
+        start_date: '2024-03-01',
+        end_date: i % 3 === 0 ? null : '2025-02-28',
+      }));
+      const body = JSON.stringify({ items });
+      bulkBodyBytes = Buffer.byteLength(body);
+      const started = performance.now();
+      const response = await fetch(`${subscriptionsUrl}/v1/subscriptions/bulk`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bulkOrg.apiKey}`, 'content-type': 'application/json' },
+        body,
+      });
+      const answer = (await response.json()) as { created?: number };
+      bulkSeconds.push((performance.now() - started) / 1000);
+      if (response.status !== 200 || answer.created !== 5000) throw new Error(`bulk import answered ${response.status}`);
+    }
+    bulkSeconds.sort((a, b) => a - b);
+
+    return {
+      list: 'GET /v1/pricing?limit=100 (100 items of ' + String(rows) + ')',
+      uncached_method: 'tenant scope invalidated before each request (as a write does), outside the timed region',
+      hello,
+      pricing_uncached: uncached,
+      pricing_cached: cached,
+      cached_hit_rate: Math.round(cachedHitRate * 1000) / 1000,
+      cached_speedup_p50: Math.round((uncached.p50_ms / cached.p50_ms) * 100) / 100,
+      bulk_import_5000: {
+        runs: bulkSeconds.length,
+        min_s: Math.round((bulkSeconds[0] ?? Number.NaN) * 1000) / 1000,
+        median_s: Math.round((bulkSeconds[Math.floor(bulkSeconds.length / 2)] ?? Number.NaN) * 1000) / 1000,
+        body_bytes: bulkBodyBytes,
+      },
+    };
+  } finally {
+    await Promise.all(servers.map(close));
+    await admin.end();
+    await closeClients();
+    restoreLogs();
+  }
+}
+
+/** Prints the result as a table. */
+export function printPricingBench(result: Record<string, unknown>): void {
+  const rowsOf = ['hello', 'pricing_uncached', 'pricing_cached'] as const;
+  const table = rowsOf.map((name) => {
+    const l = result[name] as Latency;
+    return { scenario: name, p50_ms: l.p50_ms, p99_ms: l.p99_ms, mean_ms: l.mean_ms, requests: l.requests };
+  });
+  console.log(`\n${String(result.list)}; uncached = ${String(result.uncached_method)}`);
+  console.table(table);
+  const bulk = result.bulk_import_5000 as { runs: number; min_s: number; median_s: number };
+  console.log(`cached hit rate ${String(result.cached_hit_rate)}; cached vs uncached at p50: ${String(result.cached_speedup_p50)}× (target ≥ 3×)`);
+  console.log(`bulk import of 5,000 subscriptions: median ${bulk.median_s} s, best ${bulk.min_s} s over ${bulk.runs} runs\n`);
+}
+
+async function main(): Promise<void> {
+  const { isMain } = await import('../deploy/isMain.js');
+  if (!isMain(import.meta.url)) return;
+  let url = process.env.DATABASE_URL;
+  let stop: (() => Promise<void>) | undefined;
+  let dir: string | undefined;
+  if (url === undefined || url === '') {
+    const { startLocalPostgres } = await import('../dev/postgres.js');
+    const { migrate } = await import('../deploy/migrate.js');
+    dir = mkdtempSync(path.join(tmpdir(), 'cloudact-bench-'));
+    // Readable by the `postgres` OS user the embedded server runs as when we are root.
+    chmodSync(dir, 0o755);
+    const server = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), database: 'cloudact_bench', persistent: false });
+    stop = () => server.stop();
+    url = server.url;
+    await migrate(url);
+  }
+  try {
+    printPricingBench(await benchPricing({ databaseUrl: url }));
+  } finally {
+    await stop?.();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+  // functions-framework and the lifecycle hooks keep handlers installed; the work is done.
+  process.exit(0);
+}
+
+await main();

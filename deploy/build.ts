@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { BuildError } from './errors.js';
+import { isMain } from './isMain.js';
+import { getFunction, manifest } from './manifest.js';
+import { DIST_DIR, REPO_ROOT } from './paths.js';
+
+export { DIST_DIR, REPO_ROOT } from './paths.js';
+
+
+/** Must be the very instance the platform's `main.js` loads, so it is always a dependency. */
+const FUNCTIONS_FRAMEWORK = '@google-cloud/functions-framework';
+
+/** One bundle to produce. */
+export interface BuildEntry {
+  /** Function (and functions-framework target) name. */
+  name: string;
+  /** The TypeScript entry file. */
+  entry: string;
+  /** Receives `index.js`, its source map and `package.json`; emptied first. */
+  outdir: string;
+}
+
+/** What one build produced. */
+export interface BuildResult {
+  name: string;
+  /** Absolute path of the bundle. */
+  outfile: string;
+  /** Wall time of the build. */
+  ms: number;
+  /** The `dependencies` written to the bundle's `package.json`. */
+  dependencies: Record<string, string>;
+}
+
+interface RootPackage {
+  engines?: { node?: string };
+  dependencies?: Record<string, string>;
+}
+
+function readRootPackage(): RootPackage {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as RootPackage;
+}
+
+/** `@scope/pkg/sub/path` → `@scope/pkg`; `pkg/sub` → `pkg`. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
+}
+
+/** The npm packages a bundle still imports (static or dynamic), Node built-ins left out. */
+function externalPackages(metafile: Metafile): Set<string> {
+  const packages = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (imported.external && !isBuiltin(imported.path)) packages.add(packageName(imported.path));
+    }
+  }
+  return packages;
+}
+
+/**
+ * Bundles one function: `entry` → `outdir/index.js` (ESM for Node 20+, with a source map)
+ * and a `package.json` the platform installs from.
+ *
+ * Every npm package stays external (`packages: 'external'`): the platform installs them
+ * from the bundle's `package.json`, and above all `@google-cloud/functions-framework`
+ * must be the instance its own `main.js` loads — an inlined copy would register the
+ * function in a registry nobody reads. Only our code (`functions/`, `shared/`) is inlined.
+ *
+ * The bundle's dependencies are the root `dependencies` entries the bundle imports (read
+ * from esbuild's metafile), so each function ships only what it uses. A package the code
+ * imports that is not a root dependency (a devDependency, a typo) fails the build here
+ * rather than at the function's first cold start.
+ */
+export async function buildFunction({ name, entry, outdir }: BuildEntry): Promise<BuildResult> {
+  const started = performance.now();
+  if (!existsSync(entry)) throw new BuildError(`${name}: entry ${path.relative(REPO_ROOT, entry)} does not exist`);
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const outfile = path.join(outdir, 'index.js');
+
+  let metafile: Metafile;
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: true,
+      packages: 'external',
+      metafile: true,
+      absWorkingDir: REPO_ROOT,
+      logLevel: 'silent',
+    });
+    metafile = result.metafile;
+  } catch (error) {
+    // Leave no half-written folder that could be deployed by mistake.
+    rmSync(outdir, { recursive: true, force: true });
+    throw new BuildError(`${name}: esbuild failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+
+  const root = readRootPackage();
+  const rootDependencies = root.dependencies ?? {};
+  const used = externalPackages(metafile);
+  used.add(FUNCTIONS_FRAMEWORK);
+  const undeclared = [...used].filter((pkg) => rootDependencies[pkg] === undefined);
+  if (undeclared.length > 0) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw new BuildError(
+      `${name}: the bundle imports ${undeclared.join(', ')}, not listed in package.json "dependencies" (the platform would not install ${undeclared.length === 1 ? 'it' : 'them'})`,
+    );
+  }
+  const dependencies = Object.fromEntries([...used].sort().map((pkg) => [pkg, rootDependencies[pkg] as string]));
+
+  const bundlePackage = {
+    name: `cloudact-${name}`,
+    private: true,
+    type: 'module',
+    main: 'index.js',
+    engines: { node: root.engines?.node ?? '>=20' },
+    dependencies,
+  };
+  writeFileSync(path.join(outdir, 'package.json'), `${JSON.stringify(bundlePackage, null, 2)}\n`);
+  return { name, outfile, ms: Math.round(performance.now() - started), dependencies };
+}
+
+/**
+ * Builds the named functions of the manifest (all by default) into `dist/<name>/`, in
+ * parallel. Throws on the first function that cannot be built.
+ */
+export async function buildFunctions(names?: string[]): Promise<BuildResult[]> {
+  const specs = (names ?? manifest.functions.map((f) => f.name)).map((name) => getFunction(name));
+  return Promise.all(
+    specs.map((fn) =>
+      buildFunction({ name: fn.name, entry: path.join(REPO_ROOT, fn.source, 'index.ts'), outdir: path.join(DIST_DIR, fn.name) }),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  const started = performance.now();
+  const results = await buildFunctions(names.length > 0 ? names : undefined);
+  const width = Math.max(...results.map((r) => r.name.length));
+  const fileWidth = Math.max(...results.map((r) => path.relative(REPO_ROOT, r.outfile).length));
+  for (const r of results) {
+    const file = path.relative(REPO_ROOT, r.outfile).padEnd(fileWidth);
+    console.log(`${r.name.padEnd(width)}  ${file}  ${String(r.ms).padStart(5)} ms  deps: ${Object.keys(r.dependencies).join(', ')}`);
+  }
+  console.log(`built ${results.length} function(s) in ${Math.round(performance.now() - started)} ms`);
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+}

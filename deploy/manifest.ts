@@ -1,0 +1,192 @@
+import { parseManifest, PROJECT_PLACEHOLDER, type FunctionSpec, type Manifest, type ManifestInput } from './manifestSchema.js';
+
+export { ManifestError } from './errors.js';
+export {
+  CPU_VALUES,
+  MEMORY_SIZES,
+  PROJECT_PLACEHOLDER,
+  RESERVED_ENV,
+  manifestSchema,
+  parseManifest,
+  type FunctionSpec,
+  type Manifest,
+  type ManifestInput,
+  type Trigger,
+} from './manifestSchema.js';
+
+/**
+ * How the numbers were chosen (`npm run check:deploy` proves they fit):
+ *
+ * - Connections: db-f1-micro allows 25, Cloud SQL keeps 3, we keep 2 for migrations and
+ *   psql, leaving 20 for functions. Σ(max instances × pool) = 19, one spare. Pools are
+ *   1 because our queries are millisecond-short (one connection serves hundreds of
+ *   requests a second); quota, read on every pipeline page, gets 2 so one slow query does
+ *   not queue every other request behind it. Scaling out is capped by the database, not
+ *   by traffic: raising a max means lowering another or moving up a Cloud SQL tier.
+ * - Timeouts: each is the longest tier the function uses + the safety margin, rounded up
+ *   with room for start-up (user 30 s → 60 s; integration 60 s → 90 s; batch 300 s → 320 s).
+ * - CPU: concurrency above 1 needs a whole vCPU on Cloud Run, so every function has 1 vCPU
+ *   and 512Mi; concurrency stays well below what a 1–2 connection pool can serve, so a
+ *   burst queues in Cloud Run (which adds instances) rather than in our pool.
+ * - Min instances 0: cold starts are accepted on this budget; an idle instance would also
+ *   pin connections the busy functions could use.
+ */
+const MANIFEST_INPUT = {
+  cloudSql: {
+    tier: 'db-f1-micro',
+    maxConnections: 25,
+    reserved: 3,
+    instance: 'cloudact-pg',
+    region: 'europe-west1',
+    database: 'cloudact',
+    user: 'cloudact_fn',
+    // Public IP through the Cloud SQL connector: mTLS and IAM-authorised without any
+    // authorised networks, and no Serverless VPC Access connector to pay for.
+    ipType: 'PUBLIC',
+    passwordSecret: 'cloudact-db-password:latest',
+  },
+  adminHeadroom: 2,
+  env: {
+    // Bundles ship with source maps; stack traces should point at the TypeScript.
+    NODE_OPTIONS: '--enable-source-maps',
+  },
+  cloud: {
+    serviceAccount: 'cloudact-functions',
+    adminTokenSecret: 'cloudact-admin-token:latest',
+    env: {
+      GOOGLE_CLOUD_PROJECT: PROJECT_PLACEHOLDER,
+    },
+    secrets: {
+      // Every function signs its page cursors with the same key; `latest` is read when an
+      // instance starts, so a rotated secret reaches all functions as instances recycle.
+      CURSOR_SECRET: 'cloudact-cursor-secret:latest',
+    },
+  },
+  functions: [
+    {
+      name: 'orgs',
+      entryPoint: 'orgs',
+      source: 'functions/orgs',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      // Onboarding provisions BigQuery under the batch tier (300 s) + margin.
+      timeoutSeconds: 320,
+      minInstances: 0,
+      maxInstances: 2,
+      // Onboarding is rare and heavy; few at once per instance.
+      concurrency: 10,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user', 'batch'],
+      needsAdminToken: true,
+    },
+    {
+      name: 'quota',
+      entryPoint: 'quota',
+      source: 'functions/quota',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 3,
+      concurrency: 40,
+      dbPoolMax: 2,
+      tiers: ['auth', 'user'],
+    },
+    {
+      name: 'pricing',
+      entryPoint: 'pricing',
+      source: 'functions/pricing',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 3,
+      // Reads are mostly served from the per-instance cache.
+      concurrency: 40,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user'],
+    },
+    {
+      name: 'subscriptions',
+      entryPoint: 'subscriptions',
+      source: 'functions/subscriptions',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      // Bulk imports run under the batch tier.
+      timeoutSeconds: 320,
+      minInstances: 0,
+      maxInstances: 3,
+      concurrency: 20,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user', 'batch'],
+    },
+    {
+      name: 'integrations',
+      entryPoint: 'integrations',
+      source: 'functions/integrations',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      // Provider validation runs under the integration tier (60 s) + margin.
+      timeoutSeconds: 90,
+      minInstances: 0,
+      maxInstances: 2,
+      concurrency: 20,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user', 'integration'],
+      cloudEnv: {
+        KMS_KEY_NAME: `projects/${PROJECT_PLACEHOLDER}/locations/europe-west1/keyRings/cloudact/cryptoKeys/integrations-kek`,
+      },
+    },
+    {
+      name: 'costs',
+      entryPoint: 'costs',
+      source: 'functions/costs',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 3,
+      // Requests wait on BigQuery, not on PostgreSQL (used for auth only).
+      concurrency: 20,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user'],
+    },
+  ],
+} satisfies ManifestInput;
+
+/** The validated manifest: the single source of truth for every function. Throws at import when invalid. */
+export const manifest: Manifest = parseManifest(MANIFEST_INPUT);
+
+/** The function called `name`; throws naming the known functions when there is none. */
+export function getFunction(name: string, m: Manifest = manifest): FunctionSpec {
+  const fn = m.functions.find((f) => f.name === name);
+  if (fn === undefined) {
+    throw new Error(`No function "${name}" in the deploy manifest (known: ${m.functions.map((f) => f.name).join(', ')})`);
+  }
+  return fn;
+}
+
+/**
+ * The environment a function runs with, locally and in Google Cloud alike: the manifest's
+ * shared and per-function `env`, plus the values computed from the manifest —
+ * `FUNCTION_NAME`, `FUNCTION_TIMEOUT_SECONDS` (= `timeoutSeconds`, so a function's deadline
+ * comes from the same number the platform enforces), `DEADLINE_SAFETY_MARGIN_MS` and
+ * `DB_POOL_MAX`. Cloud-only variables and secrets are added by `deploy/gcloud.ts`.
+ */
+export function functionEnv(name: string, m: Manifest = manifest): Record<string, string> {
+  const fn = getFunction(name, m);
+  return {
+    ...m.env,
+    ...fn.env,
+    FUNCTION_NAME: fn.name,
+    FUNCTION_TIMEOUT_SECONDS: String(fn.timeoutSeconds),
+    DEADLINE_SAFETY_MARGIN_MS: String(m.safetyMarginMs),
+    DB_POOL_MAX: String(fn.dbPoolMax),
+  };
+}

@@ -1,0 +1,92 @@
+import { withBudget } from '../../shared/deadline/index.js';
+import { InternalError, InvalidArgumentError, UnavailableError } from '../../shared/errors/index.js';
+import type { Env } from '../../shared/config/index.js';
+import { log } from '../../shared/log/index.js';
+
+/** The real hosts of the providers we know; anything else needs `PROVIDER_BASE_URL_<NAME>`. */
+const DEFAULT_BASE_URLS: Readonly<Record<string, string>> = {
+  openai: 'https://api.openai.com',
+  anthropic: 'https://api.anthropic.com',
+  mistral: 'https://api.mistral.ai',
+  groq: 'https://api.groq.com/openai',
+};
+
+/** `openai` → `PROVIDER_BASE_URL_OPENAI`; `-` becomes `_` (not allowed in variable names). */
+export function baseUrlVariable(provider: string): string {
+  return `PROVIDER_BASE_URL_${provider.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * The base URL to validate a provider's credentials against: the environment's override
+ * (tests and the local stack point it at a fake), else the provider's real host. Read per
+ * call, so it is whatever the environment says now.
+ */
+export function providerBaseUrl(provider: string, env: Env = process.env): URL | undefined {
+  const variable = baseUrlVariable(provider);
+  const configured = env[variable]?.trim();
+  const raw = configured === undefined || configured === '' ? DEFAULT_BASE_URLS[provider] : configured;
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InternalError(`${variable} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InternalError(`${variable} must be an http(s) URL`);
+  return url;
+}
+
+/** Visible ASCII only: anything else cannot go into an HTTP header (fetch would throw). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+function headersFor(provider: string, credential: string): Record<string, string> {
+  const headers: Record<string, string> = { authorization: `Bearer ${credential}`, accept: 'application/json' };
+  if (provider === 'anthropic') {
+    // Anthropic authenticates with x-api-key and requires a version header.
+    headers['x-api-key'] = credential;
+    headers['anthropic-version'] = '2023-06-01';
+  }
+  return headers;
+}
+
+/**
+ * Asks the provider whether a credential works: `GET {base}/v1/models` under the
+ * integration tier (min(60 s, time left)). 2xx → `valid`; 401/403 → `invalid`; a hang past
+ * the budget → `504 DEADLINE_EXCEEDED` (from `withBudget`); anything else (5xx, 429,
+ * unreachable) → `503 UNAVAILABLE`, since it says nothing about the credential.
+ *
+ * The credential goes only into the request headers: it is never logged, and no error
+ * built here carries it (messages name the provider and the HTTP status only).
+ */
+export async function checkCredential(provider: string, credential: string): Promise<'valid' | 'invalid'> {
+  const base = providerBaseUrl(provider);
+  if (base === undefined) {
+    throw new InvalidArgumentError(`Validation is not available for provider ${provider}`, [
+      { path: 'validate', message: `no validation endpoint is known for ${provider}; store without validate` },
+    ]);
+  }
+  if (!HEADER_SAFE.test(credential)) {
+    throw new InvalidArgumentError('Invalid body: credential', [
+      { path: 'credential', message: 'must be printable ASCII without spaces to be validated as a bearer token' },
+    ]);
+  }
+  const url = new URL(`${base.pathname.replace(/\/+$/, '')}/v1/models`, base);
+  return withBudget('integration', async (budget) => {
+    let status: number;
+    try {
+      // No redirects: a redirect would carry the credential to a host nobody configured.
+      const response = await fetch(url, { headers: headersFor(provider, credential), signal: budget.signal, redirect: 'manual' });
+      status = response.status;
+      // Free the socket; the body is not needed.
+      await response.body?.cancel().catch(() => undefined);
+    } catch (error) {
+      if (budget.signal.aborted) throw error; // withBudget turns it into DEADLINE_EXCEEDED
+      log.warn('The provider could not be reached to validate a credential', { provider, host: url.host, err: error });
+      throw new UnavailableError(`The ${provider} API could not be reached to validate the credential; retry later`, { cause: error, retryAfterSeconds: 5 });
+    }
+    if (status >= 200 && status < 300) return 'valid';
+    if (status === 401 || status === 403) return 'invalid';
+    log.warn('The provider answered a credential check with an unexpected status', { provider, host: url.host, status });
+    throw new UnavailableError(`The ${provider} API answered ${status}; the credential could not be validated, retry later`, { retryAfterSeconds: 5 });
+  });
+}

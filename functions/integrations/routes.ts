@@ -1,0 +1,59 @@
+import { authenticateTenant } from '../../shared/auth/index.js';
+import { getKek, sealSecret } from '../../shared/crypto/index.js';
+import { NotFoundError } from '../../shared/errors/index.js';
+import { route, type AnyRoute } from '../../shared/http/index.js';
+import { withUtf8Body } from '../../shared/http/text.js';
+import { log } from '../../shared/log/index.js';
+import { checkCredential } from './providers.js';
+import { noQuery, providerParams, putBody } from './schema.js';
+import { credentialAad, deleteIntegration, fingerprintOf, listIntegrations, upsertIntegration, type IntegrationStatus } from './store.js';
+
+const tenant = withUtf8Body(authenticateTenant);
+
+/** The integrations routes: store (optionally validate), list, delete. Never the credential out. */
+export function integrationRoutes(): AnyRoute[] {
+  return [
+    route({
+      method: 'PUT',
+      path: '/v1/integrations/:provider',
+      auth: tenant,
+      params: providerParams,
+      query: noQuery,
+      body: putBody,
+      handler: async ({ auth, params, body }) => {
+        const { provider } = params;
+        // Validate first: a check that cannot conclude (timeout, provider down) stores nothing.
+        let status: IntegrationStatus = 'stored';
+        if (body.validate === true) status = await checkCredential(provider, body.credential);
+        const sealed = await sealSecret(body.credential, credentialAad(auth.orgId, provider), await getKek());
+        const view = await upsertIntegration(auth.orgId, provider, {
+          status,
+          fingerprint: fingerprintOf(body.credential),
+          sealed,
+          validated: body.validate === true,
+        });
+        // Provider, status and key id only: the credential is never a log field.
+        log.info('Stored an integration credential', { provider, status, kek_id: sealed.kekId });
+        return { status: 200, body: view };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/integrations',
+      auth: tenant,
+      query: noQuery,
+      handler: async ({ auth }) => ({ body: { items: await listIntegrations(auth.orgId) } }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/integrations/:provider',
+      auth: tenant,
+      params: providerParams,
+      query: noQuery,
+      handler: async ({ auth, params }) => {
+        if (!(await deleteIntegration(auth.orgId, params.provider))) throw new NotFoundError('No integration for this provider');
+        return { status: 204 };
+      },
+    }),
+  ];
+}

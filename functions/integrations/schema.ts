@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { storableText } from '../../shared/http/text.js';
+
+/** The same provider names as pricing: `^[a-z][a-z0-9_-]{1,39}$`. */
+export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;
+export const MAX_CREDENTIAL_CHARS = 4096;
+
+/** `/v1/integrations/{provider}`. */
+export const providerParams = z.strictObject({
+  provider: z.string().regex(PROVIDER_PATTERN, { error: 'must match ^[a-z][a-z0-9_-]{1,39}$' }),
+});
+
+/**
+ * A credential is stored exactly as sent — not trimmed (whitespace may be part of it) —
+ * and must survive the UTF-8 round trip through encryption unchanged.
+ */
+export const putBody = z.strictObject({
+  credential: storableText({ min: 1, max: MAX_CREDENTIAL_CHARS, trim: false }),
+  validate: z.boolean({ error: 'must be true or false' }).optional(),
+});
+export type PutBody = z.infer<typeof putBody>;
+
+/** Endpoints without query parameters accept none. */
+export const noQuery = z.strictObject({});

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { parseRuntimeConfig } from '../../shared/config/index.js';
+import { TIER_NAMES } from '../../shared/deadline/index.js';
+import { functionEnv, getFunction, manifest, ManifestError, parseManifest } from '../../deploy/manifest.js';
+import { fnInput, manifestInput } from './manifestCases.js';
+
+describe('deploy manifest', () => {
+  it('accepts a well-formed manifest and fills in the defaults', () => {
+    const parsed = parseManifest(manifestInput([fnInput('alpha')]));
+
+    expect(parsed.functions[0]).toMatchObject({ runtime: 'nodejs22', region: 'europe-west1', needsAdminToken: false, env: {} });
+    expect(parsed.safetyMarginMs).toBe(1000);
+  });
+
+  it.each([
+    { case: 'a pool larger than 3', fn: fnInput('alpha', { dbPoolMax: 4 }), message: 'functions.0.dbPoolMax: must be at most 3' },
+    { case: 'an empty pool', fn: fnInput('alpha', { dbPoolMax: 0 }), message: 'functions.0.dbPoolMax: must be at least 1' },
+    {
+      case: 'an unknown tier',
+      fn: fnInput('alpha', { tiers: ['auth', 'forever' as 'auth'] }),
+      message: `functions.0.tiers.1: must be one of ${TIER_NAMES.join(', ')}`,
+    },
+    { case: 'a name with capitals and underscores', fn: fnInput('Bad_Name'), message: 'functions.0.name: must be lowercase' },
+    { case: 'a name ending in a dash', fn: fnInput('alpha-'), message: 'functions.0.name: must be lowercase' },
+    { case: 'an entry point other than the name', fn: fnInput('alpha', { entryPoint: 'main' }), message: 'functions.0.entryPoint: must equal the name (alpha)' },
+    { case: 'a source outside functions/<name>', fn: fnInput('alpha', { source: 'src/alpha' }), message: 'functions.0.source: must be functions/alpha' },
+    { case: 'min instances above max', fn: fnInput('alpha', { minInstances: 3, maxInstances: 2 }), message: 'functions.0.minInstances: must not exceed maxInstances (2)' },
+    { case: 'an unsupported memory size', fn: fnInput('alpha', { memory: '300Mi' as '256Mi' }), message: 'functions.0.memory' },
+    { case: 'an unsupported runtime', fn: fnInput('alpha', { runtime: 'nodejs18' as 'nodejs22' }), message: 'functions.0.runtime' },
+    {
+      case: 'a timeout set through env instead of timeoutSeconds',
+      fn: fnInput('alpha', { env: { FUNCTION_TIMEOUT_SECONDS: '999' } }),
+      message: 'functions.0.env.FUNCTION_TIMEOUT_SECONDS: is set by the manifest or the platform',
+    },
+    {
+      case: 'a secret that is not secret:version',
+      fn: fnInput('alpha', { secrets: { API_KEY: 'api-key' } }),
+      message: 'functions.0.secrets.API_KEY: must be a Secret Manager reference secret:version',
+    },
+    {
+      case: 'a topic trigger without a topic',
+      fn: fnInput('alpha', { trigger: { type: 'topic' } as unknown as { type: 'http' } }),
+      message: 'functions.0.trigger.topic',
+    },
+    { case: 'an unknown field', fn: { ...fnInput('alpha'), timeout: 60 }, message: 'functions.0: Unrecognized key: "timeout"' },
+  ])('rejects $case', ({ fn, message }) => {
+    expect(() => parseManifest(manifestInput([fn]))).toThrow(ManifestError);
+    expect(() => parseManifest(manifestInput([fn]))).toThrow(message);
+  });
+
+  it('rejects two functions with the same name', () => {
+    expect(() => parseManifest(manifestInput([fnInput('alpha'), fnInput('alpha')]))).toThrow('functions.1.name: alpha appears twice');
+  });
+
+  it('lists every problem at once', () => {
+    const error = (() => {
+      try {
+        parseManifest(manifestInput([fnInput('alpha', { dbPoolMax: 4, maxInstances: 0 })]));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as ManifestError).problems).toHaveLength(2);
+  });
+
+  it('holds the six functions, each HTTP and named after its folder', () => {
+    expect(manifest.functions.map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs']);
+    for (const fn of manifest.functions) {
+      expect(fn).toMatchObject({ entryPoint: fn.name, source: `functions/${fn.name}`, trigger: { type: 'http' } });
+    }
+    expect(manifest.cloudSql).toMatchObject({ tier: 'db-f1-micro', maxConnections: 25, reserved: 3 });
+  });
+
+  it('gives only orgs the admin token', () => {
+    expect(manifest.functions.filter((f) => f.needsAdminToken).map((f) => f.name)).toEqual(['orgs']);
+  });
+});
+
+describe('functionEnv', () => {
+  it('passes the manifest timeout to the function as FUNCTION_TIMEOUT_SECONDS', () => {
+    expect(functionEnv('quota').FUNCTION_TIMEOUT_SECONDS).toBe(String(getFunction('quota').timeoutSeconds));
+  });
+
+  it.each(manifest.functions.map((f) => ({ name: f.name, timeoutSeconds: f.timeoutSeconds, dbPoolMax: f.dbPoolMax })))(
+    'gives $name an environment the runtime accepts, with its name, timeout and pool size',
+    ({ name, timeoutSeconds, dbPoolMax }) => {
+      const config = parseRuntimeConfig(functionEnv(name));
+
+      expect(config.functionName).toBe(name);
+      expect(config.FUNCTION_TIMEOUT_SECONDS).toBe(timeoutSeconds);
+      expect(config.DB_POOL_MAX).toBe(dbPoolMax);
+      expect(config.DEADLINE_SAFETY_MARGIN_MS).toBe(manifest.safetyMarginMs);
+    },
+  );
+
+  it('includes the manifest env and keeps cloud-only settings out', () => {
+    const env = functionEnv('integrations');
+
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(env).not.toHaveProperty('KMS_KEY_NAME');
+    expect(env).not.toHaveProperty('INSTANCE_CONNECTION_NAME');
+  });
+
+  it('throws naming the known functions for an unknown name', () => {
+    expect(() => functionEnv('nope')).toThrow('No function "nope" in the deploy manifest (known: orgs, quota');
+  });
+});

@@ -1,0 +1,453 @@
+/**
+ * Conformance cases shared by the local endpoint tests and the contract test
+ * against real BigQuery: everything here must behave identically on both, so
+ * assertions are about what a user of `@google-cloud/bigquery` sees (JS values
+ * and their types, error codes and reasons), not about wire details.
+ */
+import { createRequire } from 'node:module';
+import { BigQuery, BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp } from '@google-cloud/bigquery';
+import type { Job, Table } from '@google-cloud/bigquery';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+/** big.js exactly as the client loads it (an ESM `import` would give a different class). */
+interface BigValue {
+  toString(): string;
+}
+type BigCtor = new (v: string) => BigValue;
+const requireFromClient = createRequire(createRequire(import.meta.url).resolve('@google-cloud/bigquery'));
+export const Big = requireFromClient('big.js') as BigCtor;
+
+/**
+ * A GoogleSQL query that keeps DuckDB (and BigQuery) busy for minutes:
+ * 4·10¹⁰ joined pairs. Used for the timeout and cancel cases.
+ */
+export const SLOW_QUERY =
+  'SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a, UNNEST(GENERATE_ARRAY(1, 200000)) AS b WHERE MOD(a * b, 7) = 3';
+
+/** The shape of the client's ApiError that tests inspect. */
+export interface ClientError {
+  code?: number;
+  message: string;
+  errors?: { reason?: string; message?: string }[];
+}
+
+/** Runs `fn` and returns the error it rejects with (fails the test when it resolves). */
+export async function rejectionOf(fn: () => Promise<unknown>): Promise<ClientError> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as ClientError;
+  }
+  throw new Error('expected the call to reject, but it resolved');
+}
+
+/** A comparable form of a client value: custom types by their `.value`, Big and Buffer as strings. */
+export function comparable(v: unknown): unknown {
+  if (v === null || v === undefined) return v;
+  if (v instanceof BigQueryDate || v instanceof BigQueryTime || v instanceof BigQueryTimestamp || v instanceof BigQueryDatetime) {
+    return `${v.constructor.name}:${v.value}`;
+  }
+  if (v instanceof Big) return `Big:${v.toString()}`;
+  if (Buffer.isBuffer(v)) return `Buffer:${v.toString('base64')}`;
+  if (Array.isArray(v)) return v.map(comparable);
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, comparable(x)]));
+  return v;
+}
+
+async function waitForState(job: Job, state: 'RUNNING' | 'DONE', timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [metadata] = (await job.getMetadata()) as unknown as [Record<string, unknown>];
+    const status = metadata.status as { state: string };
+    if (status.state === state || status.state === 'DONE') return metadata;
+    if (Date.now() > deadline) throw new Error(`job ${job.id} still ${status.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One scalar parameter case: what is sent and what the client must hand back. */
+interface ScalarCase {
+  name: string;
+  value: unknown;
+  type?: string;
+  expected: unknown;
+}
+
+/** Scalar parameter round trips: `SELECT @v` must return the same JS value/type as BigQuery. */
+export const SCALAR_CASES: ScalarCase[] = [
+  { name: 'STRING', value: 'héllo wörld', expected: 'héllo wörld' },
+  { name: 'INT64', value: 42, expected: 42 },
+  { name: 'INT64 (negative, from BigQuery.int)', value: BigQuery.int('-9007199254740991'), expected: -9007199254740991 },
+  { name: 'FLOAT64', value: 1.25, expected: 1.25 },
+  { name: 'NUMERIC', value: new Big('123456.789'), expected: 'Big:123456.789' },
+  { name: 'BIGNUMERIC', value: new Big('0.1234567890123'), expected: 'Big:0.1234567890123' },
+  { name: 'BOOL', value: true, expected: true },
+  { name: 'BYTES', value: Buffer.from('bytes!').toString('base64'), type: 'BYTES', expected: `Buffer:${Buffer.from('bytes!').toString('base64')}` },
+  { name: 'DATE', value: BigQuery.date('2024-02-29'), expected: 'BigQueryDate:2024-02-29' },
+  { name: 'DATETIME', value: BigQuery.datetime('2024-02-29 12:34:56'), expected: 'BigQueryDatetime:2024-02-29T12:34:56' },
+  { name: 'TIMESTAMP', value: BigQuery.timestamp('2024-02-29T12:34:56.123456Z'), expected: 'BigQueryTimestamp:2024-02-29T12:34:56.123456000Z' },
+  { name: 'TIME', value: BigQuery.time('12:34:56'), expected: 'BigQueryTime:12:34:56' },
+  { name: 'JSON', value: { a: 1, b: [true, null] }, type: 'JSON', expected: '{"a":1,"b":[true,null]}' },
+  { name: 'STRING NULL', value: null, type: 'STRING', expected: null },
+  { name: 'INT64 NULL', value: null, type: 'INT64', expected: null },
+];
+
+/** GoogleSQL semantics that the translator must preserve (also checked against real BigQuery). */
+export const SEMANTIC_CASES: { name: string; query: string; expected: unknown }[] = [
+  { name: 'DATE_ADD clamps to the end of the month', query: "SELECT DATE_ADD(DATE '2024-01-31', INTERVAL 1 MONTH) AS v", expected: 'BigQueryDate:2024-02-29' },
+  { name: 'DATE_SUB subtracts days', query: "SELECT DATE_SUB(DATE '2024-03-01', INTERVAL 1 DAY) AS v", expected: 'BigQueryDate:2024-02-29' },
+  { name: 'DATE_DIFF counts day boundaries', query: "SELECT DATE_DIFF(DATE '2024-03-01', DATE '2024-02-01', DAY) AS v", expected: 29 },
+  { name: 'DATE_DIFF in MONTH counts month boundaries', query: "SELECT DATE_DIFF(DATE '2024-02-01', DATE '2024-01-31', MONTH) AS v", expected: 1 },
+  { name: 'DATE_DIFF in WEEK counts Sunday boundaries', query: "SELECT DATE_DIFF(DATE '2024-03-03', DATE '2024-03-02', WEEK) AS v", expected: 1 },
+  { name: 'DATE_TRUNC to WEEK starts on Sunday', query: "SELECT DATE_TRUNC(DATE '2024-03-06', WEEK) AS v", expected: 'BigQueryDate:2024-03-03' },
+  { name: 'DATE_TRUNC to MONTH', query: "SELECT DATE_TRUNC(DATE '2024-03-06', MONTH) AS v", expected: 'BigQueryDate:2024-03-01' },
+  { name: 'TIMESTAMP_TRUNC to HOUR', query: "SELECT TIMESTAMP_TRUNC(TIMESTAMP '2024-03-06 10:42:00+00', HOUR) AS v", expected: 'BigQueryTimestamp:2024-03-06T10:00:00.000Z' },
+  { name: 'EXTRACT DAYOFWEEK is 1 for Sunday', query: "SELECT EXTRACT(DAYOFWEEK FROM DATE '2024-03-03') AS v", expected: 1 },
+  { name: 'EXTRACT YEAR from a timestamp is in UTC', query: "SELECT EXTRACT(YEAR FROM TIMESTAMP '2023-12-31 23:30:00-05:00') AS v", expected: 2024 },
+  { name: 'DATE() of a timestamp is the UTC date', query: "SELECT DATE(TIMESTAMP '2024-03-06 23:30:00-05:00') AS v", expected: 'BigQueryDate:2024-03-07' },
+  { name: 'FORMAT_DATE with %Y-%m-%d', query: "SELECT FORMAT_DATE('%Y-%m-%d', DATE '2024-03-06') AS v", expected: '2024-03-06' },
+  { name: 'PARSE_DATE with %d/%m/%Y', query: "SELECT PARSE_DATE('%d/%m/%Y', '06/03/2024') AS v", expected: 'BigQueryDate:2024-03-06' },
+  { name: 'TIMESTAMP_MILLIS and UNIX_MILLIS round-trip', query: 'SELECT UNIX_MILLIS(TIMESTAMP_MILLIS(1700000000123)) AS v', expected: 1700000000123 },
+  { name: 'CONCAT returns NULL when an argument is NULL', query: "SELECT CONCAT('a', CAST(NULL AS STRING)) AS v", expected: null },
+  { name: 'CONCAT joins strings', query: "SELECT CONCAT('a', 'b', 'c') AS v", expected: 'abc' },
+  { name: 'LOG(x) is the natural logarithm', query: 'SELECT ROUND(LOG(EXP(2)), 6) AS v', expected: 2 },
+  { name: 'GREATEST returns NULL if any argument is NULL', query: 'SELECT GREATEST(1, NULL, 3) AS v', expected: null },
+  { name: 'SAFE_DIVIDE by zero is NULL', query: 'SELECT SAFE_DIVIDE(1, 0) AS v', expected: null },
+  { name: 'integer division with / yields FLOAT64', query: 'SELECT 7 / 2 AS v', expected: 3.5 },
+  { name: 'IF picks the branch', query: 'SELECT IF(1 > 2, "yes", "no") AS v', expected: 'no' },
+  { name: 'COUNTIF counts true conditions', query: 'SELECT COUNTIF(x > 1) AS v FROM UNNEST([1, 2, 3]) AS x', expected: 2 },
+  { name: 'STRING_AGG orders by the given key', query: "SELECT STRING_AGG(x, '-' ORDER BY x DESC) AS v FROM UNNEST(['a', 'b', 'c']) AS x", expected: 'c-b-a' },
+  { name: 'ARRAY_AGG builds an array', query: 'SELECT ARRAY_AGG(x ORDER BY x) AS v FROM UNNEST([3, 1, 2]) AS x', expected: [1, 2, 3] },
+  { name: 'SPLIT splits on commas by default', query: "SELECT SPLIT('a,b,c') AS v", expected: ['a', 'b', 'c'] },
+  { name: 'array subscript OFFSET is zero-based', query: 'SELECT [10, 20, 30][OFFSET(1)] AS v', expected: 20 },
+  { name: 'array subscript ORDINAL is one-based', query: 'SELECT [10, 20, 30][ORDINAL(1)] AS v', expected: 10 },
+  { name: 'ARRAY_LENGTH counts elements', query: 'SELECT ARRAY_LENGTH([1, 2, 3]) AS v', expected: 3 },
+  { name: 'REGEXP_CONTAINS matches partially', query: "SELECT REGEXP_CONTAINS('foobar', r'o+b') AS v", expected: true },
+  { name: 'REGEXP_EXTRACT returns the capture group', query: "SELECT REGEXP_EXTRACT('user@example.com', r'@(.+)$') AS v", expected: 'example.com' },
+  { name: 'SAFE_CAST of a bad number is NULL', query: "SELECT SAFE_CAST('x' AS INT64) AS v", expected: null },
+  { name: 'CAST to NUMERIC gives a Big', query: "SELECT CAST('1.50' AS NUMERIC) AS v", expected: 'Big:1.5' },
+  { name: 'NULLs sort first in ascending order', query: 'SELECT ARRAY_AGG(IFNULL(CAST(x AS STRING), "null") ORDER BY x) AS v FROM UNNEST([2, NULL, 1]) AS x', expected: ['null', '1', '2'] },
+  { name: 'an unaliased expression is named f0_', query: 'SELECT 1 + 1', expected: undefined },
+  { name: 'WITH and GROUP BY compose', query: 'WITH t AS (SELECT x, MOD(x, 2) AS k FROM UNNEST(GENERATE_ARRAY(1, 10)) AS x) SELECT SUM(x) AS v FROM t WHERE k = 0', expected: 30 },
+  { name: 'UNNEST of a struct array exposes fields', query: 'SELECT s.a AS v FROM UNNEST([STRUCT(1 AS a), STRUCT(2 AS a)]) AS s ORDER BY v DESC LIMIT 1', expected: 2 },
+];
+
+/** Options that differ between the local endpoint and real BigQuery. */
+export interface ConformanceOptions {
+  /** Milliseconds allowed for the slow-query cases (real BigQuery is slower to start jobs). */
+  slowCaseTimeoutMs: number;
+}
+
+/**
+ * Registers the shared conformance cases. Call inside a `describe`.
+ *
+ * @param client returns the client (created in the caller's beforeAll)
+ * @param datasetId a dataset name unique to this run; created and deleted here
+ */
+export function defineConformanceCases(client: () => BigQuery, datasetId: string, opts: ConformanceOptions): void {
+  let bq: BigQuery;
+
+  beforeAll(async () => {
+    bq = client();
+    await bq.createDataset(datasetId, { labels: { suite: 'conformance' }, description: 'conformance dataset' });
+  });
+
+  afterAll(async () => {
+    await bq?.dataset(datasetId).delete({ force: true });
+  });
+
+  it.each(SCALAR_CASES)('returns a named $name parameter as the same JS value', async ({ value, type, expected }) => {
+    const options: Record<string, unknown> = { query: 'SELECT @v AS v', params: { v: value } };
+    if (type) options.types = { v: type };
+    const [rows] = await bq.query(options);
+    expect(comparable((rows as Record<string, unknown>[])[0]?.v)).toEqual(expected);
+  });
+
+  it.each(SCALAR_CASES.filter((c) => c.value !== null))('returns a positional $name parameter as the same JS value', async ({ value, type, expected }) => {
+    const options: Record<string, unknown> = { query: 'SELECT ? AS v', params: [value] };
+    if (type) options.types = [type];
+    const [rows] = await bq.query(options);
+    expect(comparable((rows as Record<string, unknown>[])[0]?.v)).toEqual(expected);
+  });
+
+  it('returns an ARRAY parameter as a JS array', async () => {
+    const [rows] = await bq.query({ query: 'SELECT @xs AS xs, ARRAY_LENGTH(@xs) AS n', params: { xs: [3, 1, 2] } });
+    expect(rows).toEqual([{ xs: [3, 1, 2], n: 3 }]);
+  });
+
+  it('filters with IN UNNEST(@array)', async () => {
+    const [rows] = await bq.query({ query: 'SELECT x FROM UNNEST([1, 2, 3, 4]) AS x WHERE x IN UNNEST(@wanted) ORDER BY x', params: { wanted: [2, 4] } });
+    expect(rows).toEqual([{ x: 2 }, { x: 4 }]);
+  });
+
+  it('returns a STRUCT parameter as a JS object with nested values', async () => {
+    const [rows] = await bq.query({
+      query: 'SELECT @s AS s, @s.name AS name',
+      params: { s: { name: 'ada', tags: ['x', 'y'], born: BigQuery.date('1815-12-10') } },
+    });
+    expect(comparable(rows)).toEqual([{ s: { name: 'ada', tags: ['x', 'y'], born: 'BigQueryDate:1815-12-10' }, name: 'ada' }]);
+  });
+
+  it('returns an empty typed ARRAY parameter as an empty array', async () => {
+    const [rows] = await bq.query({ query: 'SELECT ARRAY_LENGTH(@xs) AS n', params: { xs: [] }, types: { xs: ['INT64'] } });
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it.each(SEMANTIC_CASES)('keeps GoogleSQL semantics: $name', async ({ query, expected }) => {
+    const [rows] = await bq.query(query);
+    const row = (rows as Record<string, unknown>[])[0] as Record<string, unknown>;
+    if (expected === undefined) expect(Object.keys(row)).toEqual(['f0_']);
+    else expect(comparable(row.v)).toEqual(expected);
+  });
+
+  it('pages 2,500 rows in pages of 1,000 with pageToken', async () => {
+    const [job] = await bq.createQueryJob({ query: 'SELECT x FROM UNNEST(GENERATE_ARRAY(1, 2500)) AS x ORDER BY x' });
+    const sizes: number[] = [];
+    const seen: number[] = [];
+    let pageToken: string | undefined;
+    do {
+      const options: Record<string, unknown> = { maxResults: 1000, autoPaginate: false };
+      if (pageToken) options.pageToken = pageToken;
+      const [rows, next, resp] = (await job.getQueryResults(options)) as unknown as [{ x: number }[], { pageToken?: string } | null, { totalRows?: string }];
+      sizes.push(rows.length);
+      seen.push(...rows.map((r) => r.x));
+      expect(resp.totalRows).toBe('2500');
+      pageToken = next?.pageToken;
+    } while (pageToken);
+    expect(sizes).toEqual([1000, 1000, 500]);
+    expect(seen).toEqual(Array.from({ length: 2500 }, (_, i) => i + 1));
+  });
+
+  it('auto-paginates a result larger than one page', async () => {
+    const [job] = await bq.createQueryJob({ query: 'SELECT x FROM UNNEST(GENERATE_ARRAY(1, 45000)) AS x ORDER BY x' });
+    const [rows] = (await job.getQueryResults()) as unknown as [{ x: number }[]];
+    expect(rows).toHaveLength(45000);
+    expect(rows[44999]).toEqual({ x: 45000 });
+  });
+
+  it('follows pageToken after a first jobs.query page of maxResults rows', async () => {
+    const [rows] = (await bq.query({ query: 'SELECT x FROM UNNEST(GENERATE_ARRAY(1, 2500)) AS x ORDER BY x', maxResults: 1000 })) as unknown as [{ x: number }[]];
+    expect(rows).toHaveLength(2500);
+    expect(rows.map((r) => r.x)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 1));
+  });
+
+  it('caps auto-paginated results at maxResults (the client treats it as a total)', async () => {
+    const [job] = await bq.createQueryJob({ query: 'SELECT x FROM UNNEST(GENERATE_ARRAY(1, 2500)) AS x ORDER BY x' });
+    const [rows] = (await job.getQueryResults({ maxResults: 1000 })) as unknown as [{ x: number }[]];
+    expect(rows).toHaveLength(1000);
+    expect(rows[999]).toEqual({ x: 1000 });
+  });
+
+  it(
+    'ends a job that exceeds jobTimeoutMs as DONE with reason timeout',
+    async () => {
+      const [job] = await bq.createQueryJob({ query: SLOW_QUERY, jobTimeoutMs: 300 });
+      const metadata = await waitForState(job, 'DONE', opts.slowCaseTimeoutMs);
+      const status = metadata.status as { state: string; errorResult?: { reason: string; message: string } };
+      expect(status.state).toBe('DONE');
+      expect(status.errorResult?.reason).toBe('timeout');
+    },
+    opts.slowCaseTimeoutMs + 5000,
+  );
+
+  it(
+    'rejects bigquery.query() when the job exceeds jobTimeoutMs',
+    async () => {
+      const err = await rejectionOf(() => bq.query({ query: SLOW_QUERY, jobTimeoutMs: 300 }));
+      expect(err.errors?.[0]?.reason ?? err.message).toMatch(/timeout|timed out/i);
+    },
+    opts.slowCaseTimeoutMs + 5000,
+  );
+
+  it(
+    'stops a running job on cancel() and reports reason stopped',
+    async () => {
+      const [job] = await bq.createQueryJob({ query: SLOW_QUERY });
+      await waitForState(job, 'RUNNING', opts.slowCaseTimeoutMs);
+      await job.cancel();
+      const metadata = await waitForState(job, 'DONE', opts.slowCaseTimeoutMs);
+      const status = metadata.status as { state: string; errorResult?: { reason: string } };
+      expect(status.state).toBe('DONE');
+      expect(status.errorResult?.reason).toBe('stopped');
+    },
+    opts.slowCaseTimeoutMs * 2 + 5000,
+  );
+
+  let events: Table;
+  it('creates a table whose metadata keeps timePartitioning, clustering and labels', async () => {
+    [events] = await bq.dataset(datasetId).createTable('events', {
+      schema: [
+        { name: 'id', type: 'STRING', mode: 'REQUIRED' },
+        { name: 'ts', type: 'TIMESTAMP' },
+        { name: 'amount', type: 'NUMERIC' },
+        { name: 'tags', type: 'STRING', mode: 'REPEATED' },
+        { name: 'attrs', type: 'RECORD', fields: [{ name: 'k', type: 'STRING' }, { name: 'v', type: 'INT64' }] },
+      ],
+      timePartitioning: { type: 'DAY', field: 'ts', expirationMs: '7776000000' },
+      clustering: { fields: ['id'] },
+      labels: { team: 'data', env: 'test' },
+      description: 'event stream',
+    });
+    const [metadata] = (await events.getMetadata()) as unknown as [Record<string, unknown>];
+    expect(metadata.timePartitioning).toEqual({ type: 'DAY', field: 'ts', expirationMs: '7776000000' });
+    expect(metadata.clustering).toEqual({ fields: ['id'] });
+    expect(metadata.labels).toEqual({ team: 'data', env: 'test' });
+    expect(metadata.description).toBe('event stream');
+    const fields = (metadata.schema as { fields: { name: string; type: string; mode?: string; fields?: unknown[] }[] }).fields;
+    expect(fields.map((f) => [f.name, f.type, f.mode ?? 'NULLABLE'])).toEqual([
+      ['id', 'STRING', 'REQUIRED'],
+      ['ts', 'TIMESTAMP', 'NULLABLE'],
+      ['amount', 'NUMERIC', 'NULLABLE'],
+      ['tags', 'STRING', 'REPEATED'],
+      ['attrs', 'RECORD', 'NULLABLE'],
+    ]);
+    expect(fields[4]?.fields).toHaveLength(2);
+  });
+
+  it('creates a dataset whose metadata keeps labels and description', async () => {
+    const [metadata] = (await bq.dataset(datasetId).getMetadata()) as unknown as [Record<string, unknown>];
+    expect(metadata.labels).toEqual({ suite: 'conformance' });
+    expect(metadata.description).toBe('conformance dataset');
+  });
+
+  it('stores one row when the same insertId is sent twice', async () => {
+    const row = { insertId: 'dup-1', json: { id: 'a', ts: '2024-03-06T10:00:00Z', amount: '1.5', tags: ['x'], attrs: { k: 'k', v: 1 } } };
+    await events.insert([row], { raw: true });
+    await events.insert([row], { raw: true });
+    const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${datasetId}.events\` WHERE id = 'a'` });
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
+  it('stores two rows for two different insertIds', async () => {
+    await events.insert(
+      [
+        { insertId: 'b-1', json: { id: 'b', tags: [] } },
+        { insertId: 'b-2', json: { id: 'b', tags: [] } },
+      ],
+      { raw: true },
+    );
+    const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${datasetId}.events\` WHERE id = 'b'` });
+    expect(rows).toEqual([{ n: 2 }]);
+  });
+
+  it('reads nested and repeated columns back with their JS types', async () => {
+    const [rows] = await bq.query({ query: `SELECT id, ts, amount, tags, attrs FROM \`${datasetId}.events\` WHERE id = @id`, params: { id: 'a' } });
+    expect(comparable(rows)).toEqual([
+      { id: 'a', ts: 'BigQueryTimestamp:2024-03-06T10:00:00.000Z', amount: 'Big:1.5', tags: ['x'], attrs: { k: 'k', v: 1 } },
+    ]);
+  });
+
+  it('rejects a row with an unknown field with reason invalid and keeps the others out', async () => {
+    const err = await rejectionOf(() =>
+      events.insert(
+        [
+          { insertId: 'c-1', json: { id: 'c' } },
+          { insertId: 'c-2', json: { id: 'c', nope: 1 } },
+        ],
+        { raw: true, partialRetries: 0 },
+      ),
+    );
+    const failures = (err as unknown as { errors: { errors: { reason: string }[] }[] }).errors;
+    const reasons = failures.map((f) => f.errors[0]?.reason).sort();
+    expect(reasons).toEqual(['invalid', 'stopped']);
+    const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${datasetId}.events\` WHERE id = 'c'` });
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('skips only the invalid row when skipInvalidRows is set', async () => {
+    await rejectionOf(() =>
+      events.insert(
+        [
+          { insertId: 'd-1', json: { id: 'd' } },
+          { insertId: 'd-2', json: { ts: 'not a timestamp', id: 'd' } },
+        ],
+        { raw: true, skipInvalidRows: true, partialRetries: 0 },
+      ),
+    );
+    const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${datasetId}.events\` WHERE id = 'd'` });
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
+  it('pages table rows with getRows({maxResults}) and pageToken', async () => {
+    const [table] = await bq.dataset(datasetId).createTable('numbers', { schema: [{ name: 'n', type: 'INT64' }] });
+    await table.insert(Array.from({ length: 25 }, (_, i) => ({ n: i })));
+    const sizes: number[] = [];
+    const seen: number[] = [];
+    let pageToken: string | undefined;
+    do {
+      const options: Record<string, unknown> = { maxResults: 10, autoPaginate: false };
+      if (pageToken) options.pageToken = pageToken;
+      const [rows, next] = (await table.getRows(options)) as unknown as [{ n: number }[], { pageToken?: string } | null];
+      sizes.push(rows.length);
+      seen.push(...rows.map((r) => r.n));
+      pageToken = next?.pageToken;
+    } while (pageToken);
+    expect(sizes).toEqual([10, 10, 5]);
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    const [all] = (await table.getRows()) as unknown as [{ n: number }[]];
+    expect(all).toHaveLength(25);
+  });
+
+  it('returns only selectedFields from getRows', async () => {
+    const [rows] = (await events.getRows({ selectedFields: 'id', maxResults: 1 })) as unknown as [Record<string, unknown>[]];
+    expect(Object.keys(rows[0] ?? {})).toEqual(['id']);
+  });
+
+  it('runs INSERT, UPDATE and DELETE DML and reports affected rows', async () => {
+    const [table] = await bq.dataset(datasetId).createTable('dml', { schema: [{ name: 'k', type: 'STRING' }, { name: 'v', type: 'INT64' }] });
+    const q = (query: string, params?: Record<string, unknown>): Promise<unknown> => bq.query(params ? { query, params } : { query });
+    await q(`INSERT INTO \`${datasetId}.dml\` (k, v) VALUES ('a', 1), ('b', 2), (@k, @v)`, { k: 'c', v: 3 });
+    await q(`UPDATE \`${datasetId}.dml\` SET v = v * 10 WHERE k != 'a'`);
+    await q(`DELETE FROM \`${datasetId}.dml\` WHERE k = 'b'`);
+    const [rows] = await table.query(`SELECT k, v FROM \`${datasetId}.dml\` ORDER BY k`);
+    expect(rows).toEqual([
+      { k: 'a', v: 1 },
+      { k: 'c', v: 30 },
+    ]);
+  });
+
+  it('answers a missing table with code 404 and reason notFound', async () => {
+    const err = await rejectionOf(() => bq.dataset(datasetId).table('missing').getMetadata());
+    expect(err.code).toBe(404);
+    expect(err.errors?.[0]?.reason).toBe('notFound');
+    expect(err.message).toContain(`${datasetId}.missing`);
+  });
+
+  it('answers a query on a missing table with code 404 and reason notFound', async () => {
+    const err = await rejectionOf(() => bq.query(`SELECT * FROM \`${datasetId}.missing\``));
+    expect(err.code).toBe(404);
+    expect(err.errors?.[0]?.reason).toBe('notFound');
+  });
+
+  it('answers creating an existing table with code 409 and reason duplicate', async () => {
+    const err = await rejectionOf(() => bq.dataset(datasetId).createTable('events', { schema: [{ name: 'x', type: 'STRING' }] }));
+    expect(err.code).toBe(409);
+    expect(err.errors?.[0]?.reason).toBe('duplicate');
+  });
+
+  it('answers creating an existing dataset with code 409 and reason duplicate', async () => {
+    const err = await rejectionOf(() => bq.createDataset(datasetId));
+    expect(err.code).toBe(409);
+    expect(err.errors?.[0]?.reason).toBe('duplicate');
+  });
+
+  it('answers bad SQL with code 400 and reason invalidQuery', async () => {
+    const err = await rejectionOf(() => bq.query('SELECT no_such_column FROM UNNEST([1]) AS x'));
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('invalidQuery');
+  });
+
+  it('keeps job labels and returns them from jobs.get', async () => {
+    const [job] = await bq.createQueryJob({ query: 'SELECT 1 AS x', labels: { origin: 'conformance' } });
+    const [metadata] = (await job.getMetadata()) as unknown as [{ configuration: { labels?: Record<string, string> } }];
+    expect(metadata.configuration.labels).toEqual({ origin: 'conformance' });
+  });
+
+  it('lists tables and patches table labels', async () => {
+    const [tables] = await bq.dataset(datasetId).getTables();
+    expect(tables.map((t) => t.id)).toEqual(expect.arrayContaining(['events', 'numbers']));
+    await events.setMetadata({ labels: { env: 'prod', team: null } as unknown as Record<string, string> });
+    const [metadata] = (await events.getMetadata()) as unknown as [Record<string, unknown>];
+    expect(metadata.labels).toEqual({ env: 'prod' });
+  });
+}

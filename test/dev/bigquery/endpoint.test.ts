@@ -1,0 +1,285 @@
+/**
+ * The local BigQuery endpoint, driven through the real `@google-cloud/bigquery`
+ * client (plus a few raw REST calls where the client hides the wire format).
+ */
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BigQuery } from '@google-cloud/bigquery';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
+import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
+import { defineConformanceCases, rejectionOf, SLOW_QUERY } from './conformance.js';
+
+let endpoint: BigQueryEndpoint;
+let bigquery: BigQuery;
+
+beforeAll(async () => {
+  endpoint = await startBigQueryEndpoint({ port: 0 });
+  // The documented configuration: a custom apiEndpoint and nothing else.
+  bigquery = new BigQuery({ projectId: 'local-project', apiEndpoint: endpoint.url });
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+});
+
+/** Raw REST call for wire-level assertions. */
+async function rest(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const res = await fetch(`${endpoint.url}/bigquery/v2/projects/local-project${path}`, init);
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+describe('the local endpoint through the real client', () => {
+  defineConformanceCases(() => bigquery, 'conformance_local', { slowCaseTimeoutMs: 5000 });
+});
+
+describe('unsupported GoogleSQL', () => {
+  const cases: { query: string; names: string }[] = [
+    { query: 'SELECT * FROM ML.PREDICT(MODEL `ds.m`, (SELECT 1))', names: 'ML.PREDICT' },
+    { query: 'MERGE ds.t USING ds.s ON t.id = s.id WHEN MATCHED THEN DELETE', names: 'MERGE' },
+    { query: 'DECLARE x INT64 DEFAULT 1', names: 'DECLARE' },
+    { query: 'SELECT 1; SELECT 2', names: 'multi-statement' },
+    { query: 'SELECT * FROM conformance_local.events FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()', names: 'FOR SYSTEM_TIME AS OF' },
+    { query: "SELECT * FROM read_csv('/etc/passwd')", names: 'table-valued function read_csv' },
+    { query: "SELECT read_csv('/etc/passwd')", names: 'function READ_CSV' },
+    { query: 'SELECT NET.HOST("https://x.y")', names: 'NET.HOST' },
+    { query: 'SELECT SAFE.SUBSTR("abc", 1)', names: 'SAFE.' },
+    { query: '#legacySQL\nSELECT 1', names: 'legacy SQL' },
+    { query: 'SELECT * FROM `local-project.ds.INFORMATION_SCHEMA.TABLES`', names: 'INFORMATION_SCHEMA' },
+    { query: 'SELECT * FROM `ds.events_*`', names: 'wildcard table' },
+    { query: 'SELECT ARRAY(SELECT 1)', names: 'ARRAY(subquery)' },
+    { query: 'SELECT 1 :: INT64', names: 'operator ::' },
+  ];
+
+  it.each(cases)('rejects $names with 400 invalidQuery naming it', async ({ query, names }) => {
+    const err = await rejectionOf(() => bigquery.query(query));
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('invalidQuery');
+    expect(err.message).toContain(names);
+  });
+
+  it('rejects legacy SQL jobs with 400', async () => {
+    const err = await rejectionOf(() => bigquery.query({ query: 'SELECT 1', useLegacySql: true }));
+    expect(err.code).toBe(400);
+    expect(err.message).toMatch(/legacy SQL/);
+  });
+
+  it('answers a table in a foreign project with 404 notFound', async () => {
+    const err = await rejectionOf(() => bigquery.query('SELECT * FROM `other-project.ds.t`'));
+    expect(err.code).toBe(404);
+    expect(err.errors?.[0]?.reason).toBe('notFound');
+  });
+});
+
+describe('wire format and REST details', () => {
+  it('renders errors in BigQuery JSON shape', async () => {
+    const { status, json } = await rest('GET', '/datasets/nope/tables/nothing');
+    expect(status).toBe(404);
+    expect(json).toEqual({
+      error: {
+        code: 404,
+        message: 'Not found: Dataset local-project:nope',
+        status: 'NOT_FOUND',
+        errors: [{ reason: 'notFound', message: 'Not found: Dataset local-project:nope', domain: 'global' }],
+      },
+    });
+  });
+
+  it('renders every scalar as a string and TIMESTAMP as float seconds unless useInt64Timestamp', async () => {
+    const query = "SELECT 1 AS i, 1.5 AS f, TRUE AS b, TIMESTAMP '2023-11-14 22:13:20.123456+00' AS ts, [1, 2] AS a, STRUCT(1 AS x) AS s, CAST(NULL AS STRING) AS n";
+    const plain = await rest('POST', '/queries', { query, useLegacySql: false });
+    expect(plain.json.rows).toEqual([
+      { f: [{ v: '1' }, { v: '1.5' }, { v: 'true' }, { v: '1700000000.123456' }, { v: [{ v: '1' }, { v: '2' }] }, { v: { f: [{ v: '1' }] } }, { v: null }] },
+    ]);
+    const int64 = await rest('POST', '/queries', { query, useLegacySql: false, formatOptions: { useInt64Timestamp: true } });
+    expect(((int64.json.rows as { f: { v: unknown }[] }[])[0]?.f[3] as { v: unknown }).v).toBe('1700000000123456');
+    expect((int64.json.schema as { fields: unknown[] }).fields).toEqual([
+      { name: 'i', type: 'INTEGER', mode: 'NULLABLE' },
+      { name: 'f', type: 'FLOAT', mode: 'NULLABLE' },
+      { name: 'b', type: 'BOOLEAN', mode: 'NULLABLE' },
+      { name: 'ts', type: 'TIMESTAMP', mode: 'NULLABLE' },
+      { name: 'a', type: 'INTEGER', mode: 'REPEATED' },
+      { name: 's', type: 'RECORD', mode: 'NULLABLE', fields: [{ name: 'x', type: 'INTEGER', mode: 'NULLABLE' }] },
+      { name: 'n', type: 'STRING', mode: 'NULLABLE' },
+    ]);
+  });
+
+  it('returns jobComplete false from getQueryResults while a job is still running', async () => {
+    const inserted = await rest('POST', '/jobs', { configuration: { query: { query: SLOW_QUERY, useLegacySql: false } } });
+    const jobId = (inserted.json.jobReference as { jobId: string }).jobId;
+    const pending = await rest('GET', `/queries/${jobId}?timeoutMs=50`);
+    expect(pending.json.jobComplete).toBe(false);
+    const cancelled = await rest('POST', `/jobs/${jobId}/cancel`);
+    expect(cancelled.json.kind).toBe('bigquery#jobCancelResponse');
+    const failed = await rest('GET', `/queries/${jobId}?timeoutMs=5000`);
+    expect(failed.status).toBe(400);
+    expect((failed.json.error as { errors: { reason: string }[] }).errors[0]?.reason).toBe('stopped');
+  });
+
+  it('says "Job timed out after" in the timeout errorResult', async () => {
+    const [job] = await bigquery.createQueryJob({ query: SLOW_QUERY, jobTimeoutMs: 200 });
+    const err = await rejectionOf(() => job.promise());
+    expect(err.message).toMatch(/Job timed out after 0\.2s/);
+  });
+
+  it('pages with startIndex as well as pageToken', async () => {
+    const first = await rest('POST', '/queries', { query: 'SELECT x FROM UNNEST(GENERATE_ARRAY(1, 30)) AS x ORDER BY x', useLegacySql: false, maxResults: 10 });
+    expect(first.json.totalRows).toBe('30');
+    expect(first.json.pageToken).toBeTruthy();
+    const jobId = (first.json.jobReference as { jobId: string }).jobId;
+    const page = await rest('GET', `/queries/${jobId}?startIndex=25&maxResults=10`);
+    expect((page.json.rows as { f: { v: string }[] }[]).map((r) => r.f[0]?.v)).toEqual(['26', '27', '28', '29', '30']);
+    expect(page.json.pageToken).toBeUndefined();
+  });
+
+  it('returns the schema of a dry run without running it', async () => {
+    const [, resp] = (await bigquery.createQueryJob({ query: 'SELECT 1 AS a, "x" AS b', dryRun: true })) as unknown as [unknown, { statistics: { query: { schema: { fields: { name: string; type: string }[] } } } }];
+    expect(resp.statistics.query.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['a:INTEGER', 'b:STRING']);
+  });
+
+  it('rejects parameters that do not match the query', async () => {
+    const err = await rejectionOf(() => bigquery.query({ query: 'SELECT @a AS a', params: { b: 1 } }));
+    expect(err.code).toBe(400);
+    expect(err.message).toMatch(/Query parameter 'a' not found/);
+  });
+
+  it('keeps labels sent with jobs.query', async () => {
+    const res = await rest('POST', '/queries', { query: 'SELECT 1', useLegacySql: false, labels: { via: 'jobs-query' } });
+    const jobId = (res.json.jobReference as { jobId: string }).jobId;
+    const job = await rest('GET', `/jobs/${jobId}`);
+    expect((job.json.configuration as { labels: unknown }).labels).toEqual({ via: 'jobs-query' });
+  });
+
+  it('refuses to delete a non-empty dataset without deleteContents', async () => {
+    await bigquery.createDataset('busy');
+    await bigquery.dataset('busy').createTable('t', { schema: [{ name: 'x', type: 'STRING' }] });
+    const err = await rejectionOf(() => bigquery.dataset('busy').delete());
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('resourceInUse');
+    await bigquery.dataset('busy').delete({ force: true });
+  });
+
+  it('adds a column with a schema patch', async () => {
+    await bigquery.createDataset('evolve');
+    const [table] = await bigquery.dataset('evolve').createTable('t', { schema: [{ name: 'a', type: 'STRING' }] });
+    await table.setMetadata({ schema: [{ name: 'a', type: 'STRING' }, { name: 'b', type: 'INT64' }] });
+    await table.insert([{ a: 'x', b: 2 }]);
+    const [rows] = await bigquery.query('SELECT a, b FROM evolve.t');
+    expect(rows).toEqual([{ a: 'x', b: 2 }]);
+  });
+
+  it('counts requests and jobs in stats()', () => {
+    const stats = endpoint.stats();
+    expect(stats.requests).toBeGreaterThan(10);
+    expect(stats.jobsTimedOut).toBeGreaterThanOrEqual(2);
+    expect(stats.jobsCancelled).toBeGreaterThanOrEqual(1);
+    expect(stats.rowsDeduplicated).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('concurrency', () => {
+  it('keeps every row when insertAll and INSERT DML hit the same table concurrently', async () => {
+    await bigquery.createDataset('busy_writes');
+    const [table] = await bigquery.dataset('busy_writes').createTable('t', { schema: [{ name: 'src', type: 'STRING' }, { name: 'n', type: 'INT64' }] });
+    const streams = Array.from({ length: 10 }, (_, i) => table.insert(Array.from({ length: 50 }, (_, j) => ({ src: 'stream', n: i * 50 + j }))));
+    const dml = Array.from({ length: 10 }, (_, i) => bigquery.query({ query: 'INSERT INTO busy_writes.t (src, n) VALUES (@src, @n)', params: { src: 'dml', n: i } }));
+    await Promise.all([...streams, ...dml]);
+    const [rows] = await bigquery.query('SELECT src, COUNT(*) AS n FROM busy_writes.t GROUP BY src ORDER BY src');
+    expect(rows).toEqual([
+      { src: 'dml', n: 10 },
+      { src: 'stream', n: 500 },
+    ]);
+  });
+
+  it('runs a fast query while a slow one occupies another connection', async () => {
+    const [slow] = await bigquery.createQueryJob({ query: SLOW_QUERY });
+    const started = Date.now();
+    const [rows] = await bigquery.query('SELECT 42 AS answer');
+    expect(rows).toEqual([{ answer: 42 }]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await slow.cancel();
+  });
+});
+
+describe('shutdown', () => {
+  it('closes promptly while a job is still running', async () => {
+    const ep = await startBigQueryEndpoint();
+    const client = new BigQuery({ projectId: 'local-project', apiEndpoint: ep.url });
+    const [job] = await client.createQueryJob({ query: SLOW_QUERY });
+    const started = Date.now();
+    await ep.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(job.id).toBeTruthy();
+  });
+});
+
+describe('client configuration', () => {
+  it('works with localBigQueryOptions(), which skips credential lookup entirely', async () => {
+    const client = new BigQuery(localBigQueryOptions(endpoint.url));
+    const [rows] = await client.query({ query: 'SELECT @x * 2 AS y', params: { x: 21 } });
+    expect(rows).toEqual([{ y: 42 }]);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps datasets, tables, metadata and rows in a DuckDB file across restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bq-local-'));
+    const dataPath = join(dir, 'bq.duckdb');
+    try {
+      const first = await startBigQueryEndpoint({ dataPath });
+      const c1 = new BigQuery({ projectId: 'local-project', apiEndpoint: first.url });
+      await c1.createDataset('kept', { labels: { keep: 'yes' } });
+      const [t] = await c1.dataset('kept').createTable('t', { schema: [{ name: 'v', type: 'STRING' }], clustering: { fields: ['v'] } });
+      await t.insert([{ v: 'persisted' }]);
+      await first.close();
+
+      const second = await startBigQueryEndpoint({ dataPath });
+      try {
+        const c2 = new BigQuery({ projectId: 'local-project', apiEndpoint: second.url });
+        const [rows] = await c2.query('SELECT v FROM kept.t');
+        expect(rows).toEqual([{ v: 'persisted' }]);
+        const [meta] = (await c2.dataset('kept').table('t').getMetadata()) as unknown as [Record<string, unknown>];
+        expect(meta.clustering).toEqual({ fields: ['v'] });
+        const [dsMeta] = (await c2.dataset('kept').getMetadata()) as unknown as [Record<string, unknown>];
+        expect(dsMeta.labels).toEqual({ keep: 'yes' });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CLI', () => {
+  it(
+    'prints one JSON line with bigquery_url and exits cleanly on SIGTERM',
+    async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'dev/bigquery/main.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const nl = out.indexOf('\n');
+          if (nl >= 0) resolve(out.slice(0, nl));
+        });
+        child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}: ${out}`)));
+      });
+      const { bigquery_url } = JSON.parse(line) as { bigquery_url: string };
+      expect(bigquery_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const health = await fetch(`${bigquery_url}/healthz`);
+      expect(health.status).toBe(200);
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    },
+    20_000,
+  );
+});

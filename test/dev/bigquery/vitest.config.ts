@@ -1,0 +1,19 @@
+/**
+ * Runs only the local-BigQuery tests, without the repository-wide global
+ * setup (which starts PostgreSQL these tests do not need):
+ *
+ *   npx vitest run --config test/dev/bigquery/vitest.config.ts
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    root: new URL('../../..', import.meta.url).pathname,
+    include: ['test/dev/bigquery/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: { METADATA_SERVER_DETECTION: 'none' },
+  },
+});

@@ -1,0 +1,235 @@
+import net from 'node:net';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool, type ConnectorLike, type Db, type PoolOptions } from '../../shared/db/index.js';
+import { UnavailableError } from '../../shared/errors/index.js';
+import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
+import { countBackends, databaseUrl, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
+
+let admin: pg.Client;
+let logs: CapturedLogs;
+const pools: Db[] = [];
+
+beforeAll(async () => {
+  admin = await openAdmin();
+});
+
+afterAll(async () => {
+  await Promise.all(pools.map((db) => db.close()));
+  await admin.end();
+});
+
+beforeEach(() => {
+  logs = captureLogs('WARNING');
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+/** A connector like the real one: a socket to the local server, already connecting. */
+function fakeConnector({ closeFails = false } = {}): ConnectorLike & { closes: number } {
+  const target = new URL(databaseUrl());
+  const connector = {
+    closes: 0,
+    getOptions: async () => ({
+      stream: () => {
+        const socket = net.connect(Number(target.port || 5432), '127.0.0.1');
+        socket.connect = () => socket;
+        return socket;
+      },
+    }),
+    close: () => {
+      connector.closes += 1;
+      if (closeFails) throw new Error('connector close failed: refresh timer already cleared');
+    },
+  };
+  return connector;
+}
+
+function cloudSqlTarget(): NonNullable<PoolOptions['cloudSql']> {
+  const target = new URL(databaseUrl());
+  return {
+    instanceConnectionName: 'demo-project:europe-west1:main',
+    ipType: 'PRIVATE',
+    iamAuth: false,
+    user: decodeURIComponent(target.username),
+    password: decodeURIComponent(target.password),
+    database: target.pathname.slice(1),
+  };
+}
+
+/**
+ * A health check that fails, after recording how many OTHER backends of the same pool
+ * are still open on the server: anything left over from an earlier attempt shows here.
+ */
+function failingHealthCheck(applicationName: string, failure: Error): { check: PoolOptions['healthCheck']; othersSeen: number[] } {
+  const othersSeen: number[] = [];
+  return {
+    othersSeen,
+    check: async (client) => {
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+        [applicationName],
+      );
+      othersSeen.push(rows[0]?.n ?? -1);
+      throw failure;
+    },
+  };
+}
+
+describe('opening a pool whose health check fails', () => {
+  it('closes what each attempt opened before retrying, and throws the original error', async () => {
+    const applicationName = uniqueName('hc-fail');
+    const injected = new Error('injected health check failure');
+    const { check, othersSeen } = failingHealthCheck(applicationName, injected);
+
+    const error: unknown = await createPool({ connectionString: databaseUrl(), applicationName, connectAttempts: 3, backoffMs: 50, healthCheck: check }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBe(injected);
+    expect(othersSeen).toEqual([0, 0, 0]);
+    expect(await countBackends(admin, applicationName)).toBe(0);
+    expect(logs.find('WARNING', 'Opening the database pool failed').map((e) => e.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('throws the original error, not the cleanup error, when closing the connector fails too, and logs the cleanup error', async () => {
+    const applicationName = uniqueName('hc-close-fail');
+    const injected = new Error('injected health check failure');
+    const { check, othersSeen } = failingHealthCheck(applicationName, injected);
+    const connector = fakeConnector({ closeFails: true });
+
+    const error: unknown = await createPool({
+      applicationName,
+      cloudSql: cloudSqlTarget(),
+      connectorFactory: () => connector,
+      connectAttempts: 2,
+      backoffMs: 50,
+      healthCheck: check,
+    }).catch((e: unknown) => e);
+
+    expect(error).toBe(injected);
+    expect(othersSeen).toEqual([0, 0]);
+    expect(await countBackends(admin, applicationName)).toBe(0);
+    expect(connector.closes).toBe(2);
+    const cleanup = logs.find('ERROR', 'Closing the Cloud SQL connector failed');
+    expect(cleanup).toHaveLength(2);
+    expect(cleanup[0]).toMatchObject({ application_name: applicationName, err: { message: 'connector close failed: refresh timer already cleared' } });
+  });
+
+  it('throws the server error when the connection itself is refused (wrong password)', async () => {
+    const applicationName = uniqueName('hc-auth');
+    const url = new URL(databaseUrl());
+    url.password = 'not-the-password';
+
+    const error: unknown = await createPool({ connectionString: url.toString(), applicationName, connectAttempts: 2, backoffMs: 20 }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: '28P01' });
+    expect(await countBackends(admin, applicationName)).toBe(0);
+    expect(logs.lines.join('\n')).not.toContain('not-the-password');
+  });
+
+  it('succeeds on a later attempt after an early failure, leaving only the good pool open', async () => {
+    const applicationName = uniqueName('hc-recover');
+    let attempts = 0;
+
+    const db = await createPool({
+      connectionString: databaseUrl(),
+      applicationName,
+      backoffMs: 20,
+      healthCheck: async (client) => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('first attempt fails');
+        await client.query('SELECT 1');
+      },
+    });
+    pools.push(db);
+
+    expect(attempts).toBe(2);
+    expect(await countBackends(admin, applicationName)).toBe(1);
+  });
+});
+
+describe('connections killed by the server', () => {
+  let uncaught: unknown[];
+  const onUncaught = (error: unknown): void => {
+    uncaught.push(error);
+  };
+
+  beforeEach(() => {
+    uncaught = [];
+    process.on('uncaughtException', onUncaught);
+  });
+
+  afterEach(() => {
+    process.off('uncaughtException', onUncaught);
+  });
+
+  it('survives pg_terminate_backend on idle pooled connections, and the next query succeeds', async () => {
+    const applicationName = uniqueName('idle-kill');
+    const db = await createPool({ connectionString: databaseUrl(), applicationName, max: 3 });
+    pools.push(db);
+    await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')));
+    expect(db.stats()).toMatchObject({ total: 3, idle: 3 });
+
+    const { rows: killed } = await admin.query<{ ok: boolean }>(
+      'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+      [applicationName],
+    );
+    const noticed = await eventually(() => db.stats().idleErrors === 3, { timeoutMs: 2000 });
+    const { rows } = await db.query<{ ok: number }>('SELECT 1 AS ok');
+
+    expect(killed).toHaveLength(3);
+    expect(noticed).toBe(true);
+    expect(uncaught).toEqual([]);
+    expect(rows[0]?.ok).toBe(1);
+    expect(db.stats()).toMatchObject({ total: 1, idleErrors: 3 });
+    expect(logs.find('WARNING', 'An idle database connection was closed by the server')).toHaveLength(3);
+  });
+
+  it('answers UNAVAILABLE when a running query loses its connection, and destroys that connection', async () => {
+    const applicationName = uniqueName('busy-kill');
+    const db = await createPool({ connectionString: databaseUrl(), applicationName, max: 1 });
+    pools.push(db);
+    const { rows: before } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+
+    const running = db.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
+    await eventually(async () => {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+        [applicationName],
+      );
+      return rows[0]?.n === 1;
+    });
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+    const error = await running;
+    const { rows: after } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(uncaught).toEqual([]);
+    expect(after[0]?.pid).not.toBe(before[0]?.pid);
+  });
+
+  it('destroys a checked-out connection killed between two queries instead of returning it to the pool', async () => {
+    const applicationName = uniqueName('held-kill');
+    const db = await createPool({ connectionString: databaseUrl(), applicationName, max: 1 });
+    pools.push(db);
+
+    const error: unknown = await db
+      .withClient(async (client) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+        await eventually(() => logs.find('WARNING', 'A checked-out database connection failed').length > 0);
+        return client.query('SELECT 1');
+      })
+      .catch((e: unknown) => e);
+    const { rows } = await db.query<{ ok: number }>('SELECT 1 AS ok');
+
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(uncaught).toEqual([]);
+    expect(rows[0]?.ok).toBe(1);
+    expect(await countBackends(admin, applicationName)).toBe(1);
+  });
+});

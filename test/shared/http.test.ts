@@ -1,0 +1,226 @@
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createHttpHandler, route } from '../../shared/http/index.js';
+import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
+
+const INTERNAL_DETAIL = 'relation "org_secrets" does not exist at db-primary.internal:5432';
+
+const thingSchema = z.object({
+  name: z.string().min(1),
+  plan: z.enum(['free', 'pro', 'enterprise']),
+  seats: z.number().int().min(1),
+});
+
+// createHttpHandler must run before getTestServer builds the framework's Express app:
+// it hooks Express so framework-level errors (bad JSON, huge bodies) get our envelope.
+http(
+  'http-wrapper-test',
+  createHttpHandler({
+    name: 'http-wrapper-test',
+    routes: [
+      route({ method: 'POST', path: '/v1/things', body: thingSchema, handler: async ({ body }) => ({ status: 201, body }) }),
+      route({
+        method: 'GET',
+        path: '/v1/things',
+        query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+        handler: async ({ query }) => ({ body: { items: [], limit: query.limit } }),
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/things/:id',
+        params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }),
+        handler: async ({ params }) => ({ body: { id: params.id } }),
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/boom',
+        handler: async () => {
+          throw new Error(INTERNAL_DETAIL);
+        },
+      }),
+    ],
+  }),
+);
+
+let server: Server;
+let base: string;
+let logs: CapturedLogs;
+
+beforeAll(async () => {
+  server = getTestServer('http-wrapper-test');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  logs = captureLogs('DEBUG');
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+interface Envelope {
+  error: { code: string; message: string; details: { path: string; message: string }[]; request_id: string };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/**
+ * One request over a fresh connection with node:http, so the test controls the exact bytes
+ * (declared length, chunked bodies) and sees the answer even when the server closes early.
+ */
+function send(method: string, path: string, { headers = {}, body }: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    // The server may answer (413) and close before the whole body is written.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const json = { 'content-type': 'application/json' };
+
+function expectEnvelope(answer: Answer, status: number, code: string): Envelope {
+  expect(answer.status).toBe(status);
+  expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  const body = JSON.parse(answer.text) as Envelope;
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'details', 'message', 'request_id']);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  expect(Array.isArray(body.error.details)).toBe(true);
+  expect(body.error.request_id).toBe(answer.headers['x-request-id']);
+  return body;
+}
+
+describe('the HTTP wrapper', () => {
+  it('answers malformed JSON with 400 INVALID_ARGUMENT', async () => {
+    const answer = await send('POST', '/v1/things', { headers: json, body: '{"name": "a", ' });
+
+    const body = expectEnvelope(answer, 400, 'INVALID_ARGUMENT');
+    expect(body.error.message).toMatch(/not valid JSON/);
+  });
+
+  it('answers a body that breaks the schema with 400 naming every bad field', async () => {
+    const answer = await send('POST', '/v1/things', { headers: json, body: JSON.stringify({ name: 'x', plan: 'platinum', seats: 0 }) });
+
+    const body = expectEnvelope(answer, 400, 'INVALID_ARGUMENT');
+    expect(body.error.details.map((d) => d.path).sort()).toEqual(['plan', 'seats']);
+  });
+
+  it.each([
+    { case: 'a query parameter', path: '/v1/things?limit=501', field: 'limit' },
+    { case: 'a path parameter', path: '/v1/things/NOT_VALID', field: 'id' },
+  ])('answers a bad $case with 400 naming it', async ({ path, field }) => {
+    const answer = await send('GET', path);
+
+    const body = expectEnvelope(answer, 400, 'INVALID_ARGUMENT');
+    expect(body.error.details.map((d) => d.path)).toEqual([field]);
+  });
+
+  it('accepts a valid body and answers with the handler result', async () => {
+    const answer = await send('POST', '/v1/things', { headers: json, body: JSON.stringify({ name: 'x', plan: 'pro', seats: 3 }) });
+
+    expect(answer.status).toBe(201);
+    expect(JSON.parse(answer.text)).toEqual({ name: 'x', plan: 'pro', seats: 3 });
+  });
+
+  it.each([
+    { case: 'a declared Content-Length', chunked: false },
+    { case: 'a chunked body with no declared length', chunked: true },
+  ])('answers a body over 1 MiB with 413 ($case)', async ({ chunked }) => {
+    const big = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10), plan: 'pro', seats: 1 });
+    const headers = chunked ? { ...json, 'transfer-encoding': 'chunked' } : { ...json, 'content-length': String(Buffer.byteLength(big)) };
+
+    const answer = await send('POST', '/v1/things', { headers, body: big });
+
+    expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers a body that is not JSON with 415', async () => {
+    const answer = await send('POST', '/v1/things', { headers: { 'content-type': 'text/plain' }, body: 'name=x' });
+
+    expectEnvelope(answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers an unknown path with 404 NOT_FOUND', async () => {
+    const answer = await send('GET', '/v1/nothing-here');
+
+    expectEnvelope(answer, 404, 'NOT_FOUND');
+  });
+
+  it('answers a known path with the wrong method with 405 and Allow', async () => {
+    const answer = await send('DELETE', '/v1/things');
+
+    expectEnvelope(answer, 405, 'METHOD_NOT_ALLOWED');
+    expect(String(answer.headers.allow).split(', ').sort()).toEqual(['GET', 'POST']);
+  });
+
+  it('answers an unexpected throw with 500 INTERNAL "Internal error", leaking nothing, and logs the real error', async () => {
+    const answer = await send('GET', '/v1/boom', { headers: { 'x-request-id': 'req-boom-1' } });
+
+    const body = expectEnvelope(answer, 500, 'INTERNAL');
+    expect(body.error.message).toBe('Internal error');
+    expect(body.error.details).toEqual([]);
+    expect(answer.text).not.toContain('org_secrets');
+    expect(answer.text).not.toContain('db-primary');
+    const [logged] = logs.find('ERROR', 'Unhandled error');
+    expect(logged).toMatchObject({ request_id: 'req-boom-1', function: 'http-wrapper-test', err: { message: INTERNAL_DETAIL } });
+  });
+
+  it.each([
+    { case: 'echoes a sane X-Request-Id', sent: 'trace-abc_123.4:5', echoed: true },
+    { case: 'replaces one with spaces', sent: 'has spaces in it', echoed: false },
+    { case: 'replaces one that is too long', sent: 'a'.repeat(200), echoed: false },
+    { case: 'replaces one with markup', sent: '<script>alert(1)</script>', echoed: false },
+    { case: 'generates one when none was sent', sent: undefined, echoed: false },
+  ])('$case', async ({ sent, echoed }) => {
+    const answer = await send('GET', '/v1/nothing-here', { headers: sent === undefined ? {} : { 'x-request-id': sent } });
+
+    const body = expectEnvelope(answer, 404, 'NOT_FOUND');
+    if (echoed) expect(answer.headers['x-request-id']).toBe(sent);
+    else expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(body.error.request_id).toBe(answer.headers['x-request-id']);
+  });
+
+  it('answers GET /healthz with 200 {"status":"ok"} and an X-Request-Id', async () => {
+    const answer = await send('GET', '/healthz');
+
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ status: 'ok' });
+    expect(answer.headers['x-request-id']).toBeDefined();
+  });
+
+  it('writes one access log line per request with httpRequest and the status', async () => {
+    await send('GET', '/v1/things?limit=5', { headers: { 'x-request-id': 'req-access-1', 'user-agent': 'vitest' } });
+
+    const lines = logs.entries().filter((e) => e.request_id === 'req-access-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      severity: 'INFO',
+      message: 'GET /v1/things 200',
+      httpRequest: { requestMethod: 'GET', requestUrl: '/v1/things?limit=5', status: 200, userAgent: 'vitest' },
+    });
+  });
+});
