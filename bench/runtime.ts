@@ -69,12 +69,12 @@ async function benchHttp(): Promise<void> {
   const targets: { name: string; fn: RunningFunction }[] = [];
   try {
     const common = { stdout: 'ignore' as const, env: { LOG_LEVEL: 'INFO', FUNCTION_NAME: 'wrapped' } };
-    targets.push({ name: 'bare functions-framework', fn: await startFunctionsFramework({ ...common, target: 'bare', source: bareBundle!.file }) });
-    targets.push({ name: 'createHttpHandler', fn: await startFunctionsFramework({ ...common, target: 'wrapped', source: wrappedBundle!.file }) });
+    targets.push({ name: 'bare functions-framework', fn: await startFunctionsFramework({ ...common, target: 'bare', source: bareBundle.file }) });
+    targets.push({ name: 'createHttpHandler', fn: await startFunctionsFramework({ ...common, target: 'wrapped', source: wrappedBundle.file }) });
     for (const { name, fn } of targets) {
       const res = await fetch(`${fn.url}/`);
       const body = await res.text();
-      if (res.status !== 200 || JSON.parse(body).ok !== true) throw new Error(`${name} answered ${res.status} ${body}`);
+      if (res.status !== 200 || (JSON.parse(body) as { ok?: unknown }).ok !== true) throw new Error(`${name} answered ${res.status} ${body}`);
       await load(`${fn.url}/`, HTTP_WARMUP_SECONDS);
     }
     const perRound = HTTP_SECONDS / HTTP_ROUNDS;

@@ -86,6 +86,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       maxConnections: 25,
     });
     cleanups.push(() => postgres.stop());
+    // Runs after every function stopped: proves they left no connection behind.
+    cleanups.push(async () => out(`[stack] database connections left by the functions: ${await countFunctionBackends(postgres.url)}`));
     await migrate(postgres.url, { log: (line) => out(`[migrate] ${line}`) });
 
     out('[stack] starting the BigQuery endpoint');
@@ -152,7 +154,8 @@ function saveSecrets(localDir: string, secrets: Secrets): void {
 
 const frameworkMain = (): string => {
   const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('@google-cloud/functions-framework/package.json')), 'build/src/main.js');
+  // The CLI entry (`build/src/main.js`) sits beside the package's main module.
+  return path.join(path.dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 };
 
 /** Starts one function the way the platform does: `functions-framework --target=NAME`. */
@@ -252,6 +255,21 @@ async function issueKeyDirectly(databaseUrl: string, orgSlug: string): Promise<s
       [orgSlug, key.hash, key.prefix],
     );
     return key.key;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Backends in the stack's database other than our own probe (functions name theirs `<function>:<instance>`). */
+async function countFunctionBackends(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'local-stack' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    );
+    return rows[0]?.n ?? 0;
   } finally {
     await client.end();
   }

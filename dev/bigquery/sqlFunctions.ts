@@ -43,8 +43,18 @@ function passthrough(duck: string): FnSpec {
   return { min: 0, max: INF, raw: (items, tr) => `${duck}(${items.length ? tr.seq(items) : ''})` };
 }
 
-function fixed(min: number, max: number, impl: (a: string[], raw: SqlNode[][], tr: FnTranslator, name: string) => string): FnSpec {
-  return { min, max, impl: (args, tr, name) => impl(args.map((x) => tr.expr(x)), args, tr, name) };
+/**
+ * A function with a fixed translation. `partArgs` are argument positions that
+ * hold a date part (DAY, WEEK(MONDAY) …): they are read raw, never translated
+ * as expressions.
+ */
+function fixed(
+  min: number,
+  max: number,
+  impl: (a: string[], raw: SqlNode[][], tr: FnTranslator, name: string) => string,
+  partArgs: number[] = [],
+): FnSpec {
+  return { min, max, impl: (args, tr, name) => impl(args.map((x, i) => (partArgs.includes(i) ? '' : tr.expr(x))), args, tr, name) };
 }
 
 /** `INTERVAL` argument check for *_ADD / *_SUB. */
@@ -261,7 +271,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   CURRENT_DATE: fixed(0, 0, () => 'current_date'),
   CURRENT_TIMESTAMP: fixed(0, 0, () => 'current_timestamp'),
   CURRENT_DATETIME: fixed(0, 0, () => 'CAST(current_timestamp AS TIMESTAMP)'),
-  CURRENT_TIME: fixed(0, 0, () => 'CAST(current_timestamp AS TIME)'),
+  CURRENT_TIME: fixed(0, 0, () => 'CAST(CAST(current_timestamp AS TIMESTAMP) AS TIME)'),
   DATE: fixed(1, 3, (a, raw, _tr, fn) => {
     if (a.length === 3) return `make_date(${a.join(', ')})`;
     if (a.length === 2) return `CAST(timezone(${tzLiteral(raw[1], a[1], fn)}, ${a[0]}) AS DATE)`;
@@ -305,23 +315,25 @@ export const FUNCTIONS: Record<string, FnSpec> = {
     intervalArg(raw[1], fn);
     return `((${d}) - ${i})`;
   }),
-  DATE_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => boundaryDiff(`CAST(${a} AS DATE)`, `CAST(${b} AS DATE)`, partOf(raw[2], fn, DATE_PARTS_DATE))),
+  DATE_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => boundaryDiff(`CAST(${a} AS DATE)`, `CAST(${b} AS DATE)`, partOf(raw[2], fn, DATE_PARTS_DATE)), [2]),
   DATETIME_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) =>
     boundaryDiff(`CAST(${a} AS TIMESTAMP)`, `CAST(${b} AS TIMESTAMP)`, partOf(raw[2], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS]))),
+    [2],
   ),
   TIMESTAMP_DIFF: fixed(3, 3, ([a, b], raw, _tr, fn) => {
     // Whole intervals elapsed (not boundaries); BigQuery allows MICROSECOND..DAY here.
     const part = partOf(raw[2], fn, new Set([...TIME_PARTS, 'DAY']));
     return `date_sub('${part.name.toLowerCase()}', ${b}, ${a})`;
-  }),
-  DATE_TRUNC: fixed(2, 2, ([d], raw, _tr, fn) => `CAST(${truncExpr(`CAST(${d} AS DATE)`, partOf(raw[1], fn, DATE_PARTS_DATE))} AS DATE)`),
+  }, [2]),
+  DATE_TRUNC: fixed(2, 2, ([d], raw, _tr, fn) => `CAST(${truncExpr(`CAST(${d} AS DATE)`, partOf(raw[1], fn, DATE_PARTS_DATE))} AS DATE)`, [1]),
   DATETIME_TRUNC: fixed(2, 2, ([d], raw, _tr, fn) =>
     `CAST(${truncExpr(`CAST(${d} AS TIMESTAMP)`, partOf(raw[1], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])))} AS TIMESTAMP)`,
+    [1],
   ),
   TIMESTAMP_TRUNC: fixed(2, 3, ([t, , tz], raw, _tr, fn) => {
     if (tz !== undefined && literalString(raw[2] ?? [])?.toUpperCase() !== 'UTC') throw unsupported(`${fn} with a time zone other than UTC`);
     return truncExpr(`CAST(${t} AS TIMESTAMPTZ)`, partOf(raw[1], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])));
-  }),
+  }, [1]),
   FORMAT_DATE: fixed(2, 2, ([, d], raw, _tr, fn) => `strftime(CAST(${d} AS DATE), ${formatArg(raw[0], fn)})`),
   FORMAT_DATETIME: fixed(2, 2, ([, d], raw, _tr, fn) => `strftime(CAST(${d} AS TIMESTAMP), ${formatArg(raw[0], fn)})`),
   FORMAT_TIMESTAMP: fixed(2, 3, ([, t, tz], raw, _tr, fn) =>
@@ -346,7 +358,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   LAST_DAY: fixed(1, 2, ([d], raw, _tr, fn) => {
     if (raw[1] && partOf(raw[1], fn, new Set(['MONTH'])).name !== 'MONTH') throw unsupported(`${fn} with a part other than MONTH`);
     return `last_day(CAST(${d} AS DATE))`;
-  }),
+  }, [1]),
 
   // --- aggregates (DISTINCT / ORDER BY inside the call pass through)
   COUNT: passthrough('count'),

@@ -38,7 +38,7 @@ async function call(base: string, method: string, path: string, key?: string, bo
 }
 
 async function onboard(org: string, extra: Record<string, unknown> = {}): Promise<{ status: number; json: any }> {
-  return call(orgs.url, 'POST', '/v1/orgs', adminToken, { org_slug: org, name: `Org ${org}`, admin_email: `ops@${org}.example`, ...extra });
+  return call(orgs.url, 'POST', '/v1/orgs', adminToken, { org_slug: org, name: `Org ${org}`, admin_email: `ops@${org.replace(/_/g, "-")}.example`, ...extra });
 }
 
 beforeAll(async () => {

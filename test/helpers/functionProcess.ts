@@ -1,16 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
+import { buildFunction } from '../../deploy/build.js';
 import { freePort } from '../../dev/postgres.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const frameworkMain = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework/package.json')),
-  'build/src/main.js',
-);
+/** functions-framework's CLI entry (`build/src/main.js`, beside its package main). */
+const frameworkMain = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
 export interface FunctionProcess {
   url: string;
@@ -22,23 +20,13 @@ export interface FunctionProcess {
 }
 
 /**
- * Bundles an entry file the way `npm run build` does (every npm package external) into a
- * private folder inside the repo, so node_modules resolve and parallel tests don't collide.
+ * Bundles an entry file exactly as `npm run build` does, into a private folder inside the
+ * repo so node_modules resolve and parallel test files don't collide.
  */
 export async function bundleFunction(entry: string, label: string): Promise<string> {
   const outdir = path.join(repoRoot, 'test/.tmp', `${label}-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(outdir, { recursive: true });
-  await build({
-    entryPoints: [path.resolve(repoRoot, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: path.join(outdir, 'index.js'),
-    logLevel: 'silent',
-  });
-  writeFileSync(path.join(outdir, 'package.json'), JSON.stringify({ type: 'module', main: 'index.js' }));
+  await buildFunction({ name: label, entry, outdir });
   return outdir;
 }
 

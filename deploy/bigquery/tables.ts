@@ -1,0 +1,170 @@
+/**
+ * The BigQuery datasets and tables of CloudAct, defined once. Onboarding, the demo seed,
+ * the audit log, the costs function and the tests all read these definitions; nothing
+ * else spells a table's schema.
+ *
+ * This file has no runtime imports on purpose: functions bundle it, and it must stay a
+ * plain description (see `ensure.ts` for the code that applies it).
+ */
+
+/** BigQuery column types we use, by their GoogleSQL names. */
+export type FieldType = 'STRING' | 'INT64' | 'NUMERIC' | 'DATE' | 'TIMESTAMP';
+
+/** One top-level column. */
+export interface FieldDefinition {
+  readonly name: string;
+  readonly type: FieldType;
+  /** A column added to an existing table later must be NULLABLE (BigQuery cannot add REQUIRED columns). */
+  readonly mode: 'REQUIRED' | 'NULLABLE';
+  readonly description: string;
+}
+
+/** A day-partitioned, clustered table. */
+export interface TableDefinition {
+  readonly tableId: string;
+  readonly description: string;
+  readonly fields: readonly FieldDefinition[];
+  /** The DATE or TIMESTAMP column the table is partitioned on, by day. */
+  readonly partitionField: string;
+  /** Up to four columns, most selective filter first (`org_slug` first where a table holds several orgs). */
+  readonly clustering: readonly string[];
+}
+
+/** A dataset and the tables it must hold. */
+export interface DatasetDefinition {
+  readonly datasetId: string;
+  readonly description: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly tables: readonly TableDefinition[];
+}
+
+/** Label on every dataset and table we create, so operators can tell ours apart. */
+export const MANAGED_BY_LABEL = { managed_by: 'cloudact' } as const;
+
+/** The dataset shared by all orgs: audit logs and pipeline run history. */
+export const CENTRAL_DATASET = 'cloudact_meta';
+
+/** Per-org datasets are `org_<slug>`. */
+export const ORG_DATASET_PREFIX = 'org_';
+
+/** The org slug rule of the API (`^[a-z][a-z0-9_]{2,39}$`); it also makes the dataset id safe to embed in SQL. */
+export const ORG_SLUG_PATTERN = /^[a-z][a-z0-9_]{2,39}$/;
+
+/**
+ * The dataset id of an org. Throws on anything that is not a valid slug: the id ends up
+ * inside SQL text (identifiers cannot be query parameters), so this check is what keeps
+ * it safe, and it must never be skipped.
+ */
+export function orgDatasetId(orgSlug: string): string {
+  if (!ORG_SLUG_PATTERN.test(orgSlug)) throw new Error(`Not a valid org slug: ${JSON.stringify(orgSlug)}`);
+  return `${ORG_DATASET_PREFIX}${orgSlug}`;
+}
+
+/** Daily LLM usage and cost per provider and model, one row per (day, provider, model) load. */
+export const LLM_USAGE_DAILY: TableDefinition = {
+  tableId: 'llm_usage_daily',
+  description: 'Daily LLM usage and cost of one org, per provider and model.',
+  fields: [
+    { name: 'usage_date', type: 'DATE', mode: 'REQUIRED', description: 'The UTC day the usage happened.' },
+    { name: 'org_slug', type: 'STRING', mode: 'REQUIRED', description: 'The org (the dataset holds one org; kept for exports and unions).' },
+    { name: 'provider', type: 'STRING', mode: 'REQUIRED', description: 'LLM provider, e.g. openai.' },
+    { name: 'model', type: 'STRING', mode: 'REQUIRED', description: 'Model id as the provider names it.' },
+    { name: 'requests', type: 'INT64', mode: 'REQUIRED', description: 'API requests that day.' },
+    { name: 'input_tokens', type: 'INT64', mode: 'REQUIRED', description: 'Prompt tokens that day.' },
+    { name: 'output_tokens', type: 'INT64', mode: 'REQUIRED', description: 'Completion tokens that day.' },
+    { name: 'cost_usd', type: 'NUMERIC', mode: 'REQUIRED', description: 'Cost in USD, priced at load time.' },
+    { name: 'pipeline_run_id', type: 'STRING', mode: 'NULLABLE', description: 'The pipeline run that loaded the row.' },
+    { name: 'loaded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the row was loaded.' },
+  ],
+  partitionField: 'usage_date',
+  // One org per table: queries filter on dates (partitions) then group by provider/model.
+  clustering: ['provider', 'model'],
+};
+
+/** One row per mutating API call, across all orgs. */
+export const ORG_AUDIT_LOGS: TableDefinition = {
+  tableId: 'org_audit_logs',
+  description: 'Who changed what, through which function, and how it ended; one row per mutating call.',
+  fields: [
+    { name: 'timestamp', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the call was answered.' },
+    { name: 'org_slug', type: 'STRING', mode: 'NULLABLE', description: 'The org acted on; null when the caller could not be authenticated.' },
+    { name: 'actor', type: 'STRING', mode: 'REQUIRED', description: 'The API key id, "admin" for the admin token, or "anonymous".' },
+    { name: 'action', type: 'STRING', mode: 'REQUIRED', description: 'METHOD and route pattern, e.g. "DELETE /v1/orgs/me/api-keys/:id".' },
+    { name: 'resource', type: 'STRING', mode: 'NULLABLE', description: 'JSON object of the path parameters (and the org slug for onboarding).' },
+    { name: 'outcome', type: 'STRING', mode: 'REQUIRED', description: '"success" (2xx) or "failure".' },
+    { name: 'status', type: 'INT64', mode: 'REQUIRED', description: 'HTTP status of the answer.' },
+    { name: 'error_code', type: 'STRING', mode: 'NULLABLE', description: 'Error code of a failed call (API.md), null on success.' },
+    { name: 'request_id', type: 'STRING', mode: 'REQUIRED', description: 'X-Request-Id of the call.' },
+    { name: 'function', type: 'STRING', mode: 'REQUIRED', description: 'The function that served the call.' },
+  ],
+  partitionField: 'timestamp',
+  clustering: ['org_slug', 'function', 'action'],
+};
+
+/** Pipeline run history, one row per finished run, across all orgs. */
+export const ORG_META_PIPELINE_RUNS: TableDefinition = {
+  tableId: 'org_meta_pipeline_runs',
+  description: 'Pipeline run history of every org (the live run state is in PostgreSQL).',
+  fields: [
+    { name: 'created_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the run was requested.' },
+    { name: 'org_slug', type: 'STRING', mode: 'REQUIRED', description: 'The org the run belongs to.' },
+    { name: 'run_id', type: 'STRING', mode: 'REQUIRED', description: 'The run id (PostgreSQL pipeline_runs.id).' },
+    { name: 'pipeline_id', type: 'STRING', mode: 'REQUIRED', description: 'e.g. openai_usage_daily.' },
+    { name: 'run_date', type: 'DATE', mode: 'REQUIRED', description: 'The usage day the run loaded.' },
+    { name: 'status', type: 'STRING', mode: 'REQUIRED', description: 'succeeded or failed.' },
+    { name: 'rows_loaded', type: 'INT64', mode: 'NULLABLE', description: 'Rows written to llm_usage_daily.' },
+    { name: 'error', type: 'STRING', mode: 'NULLABLE', description: 'Why a failed run failed (no secrets).' },
+    { name: 'started_at', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When the worker started the run.' },
+    { name: 'finished_at', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When the run ended.' },
+  ],
+  partitionField: 'created_at',
+  clustering: ['org_slug', 'pipeline_id', 'status'],
+};
+
+/** The central dataset and its tables. */
+export function centralDataset(): DatasetDefinition {
+  return {
+    datasetId: CENTRAL_DATASET,
+    description: 'CloudAct: audit logs and pipeline run history of all orgs.',
+    labels: { ...MANAGED_BY_LABEL },
+    tables: [ORG_AUDIT_LOGS, ORG_META_PIPELINE_RUNS],
+  };
+}
+
+/** An org's dataset and its tables, labelled `{org: slug, managed_by: cloudact}`. */
+export function orgDataset(orgSlug: string): DatasetDefinition {
+  return {
+    datasetId: orgDatasetId(orgSlug),
+    description: `CloudAct usage and cost facts of org ${orgSlug}.`,
+    labels: { org: orgSlug, ...MANAGED_BY_LABEL },
+    tables: [LLM_USAGE_DAILY],
+  };
+}
+
+/** A row of `llm_usage_daily` as it is streamed (JSON values: NUMERIC as a decimal string). */
+export interface LlmUsageDailyRow {
+  usage_date: string;
+  org_slug: string;
+  provider: string;
+  model: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+  pipeline_run_id: string | null;
+  loaded_at: string;
+}
+
+/** A row of `org_audit_logs` as it is streamed. */
+export interface AuditLogRow {
+  timestamp: string;
+  org_slug: string | null;
+  actor: string;
+  action: string;
+  resource: string | null;
+  outcome: 'success' | 'failure';
+  status: number;
+  error_code: string | null;
+  request_id: string;
+  function: string;
+}

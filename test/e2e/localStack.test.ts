@@ -1,0 +1,144 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../dev/postgres.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+/** The files a fresh clone would have: tracked plus new, not ignored. */
+function copyWorkingTree(to: string): void {
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f !== '' && existsSync(path.join(repoRoot, f)));
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(to, file)), { recursive: true });
+    copyFileSync(path.join(repoRoot, file), path.join(to, file));
+  }
+}
+
+function descendants(pid: number): number[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of out.trim().split('\n')) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number) as [number, number];
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const result: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const next = children.get(stack.pop() as number) ?? [];
+    result.push(...next);
+    stack.push(...next);
+  }
+  return result;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function npmStart(cwd: string, port: number): Started {
+  const output: string[] = [];
+  // Its own process group, so a signal to the group is what Ctrl-C in a terminal does.
+  const child = spawn('npm', ['start'], {
+    cwd,
+    detached: true,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => output.push(...c.toString('utf8').split('\n')));
+  child.stderr?.on('data', (c: Buffer) => output.push(...c.toString('utf8').split('\n')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+async function waitHealthy(url: string, started: Started, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (started.child.exitCode !== null) throw new Error(`npm start exited early:\n${started.output.join('\n')}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`the stack did not become healthy:\n${started.output.slice(-60).join('\n')}`);
+}
+
+async function stopWithSignal(started: Started, signal: NodeJS.Signals): Promise<{ code: number | null; leftover: number[] }> {
+  const pid = started.child.pid as number;
+  const tree = descendants(pid);
+  process.kill(-pid, signal);
+  const code = await Promise.race([started.exited, sleep(60_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') {
+    process.kill(-pid, 'SIGKILL');
+    throw new Error(`the stack did not stop within 60 s:\n${started.output.slice(-40).join('\n')}`);
+  }
+  await sleep(200);
+  return { code, leftover: tree.filter(alive) };
+}
+
+const clone = mkdtempSync(path.join(tmpdir(), 'cloudact-clone-'));
+afterAll(() => rmSync(clone, { recursive: true, force: true }));
+
+describe('the local stack, as a new user runs it', () => {
+  it('npm ci && npm start reaches healthy, serves the demo key through the gateway, and SIGINT leaves nothing behind', async () => {
+    copyWorkingTree(clone);
+    execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: clone, stdio: 'ignore', timeout: 300_000 });
+
+    const port = await freePort();
+    const gateway = `http://127.0.0.1:${port}`;
+    const first = npmStart(clone, port);
+    await waitHealthy(gateway, first, 180_000);
+
+    const stack = JSON.parse(readFileSync(path.join(clone, '.local/stack.json'), 'utf8')) as {
+      gateway_url: string;
+      demo: { org_slug: string; api_key: string };
+      admin_token: string;
+      database_url: string;
+      bigquery_url: string;
+      functions: Record<string, string>;
+    };
+    expect(stack.gateway_url).toBe(gateway);
+    expect(Object.keys(stack.functions).sort()).toEqual(['costs', 'integrations', 'orgs', 'pricing', 'quota', 'subscriptions']);
+    const auth = { authorization: `Bearer ${stack.demo.api_key}` };
+    const quota = await fetch(`${gateway}/v1/quota`, { headers: auth });
+    expect(quota.status).toBe(200);
+    expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
+    expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${gateway}/v1/quota`)).status).toBe(401);
+
+    const stopped = await stopWithSignal(first, 'SIGINT');
+    expect(stopped.leftover).toEqual([]);
+    expect(first.output.join('\n')).toContain('database connections left by the functions: 0');
+
+    // A second start on the same .local/ reuses the data: the same demo key still works.
+    const second = npmStart(clone, port);
+    await waitHealthy(gateway, second, 180_000);
+    expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
+    const again = await stopWithSignal(second, 'SIGTERM');
+    expect(again.leftover).toEqual([]);
+    expect(again.code).toBe(0);
+  }, 600_000);
+});
