@@ -25,7 +25,7 @@ import { startLocalPostgres, type LocalPostgres } from '../dev/postgres.js';
 import { createPool } from '../shared/db/index.js';
 import { Deadline, runWithDeadline } from '../shared/deadline/index.js';
 import { bundleFixture, fixtureEntry, startFunctionsFramework, type RunningFunction } from '../test/fixtures/runtime/functionsFramework.js';
-import { fmt, mean, quantile, rssMiB, table } from './lib/measure.js';
+import { cpuMs, fmt, mean, quantile, rssMiB, table } from './lib/measure.js';
 
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? '10');
 const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? '2');
@@ -42,10 +42,13 @@ interface LoadResult {
   requests: number;
   errors: number;
   non2xx: number;
+  /** CPU the server process spent, in ms (user + system). */
+  cpuMs: number;
 }
 
-async function load(url: string, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({ url, connections: HTTP_CONNECTIONS, duration: seconds });
+async function load(fn: RunningFunction, seconds: number): Promise<LoadResult> {
+  const cpuBefore = cpuMs(fn.child.pid) ?? NaN;
+  const result = await autocannon({ url: `${fn.url}/`, connections: HTTP_CONNECTIONS, duration: seconds });
   return {
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -53,6 +56,7 @@ async function load(url: string, seconds: number): Promise<LoadResult> {
     requests: result.requests.total,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    cpuMs: (cpuMs(fn.child.pid) ?? NaN) - cpuBefore,
   };
 }
 
@@ -75,13 +79,13 @@ async function benchHttp(): Promise<void> {
       const res = await fetch(`${fn.url}/`);
       const body = await res.text();
       if (res.status !== 200 || (JSON.parse(body) as { ok?: unknown }).ok !== true) throw new Error(`${name} answered ${res.status} ${body}`);
-      await load(`${fn.url}/`, HTTP_WARMUP_SECONDS);
+      await load(fn, HTTP_WARMUP_SECONDS);
     }
     const perRound = HTTP_SECONDS / HTTP_ROUNDS;
     const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < HTTP_ROUNDS; round += 1) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const { name, fn } of order) results.get(name)?.push(await load(`${fn.url}/`, perRound));
+      for (const { name, fn } of order) results.get(name)?.push(await load(fn, perRound));
     }
     const rows = targets.map(({ name, fn }) => {
       const r = results.get(name) ?? [];
@@ -92,6 +96,7 @@ async function benchHttp(): Promise<void> {
         rps: mean(r.map((x) => x.rps)),
         requests: r.reduce((a, x) => a + x.requests, 0),
         bad: r.reduce((a, x) => a + x.errors + x.non2xx, 0),
+        cpuUsPerRequest: (r.reduce((a, x) => a + x.cpuMs, 0) * 1000) / r.reduce((a, x) => a + x.requests, 0),
         rss: rssMiB(fn.child.pid),
       };
     });
@@ -102,14 +107,15 @@ async function benchHttp(): Promise<void> {
     console.log('    p50/p99 are the mean of the per-round autocannon percentiles (1 ms histogram resolution).\n');
     console.log(
       table(
-        ['target', 'p50 ms', 'p99 ms', 'req/s', 'requests', 'errors+non2xx', 'RSS MiB'],
-        rows.map((r) => [r.name, r.p50, r.p99, r.rps, String(r.requests), String(r.bad), r.rss ?? NaN]),
+        ['target', 'p50 ms', 'p99 ms', 'req/s', 'requests', 'errors+non2xx', 'server CPU µs/req', 'RSS MiB'],
+        rows.map((r) => [r.name, r.p50, r.p99, r.rps, String(r.requests), String(r.bad), r.cpuUsPerRequest, r.rss ?? NaN]),
       ),
     );
     const [bare, wrapped] = rows;
     if (bare !== undefined && wrapped !== undefined) {
       console.log(
-        `\n    wrapper / bare: p50 ×${fmt(wrapped.p50 / bare.p50)} (target ≤ 1.2), p99 ×${fmt(wrapped.p99 / bare.p99)}, req/s ×${fmt(wrapped.rps / bare.rps)}`,
+        `\n    wrapper / bare: p50 ×${fmt(wrapped.p50 / bare.p50)} (target ≤ 1.2), p99 ×${fmt(wrapped.p99 / bare.p99)}, ` +
+          `req/s ×${fmt(wrapped.rps / bare.rps)}, server CPU per request ×${fmt(wrapped.cpuUsPerRequest / bare.cpuUsPerRequest)}`,
       );
     }
   } finally {

@@ -1,17 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { generateApiKey } from '../shared/auth/index.js';
-import { buildFunctions } from '../deploy/build.js';
-import { functionEnv, manifest } from '../deploy/manifest.js';
+import { buildFunctions, DIST_DIR } from '../deploy/build.js';
+import { functionEnv, getFunction, manifest } from '../deploy/manifest.js';
 import { migrate } from '../deploy/migrate.js';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { freePort, startLocalPostgres, type LocalPostgres } from './postgres.js';
+import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
+import { startLocalPostgres, type LocalPostgres } from './postgres.js';
 
 /** Path prefixes each HTTP function serves (API.md); the gateway routes by them. */
 export const ROUTE_PREFIXES: Record<string, string[]> = {
@@ -98,20 +96,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     out(`[stack] building ${names.join(', ')}`);
     await buildFunctions(names);
 
-    const processes = new Map<string, { child: ChildProcess; url: string }>();
+    const processes = new Map<string, FunctionProcess>();
     cleanups.push(() => stopFunctions(processes, out));
-    for (const name of names) {
-      const port = await freePort();
-      const child = startFunction(name, port, {
-        DATABASE_URL: postgres.url,
-        ADMIN_TOKEN: secrets.admin_token,
-        BIGQUERY_API_ENDPOINT: bigquery.url,
-        GOOGLE_CLOUD_PROJECT: 'local-project',
-        KEK_FILE: path.join(localDir, 'kek.key'),
-      }, out);
-      processes.set(name, { child, url: `http://127.0.0.1:${port}` });
-    }
-    await Promise.all([...processes].map(([name, p]) => waitHealthy(name, p.url, p.child)));
+    const env = {
+      DATABASE_URL: postgres.url,
+      ADMIN_TOKEN: secrets.admin_token,
+      BIGQUERY_API_ENDPOINT: bigquery.url,
+      GOOGLE_CLOUD_PROJECT: 'local-project',
+      KEK_FILE: path.join(localDir, 'kek.key'),
+    };
+    await Promise.all(
+      names.map(async (name) => {
+        processes.set(name, await startFunction(name, env, out));
+      }),
+    );
 
     const routes = [...processes].flatMap(([name, p]) => (ROUTE_PREFIXES[name] ?? []).map((prefix) => ({ prefix, target: p.url })));
     const gateway: Gateway = await startGateway({
@@ -152,69 +150,28 @@ function saveSecrets(localDir: string, secrets: Secrets): void {
   writeFileSync(path.join(localDir, 'secrets.json'), JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
 }
 
-const frameworkMain = (): string => {
-  const require = createRequire(import.meta.url);
-  // The CLI entry (`build/src/main.js`) sits beside the package's main module.
-  return path.join(path.dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
-};
-
 /** Starts one function the way the platform does: `functions-framework --target=NAME`. */
-function startFunction(name: string, port: number, extraEnv: Record<string, string>, out: (line: string) => void): ChildProcess {
-  const spec = manifest.functions.find((f) => f.name === name);
-  if (spec === undefined) throw new Error(`No function ${name} in the manifest`);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...functionEnv(name),
-    ...extraEnv,
-    PORT: String(port),
-    NODE_ENV: 'production',
-    METADATA_SERVER_DETECTION: 'none',
-  };
-  const signatureType = spec.trigger.type === 'http' ? 'http' : 'cloudevent';
-  const child = spawn(
-    process.execPath,
-    [frameworkMain(), `--target=${spec.entryPoint}`, `--source=${path.resolve('dist', name)}`, `--signature-type=${signatureType}`, `--port=${port}`],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const prefix = `[${name}]`;
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') out(`${prefix} ${line}`);
-    });
-  }
-  return child;
+async function startFunction(name: string, extraEnv: Record<string, string>, out: (line: string) => void): Promise<FunctionProcess> {
+  const spec = getFunction(name);
+  return startFunctionProcess({
+    source: path.join(DIST_DIR, name),
+    target: spec.entryPoint,
+    signatureType: spec.trigger.type === 'http' ? 'http' : 'cloudevent',
+    env: { ...process.env, ...functionEnv(name), ...extraEnv },
+    healthTimeoutMs: 30_000,
+    onLine: (line) => out(`[${name}] ${line}`),
+  });
 }
 
-async function waitHealthy(name: string, url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`Function ${name} exited with code ${child.exitCode} during start-up`);
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`Function ${name} did not become healthy within ${timeoutMs} ms`);
-}
-
-async function stopFunctions(processes: Map<string, { child: ChildProcess }>, out: (line: string) => void): Promise<void> {
+/** SIGTERM to every function, as the platform does; SIGKILL after its 10 s grace. */
+async function stopFunctions(processes: Map<string, FunctionProcess>, out: (line: string) => void): Promise<void> {
   await Promise.all(
-    [...processes].map(async ([name, { child }]) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const finished = await Promise.race([exited.then(() => true), sleep(10_000, false)]);
-      if (!finished) {
-        out(`[stack] ${name} did not exit within 10 s of SIGTERM; killing it`);
-        child.kill('SIGKILL');
-        await exited;
+    [...processes].map(async ([name, proc]) => {
+      try {
+        const { code } = await proc.stop('SIGTERM');
+        if (code !== 0) out(`[stack] ${name} exited with code ${code}`);
+      } catch (error) {
+        out(`[stack] ${name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }),
   );

@@ -141,8 +141,11 @@ export function orgDataset(orgSlug: string): DatasetDefinition {
   };
 }
 
+// Row shapes are type aliases, not interfaces, so they are assignable to
+// `Record<string, unknown>` (what `insertRows` takes).
+
 /** A row of `llm_usage_daily` as it is streamed (JSON values: NUMERIC as a decimal string). */
-export interface LlmUsageDailyRow {
+export type LlmUsageDailyRow = {
   usage_date: string;
   org_slug: string;
   provider: string;
@@ -153,10 +156,10 @@ export interface LlmUsageDailyRow {
   cost_usd: string;
   pipeline_run_id: string | null;
   loaded_at: string;
-}
+};
 
 /** A row of `org_audit_logs` as it is streamed. */
-export interface AuditLogRow {
+export type AuditLogRow = {
   timestamp: string;
   org_slug: string | null;
   actor: string;
@@ -167,4 +170,4 @@ export interface AuditLogRow {
   error_code: string | null;
   request_id: string;
   function: string;
-}
+};

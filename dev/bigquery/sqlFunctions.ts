@@ -199,6 +199,37 @@ function tzLiteral(raw: SqlNode[] | undefined, a: string | undefined, fn: string
   return a;
 }
 
+/**
+ * GENERATE_DATE_ARRAY: BigQuery computes element k as `start + k * step`
+ * (Jan 31 + 2 months = Mar 31); DuckDB's generate_series adds the step
+ * repeatedly (Jan 31 → Feb 29 → Mar 29), so elements are built by index.
+ */
+function generateDateArray(s: string, e: string, rawStep: SqlNode[] | undefined, tr: FnTranslator, fn: string): string {
+  let step = '1';
+  let unit = 'DAY';
+  if (rawStep) {
+    const unitWord = rawStep.length >= 3 && isWord(rawStep[0], 'INTERVAL') ? wordOfNode(rawStep[rawStep.length - 1]) : undefined;
+    if (!unitWord || !DATE_PARTS_DATE.has(unitWord) || unitWord === 'ISOWEEK') throw invalidQuery(`${fn} expects an INTERVAL step in DAY, WEEK, MONTH, QUARTER or YEAR`);
+    step = `(${tr.expr(rawStep.slice(1, -1))})`;
+    unit = unitWord;
+  }
+  if (unit === 'QUARTER') {
+    step = `(${step} * 3)`;
+    unit = 'MONTH';
+  }
+  const start = `CAST(${s} AS DATE)`;
+  const end = `CAST(${e} AS DATE)`;
+  return (
+    `(SELECT coalesce(list(__d ORDER BY __k), CAST([] AS DATE[])) FROM ` +
+    `(SELECT __k, CAST(${start} + INTERVAL (__k * ${step}) ${unit} AS DATE) AS __d FROM range(0, abs(date_diff('day', ${start}, ${end})) + 1) AS __r(__k)) ` +
+    `WHERE CASE WHEN ${step} > 0 THEN __d <= ${end} ELSE __d >= ${end} END)`
+  );
+}
+
+function wordOfNode(n: SqlNode | undefined): string | undefined {
+  return n && n.t === 'tok' && n.tok.kind === 'ident' ? n.tok.text.toUpperCase() : undefined;
+}
+
 /** The allow-list, keyed by upper-case GoogleSQL name. */
 export const FUNCTIONS: Record<string, FnSpec> = {
   // --- math
@@ -408,9 +439,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   ARRAY_CONCAT: fixed(1, INF, (a) => a.slice(1).reduce((acc, x) => `list_concat(${acc}, ${x})`, a[0] as string)),
   ARRAY_REVERSE: rename('list_reverse', 1, 1),
   GENERATE_ARRAY: rename('generate_series', 2, 3),
-  GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e, step]) =>
-    `CAST(generate_series(CAST(${s} AS TIMESTAMP), CAST(${e} AS TIMESTAMP), ${step ?? 'INTERVAL 1 DAY'}) AS DATE[])`,
-  ),
+  GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e], raw, tr, fn) => generateDateArray(s as string, e as string, raw[2], tr, fn), [2]),
   GENERATE_TIMESTAMP_ARRAY: rename('generate_series', 3, 3),
 
   // --- JSON

@@ -714,7 +714,15 @@ export class Translator {
     if (formatIdx >= 0) throw unsupported('CAST ... FORMAT');
     const { type, next } = parseType(typeNodes, 0);
     if (next !== typeNodes.length) throw invalidQuery(`Syntax error: Unexpected tokens after CAST type${posOf(typeNodes[next])}`);
-    return `${safe ? 'TRY_CAST' : 'CAST'}(${this.expr(g.items.slice(0, asIdx))} AS ${sqlTypeToDuckDdl(type)})`;
+    const value = this.expr(g.items.slice(0, asIdx));
+    const target = sqlTypeToDuckDdl(type);
+    const fn = safe ? 'TRY_CAST' : 'CAST';
+    if (target === 'BIGINT') {
+      // DuckDB rounds DOUBLE → BIGINT half-to-even; BigQuery rounds half away from zero (round() does).
+      // typeof() is constant-folded, and TRY_CAST keeps the unused branch bindable for any input type.
+      return `(CASE WHEN typeof(${value}) IN ('DOUBLE', 'FLOAT') THEN ${fn}(round(TRY_CAST(${value} AS DOUBLE)) AS BIGINT) ELSE ${fn}(${value} AS BIGINT) END)`;
+    }
+    return `${fn}(${value} AS ${target})`;
   }
 
   /** EXTRACT(part FROM expr), mapping BigQuery part semantics onto DuckDB's. */

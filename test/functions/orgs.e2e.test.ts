@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFunction, startFunctionProcess, waitForExit, type FunctionProcess } from '../helpers/functionProcess.js';
+import { bundleFunction, startFunctionProcess, waitForExit, type FunctionProcess } from '../../dev/functionProcess.js';
 
 const databaseUrl = process.env.DATABASE_URL as string;
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;

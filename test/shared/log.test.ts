@@ -166,6 +166,18 @@ describe('secret redaction', () => {
       secret: DB_PASSWORD,
     },
     {
+      case: 'a postgres URL password with an empty user name',
+      write: () => log.warn('Pool config', { url: `postgresql://:${DB_PASSWORD}@/cloudact?host=/cloudsql/demo:europe-west1:main` }),
+      secret: DB_PASSWORD,
+    },
+    { case: 'an upper-case BEARER token', write: () => log.warn(`sent BEARER ${BEARER}`), secret: BEARER },
+    { case: 'a provider secret key', write: () => log.warn('Validating', { note: `key sk-ant-api03-${PASSWORD}-abcdef` }), secret: PASSWORD },
+    {
+      case: 'a PEM private key',
+      write: () => log.warn('Loaded', { note: `-----BEGIN PRIVATE KEY-----\nMIIEv${PASSWORD}\n-----END PRIVATE KEY-----` }),
+      secret: PASSWORD,
+    },
+    {
       case: 'a secret in an error cause',
       write: () => log.error('Call failed', new Error('outer', { cause: new Error(`provider said: invalid key ${API_KEY}`) })),
       secret: API_KEY,

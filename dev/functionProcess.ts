@@ -3,10 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildFunction } from '../../deploy/build.js';
-import { freePort } from '../../dev/postgres.js';
+import { buildFunction } from '../deploy/build.js';
+import { freePort } from './postgres.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
+const repoRoot = path.resolve(import.meta.dirname, '..');
 /** functions-framework's CLI entry (`build/src/main.js`, beside its package main). */
 const frameworkMain = path.join(path.dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
@@ -38,16 +38,27 @@ export async function startFunctionProcess({
   source,
   target,
   env,
+  signatureType = 'http',
   waitForHealth = true,
+  healthTimeoutMs = 20_000,
+  onLine,
 }: {
+  /** Folder of the bundle (`dist/<name>`). */
   source: string;
+  /** The functions-framework target (the manifest's entry point). */
   target: string;
+  /** The environment; PATH, `METADATA_SERVER_DETECTION=none` and `NODE_ENV=production` are added. */
   env: Record<string, string | undefined>;
+  signatureType?: 'http' | 'cloudevent';
   waitForHealth?: boolean;
+  healthTimeoutMs?: number;
+  /** Receives each output line as it arrives (lines are also kept in `lines`). */
+  onLine?: (line: string) => void;
 }): Promise<FunctionProcess> {
   const port = await freePort();
   const lines: string[] = [];
-  const child = spawn(process.execPath, [frameworkMain, `--target=${target}`, `--source=${source}`, `--port=${port}`], {
+  const args = [frameworkMain, `--target=${target}`, `--source=${source}`, `--signature-type=${signatureType}`, `--port=${port}`];
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,7 +68,11 @@ export async function startFunctionProcess({
       rest += chunk.toString('utf8');
       const parts = rest.split('\n');
       rest = parts.pop() ?? '';
-      lines.push(...parts.filter((l) => l.trim() !== ''));
+      for (const line of parts) {
+        if (line.trim() === '') continue;
+        lines.push(line);
+        onLine?.(line);
+      }
     });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -69,16 +84,17 @@ export async function startFunctionProcess({
     stop: async (signal = 'SIGTERM') => {
       const started = performance.now();
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+      // Cloud Run's grace period: SIGKILL 10 s after SIGTERM.
+      const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
       if (code === 'timeout') {
         child.kill('SIGKILL');
-        throw new Error(`process did not exit within 15 s of ${signal}`);
+        throw new Error(`process did not exit within 10 s of ${signal}; killed`);
       }
       return { code, ms: performance.now() - started };
     },
   };
   if (waitForHealth) {
-    const until = Date.now() + 20_000;
+    const until = Date.now() + healthTimeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`function exited with ${child.exitCode}:\n${lines.join('\n')}`);
       try {

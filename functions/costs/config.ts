@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+
+const costsConfigSchema = z.object({
+  /**
+   * How long an answer is reused for the same tenant and query. Usage is loaded once a
+   * day per pipeline run, so a minute of staleness is invisible while it spares BigQuery
+   * (billed per query) the dashboard's repeated loads. 0 turns the cache off.
+   * @default 60000
+   */
+  COSTS_CACHE_TTL_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
+});
+
+export type CostsConfig = z.infer<typeof costsConfigSchema>;
+
+/** Parsed at module load, so a bad value stops the function from starting. */
+export function parseCostsConfig(env: Env = process.env): CostsConfig {
+  return parseEnv(costsConfigSchema, env);
+}

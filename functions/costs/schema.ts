@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** The longest range one request may ask for, counting both ends (`from` and `to` included). */
+export const MAX_SPAN_DAYS = 366;
+
+export const GROUP_BY = ['provider', 'model', 'day'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+const DATE_SHAPE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MS_PER_DAY = 86_400_000;
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/**
+ * Days since 1970-01-01 of a `YYYY-MM-DD` calendar date, or undefined when the text is not
+ * one (`2024-02-30`, `2024-1-01`, year 0000). Checked by hand: `Date.parse` rolls
+ * `2024-02-30` over to March and maps years below 100 to the 1900s.
+ */
+export function dayNumber(text: string): number | undefined {
+  const match = DATE_SHAPE.exec(text);
+  if (match === null) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
+  const last = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  if (day > last) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return Math.round(date.getTime() / MS_PER_DAY);
+}
+
+const dateParam = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required (a date as YYYY-MM-DD)' : 'must be one date as YYYY-MM-DD') })
+  .regex(DATE_SHAPE, { error: 'must be a date as YYYY-MM-DD' })
+  .refine((text) => dayNumber(text) !== undefined, { error: 'must be a real calendar date' });
+
+/**
+ * `GET /v1/costs` query: `from` and `to` are UTC dates, both included; `from` ≤ `to`; the
+ * range holds at most {@link MAX_SPAN_DAYS} days counting both ends (so 2024-01-01 →
+ * 2024-12-31 is 366 days and allowed, 2023-01-01 → 2024-01-02 is 367 and refused).
+ */
+export const costsQuery = z
+  .strictObject({
+    from: dateParam,
+    to: dateParam,
+    group_by: z.enum(GROUP_BY, { error: `must be one of ${GROUP_BY.join(', ')}` }).default('day'),
+  })
+  .superRefine((query, ctx) => {
+    const from = dayNumber(query.from);
+    const to = dayNumber(query.to);
+    if (from === undefined || to === undefined) return;
+    if (from > to) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'must not be after to' });
+    } else if (to - from + 1 > MAX_SPAN_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `must be at most ${MAX_SPAN_DAYS} days from from, counting both ends` });
+    }
+  });
+
+export type CostsQuery = z.infer<typeof costsQuery>;

@@ -1,0 +1,12 @@
+/**
+ * The audit log: one `cloudact_meta.org_audit_logs` row per mutating call, written by the
+ * `audit` hook of `createHttpHandler`.
+ *
+ * ```ts
+ * createHttpHandler({ name, routes, audit: createAuditHook() });
+ * ```
+ */
+export { createAuditHook, type AuditHook, type AuditHookOptions } from './createAuditHook.js';
+export { actionOf, actorOf, toAuditRow, type AuditRowContext } from './auditRow.js';
+export { withAuditedOrg } from './withAuditedOrg.js';
+export { ACTOR_ADMIN, ACTOR_ANONYMOUS } from './constants.js';
