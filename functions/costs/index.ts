@@ -1,0 +1,44 @@
+import { http } from '@google-cloud/functions-framework';
+import { authenticateTenant, flushLastUsedIfDue } from '../../shared/auth/index.js';
+import { TenantCache, type CacheStats } from '../../shared/cache/index.js';
+import { runtimeConfig } from '../../shared/config/index.js';
+import { createHttpHandler, route } from '../../shared/http/index.js';
+import { parseCostsConfig } from './config.js';
+import { loadCosts, type CostsView } from './costs.js';
+import { costsQuery } from './schema.js';
+
+// Parsed at load: a bad variable stops the function from starting.
+const config = parseCostsConfig();
+
+/**
+ * Answers per tenant and normalized query (the parsed, defaulted values — so `?to=…&from=…`
+ * and `?from=…&to=…&group_by=day` share one entry). Tenant scopes keep orgs apart by
+ * construction.
+ */
+const cache = new TenantCache<CostsView>({ ttlMs: Math.max(1, config.COSTS_CACHE_TTL_MS), maxEntriesPerTenant: 50 });
+
+/** Cache counters (tests, benchmarks). */
+export function costsCacheStats(): CacheStats & { tenants: number } {
+  return cache.stats();
+}
+
+http(
+  'costs',
+  createHttpHandler({
+    name: runtimeConfig().functionName,
+    finalize: flushLastUsedIfDue,
+    routes: [
+      route({
+        method: 'GET',
+        path: '/v1/costs',
+        auth: authenticateTenant,
+        query: costsQuery,
+        handler: async ({ auth, query }) => {
+          if (config.COSTS_CACHE_TTL_MS === 0) return { body: await loadCosts(auth, query) };
+          const key = `${query.group_by}|${query.from}|${query.to}`;
+          return { body: await cache.forTenant(auth.orgId).getOrLoad(key, () => loadCosts(auth, query)) };
+        },
+      }),
+    ],
+  }),
+);
