@@ -159,9 +159,8 @@ export async function ensureDataset(
     if (!isAlreadyExists(error)) throw error;
   }
   const dataset = bq.dataset(def.datasetId);
-  const [raw] = await within(dataset.getMetadata(), signal);
-  // The client types metadata as `any`; this is the REST `Dataset` resource.
-  const metadata = raw as DatasetResource;
+  // The client types metadata as `any`; it is the REST `Dataset` resource.
+  const metadata = (await within(dataset.getMetadata(), signal))[0] as DatasetResource;
   if (metadata.location !== undefined && metadata.location.toLowerCase() !== location.toLowerCase()) {
     throw new SchemaDriftError(def.datasetId, [`location is ${metadata.location}, expected ${location} (a dataset cannot move)`]);
   }
@@ -192,9 +191,8 @@ export async function ensureTable(
     if (!isAlreadyExists(error)) throw error;
   }
   const table = dataset.table(def.tableId);
-  const [raw] = await within(table.getMetadata(), signal);
-  // The client types metadata as `any`; this is the REST `Table` resource.
-  const metadata = raw as TableMetadata;
+  // The client types metadata as `any`; it is the REST `Table` resource.
+  const metadata = (await within(table.getMetadata(), signal))[0] as TableMetadata;
   const { patch, problems } = tableDrift(metadata, def, labels);
   if (problems.length > 0) throw new SchemaDriftError(`${datasetId}.${def.tableId}`, problems);
   if (patch === undefined) return 'unchanged';
