@@ -1,4 +1,5 @@
 import { http } from '@google-cloud/functions-framework';
+import { createAuditHook } from '../../shared/audit/index.js';
 import { flushLastUsedIfDue } from '../../shared/auth/index.js';
 import type { CacheStats } from '../../shared/cache/index.js';
 import { runtimeConfig } from '../../shared/config/index.js';
@@ -38,6 +39,7 @@ http(
   createHttpHandler({
     name: runtimeConfig().functionName,
     finalize: flushLastUsedIfDue,
+    audit: createAuditHook(),
     routes: pricingRoutes(cache),
   }),
 );

@@ -1,4 +1,5 @@
 import { http } from '@google-cloud/functions-framework';
+import { createAuditHook } from '../../shared/audit/index.js';
 import { flushLastUsedIfDue } from '../../shared/auth/index.js';
 import { runtimeConfig } from '../../shared/config/index.js';
 import { createHttpHandler } from '../../shared/http/index.js';
@@ -9,6 +10,7 @@ http(
   createHttpHandler({
     name: runtimeConfig().functionName,
     finalize: flushLastUsedIfDue,
+    audit: createAuditHook(),
     routes: subscriptionRoutes(),
   }),
 );

@@ -3,9 +3,17 @@ import { InvalidArgumentError, type ErrorDetail } from './AppError.js';
 
 /** Turns zod issues into envelope details, each naming its field (`items.3.seats`). */
 export function zodDetails(error: z.ZodError, prefix?: string): ErrorDetail[] {
-  return error.issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.');
-    return { path: path === '' ? (prefix ?? '(root)') : path, message: issue.message };
+  const join = (parts: (string | undefined)[]): string => {
+    const path = parts.filter((p) => p !== undefined && p !== '').join('.');
+    return path === '' ? (prefix ?? '(root)') : path;
+  };
+  return error.issues.flatMap((issue) => {
+    const base = [prefix, ...issue.path.map(String)];
+    // One detail per unknown field, named, rather than one anonymous detail at the parent.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: join([...base, key]), message: 'is not a known field' }));
+    }
+    return [{ path: join(base), message: issue.message }];
   });
 }
 

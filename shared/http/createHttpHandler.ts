@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { runtimeConfig } from '../config/index.js';
@@ -79,7 +80,11 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
     const result = match(compiled, method ?? 'GET', pathOf(url));
     return result.kind === 'match' ? (result.route.maxBodyBytes ?? defaultLimit) : defaultLimit;
   };
-  installFrameworkErrorHandler((req) => limitFor(req.method, req.url));
+  // Before the body is read: only paths this function serves are claimed here.
+  installFrameworkErrorHandler((req) => {
+    const result = match(compiled, req.method ?? 'GET', pathOf(req.url));
+    return result.kind === 'match' ? (result.route.maxBodyBytes ?? defaultLimit) : undefined;
+  });
   installShutdownHandlers();
 
   return async function handleRequest(req: Request, res: Response): Promise<void> {
@@ -187,6 +192,11 @@ async function dispatch(
       const contentType = headerValue(req.headers['content-type']) ?? '';
       if (raw !== undefined && raw.length > 0 && !/^application\/json\s*(;|$)/i.test(contentType)) {
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json');
+      }
+      // body-parser turns invalid UTF-8 into U+FFFD and carries on; we refuse it instead of
+      // storing something other than what was sent.
+      if (raw !== undefined && raw.length > 0 && !isUtf8(raw)) {
+        throw new InvalidArgumentError('The body is not valid UTF-8', [{ path: '(body)', message: 'Invalid UTF-8' }]);
       }
       const value: unknown = raw === undefined || raw.length === 0 ? undefined : req.body;
       body = parseWith(route.body as z.ZodType, value, 'body');

@@ -29,6 +29,11 @@ function toEnvelopeError(error: BodyParserError): AppError {
     case 'request.aborted':
       return new InvalidArgumentError('The request body was incomplete');
     default:
+      // Express decodes the catch-all path parameter before the function runs; a segment
+      // that is not valid percent-encoding arrives here as a URIError.
+      if (error instanceof URIError) {
+        return new InvalidArgumentError('A path segment is not valid percent-encoding', [{ path: '(path)', message: 'Invalid encoding' }]);
+      }
       return toAppError(error);
   }
 }
@@ -81,6 +86,8 @@ export function installFrameworkErrorHandler(limitFor: BodyLimitFor): void {
       return;
     }
     const declared = Number(req.headers['content-length'] ?? '0');
+    // The first function whose routes claim the path sets the limit (one per process in
+    // production; several only when tests host more than one function).
     const limit = limits.map((f) => f(req)).find((l) => l !== undefined);
     if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
       send(req, res, new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes`), true);

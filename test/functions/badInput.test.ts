@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileKek } from '../../shared/crypto/index.js';
-import { closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 /*
  * Generated malformed requests for every endpoint of pricing, subscriptions and
@@ -577,6 +577,7 @@ afterAll(async () => {
   agent.destroy();
   await Promise.all([pricing.close(), subscriptions.close(), integrations.close()]);
   await closeTestDb();
+  await closeFunctionRuntime();
 });
 
 describe('malformed requests', () => {

@@ -17,7 +17,7 @@ import {
   type KmsClientLike,
 } from '../../shared/crypto/index.js';
 import { setLogLevel, setLogSink } from '../../shared/log/index.js';
-import { call, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 // --- Environment, before the function module loads -------------------------------------
 const keyDir = mkdtempSync(path.join(tmpdir(), 'cloudact-kek-'));
@@ -78,6 +78,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => provider.close(() => resolve()));
   await fn.close();
   await closeTestDb();
+  await closeFunctionRuntime();
 });
 
 const api = (method: string, p: string, body?: unknown): ReturnType<typeof call> => call(fn.url, org.apiKey, method, p, body);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileKek } from '../../shared/crypto/index.js';
 import { setLogLevel, setLogSink } from '../../shared/log/index.js';
-import { call, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 // A 3 s function leaves ~2 s after the 1 s safety margin, so the integration budget is
 // min(60 s, ~2 s). Its own file: every request here lives under that short deadline.
@@ -45,6 +45,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => provider.close(() => resolve()));
   await fn.close();
   await closeTestDb();
+  await closeFunctionRuntime();
 });
 
 describe('integrations validation deadline', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileKek } from '../../shared/crypto/index.js';
-import { call, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 // All three functions in one process, as tests only do (each deploys alone). Env first.
 const keyDir = mkdtempSync(path.join(tmpdir(), 'cloudact-kek-'));
@@ -64,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([pricing.close(), subscriptions.close(), integrations.close()]);
   await closeTestDb();
+  await closeFunctionRuntime();
 });
 
 /** A snapshot of everything org B owns, to prove A's calls changed none of it. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 process.env.FUNCTION_NAME = 'subscriptions';
 
@@ -35,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fn.close();
   await closeTestDb();
+  await closeFunctionRuntime();
 });
 
 const api = (method: string, path: string, body?: unknown, tenant: TestTenant = org): ReturnType<typeof call> =>

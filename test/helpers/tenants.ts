@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { generateApiKey } from '../../shared/auth/index.js';
+import { generateApiKey, lastUsed } from '../../shared/auth/index.js';
+import { closeClients } from '../../shared/clients/index.js';
+import { getDb } from '../../shared/db/index.js';
 
 /** An org with an active API key, written straight into the database. */
 export interface TestTenant {
@@ -29,6 +31,17 @@ export async function closeTestDb(): Promise<void> {
   const current = pool;
   pool = undefined;
   await current?.end();
+}
+
+/**
+ * Ends the in-process functions' runtime the way shutdown would: writes the buffered
+ * API-key last-used times and closes the function's pool (and any other lazy client).
+ * Call last in `afterAll`, so nothing is left to flush when the worker exits — after the
+ * run's PostgreSQL may already be gone.
+ */
+export async function closeFunctionRuntime(): Promise<void> {
+  await lastUsed.flush(getDb);
+  await closeClients();
 }
 
 /**
