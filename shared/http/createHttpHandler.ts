@@ -107,7 +107,9 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
         const onClose = (): void => {
           if (!res.writableEnded) deadline.abort(new AppError('UNAVAILABLE', 'The client went away'));
         };
-        req.once('close', onClose);
+        // The response's 'close', not the request's: a request emits 'close' as soon as its
+        // body has been read (body-parser does that before we run), client still waiting.
+        res.once('close', onClose);
         try {
           done = trackInvocation(deadline);
           result = await dispatch(req, res, compiled, requestId, deadline, (m, u) => limitFor(m, u), trace);
@@ -139,7 +141,7 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
               log.error('Finalizing the invocation failed', error);
             }
           }
-          req.off('close', onClose);
+          res.off('close', onClose);
           deadline.dispose();
           done?.();
         }

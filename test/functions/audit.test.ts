@@ -12,7 +12,7 @@ import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } fr
 import { toAuditRow } from '../../shared/audit/index.js';
 import type { AuditEvent } from '../../shared/http/index.js';
 import { setLogSink } from '../../shared/log/index.js';
-import { closeTestDb, serveFunction, type ServedFunction } from '../helpers/tenants.js';
+import { closeFunctionRuntime, closeTestDb, serveFunction, type ServedFunction } from '../helpers/tenants.js';
 
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
 let endpoint: BigQueryEndpoint;
@@ -33,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fn?.close();
   await closeTestDb();
+  await closeFunctionRuntime();
   await endpoint?.close();
 });
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LLM_USAGE_DAILY, orgDatasetId, type LlmUsageDailyRow } from '../../deploy/bigquery/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { demoUsageRows, seedDemoUsage } from '../../dev/seedDemo.js';
-import { call, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import type * as CostsModule from '../../functions/costs/index.js';
+import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
 const END_DATE = '2024-03-31';
 const DAYS = 90;
@@ -20,7 +21,7 @@ let fn: ServedFunction;
 let orgA: TestTenant;
 let orgB: TestTenant;
 let unprovisioned: TestTenant;
-let costsCacheStats: typeof import('../../functions/costs/index.js').costsCacheStats;
+let costsCacheStats: typeof CostsModule.costsCacheStats;
 
 beforeAll(async () => {
   endpoint = await startBigQueryEndpoint({ port: 0 });
@@ -41,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fn?.close();
   await closeTestDb();
+  await closeFunctionRuntime();
   await endpoint?.close();
 });
 
@@ -195,10 +197,11 @@ describe('seedDemoUsage', () => {
     const again = await seedDemoUsage({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE, bigqueryUrl: endpoint.url });
 
     expect(again).toEqual({ rows: demoUsageRows({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE }).length, inserted: 0 });
-    const [[{ n, keys }]] = (await bq.query({
+    const [rows] = await bq.query({
       query: `SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(CAST(usage_date AS STRING), provider, model)) AS keys
                 FROM \`${orgDatasetId(orgA.orgSlug)}.${LLM_USAGE_DAILY.tableId}\``,
-    })) as [[{ n: number; keys: number }]];
+    });
+    const { n, keys } = (rows as { n: number; keys: number }[])[0] ?? { n: 0, keys: 0 };
     expect(n).toBe(again.rows);
     expect(keys).toBe(again.rows);
   });

@@ -8,14 +8,16 @@ import { BigQuery, type TableMetadata } from '@google-cloud/bigquery';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { centralDataset, LLM_USAGE_DAILY, ORG_AUDIT_LOGS, ORG_META_PIPELINE_RUNS, type ProvisionStep, type TableDefinition } from '../../deploy/bigquery/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
-import { closeTestDb, serveFunction, testDb, type ServedFunction } from '../helpers/tenants.js';
+import type * as ProvisionModule from '../../functions/orgs/provision.js';
+import type * as ProvisionBigQueryModule from '../../functions/orgs/provisionBigQuery.js';
+import { closeFunctionRuntime, closeTestDb, serveFunction, testDb, type ServedFunction } from '../helpers/tenants.js';
 
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
 let endpoint: BigQueryEndpoint;
 let bq: BigQuery;
 let fn: ServedFunction;
-let provision: typeof import('../../functions/orgs/provision.js');
-let provisionBigQuery: typeof import('../../functions/orgs/provisionBigQuery.js');
+let provision: typeof ProvisionModule;
+let provisionBigQuery: typeof ProvisionBigQueryModule;
 
 beforeAll(async () => {
   endpoint = await startBigQueryEndpoint({ port: 0 });
@@ -38,6 +40,7 @@ afterEach(() => {
 afterAll(async () => {
   await fn?.close();
   await closeTestDb();
+  await closeFunctionRuntime();
   await endpoint?.close();
 });
 

@@ -82,7 +82,7 @@ describe('ensureDatasetDefinition', () => {
       { kind: 'dataset', datasetId: `org_${org}` },
       { kind: 'table', datasetId: `org_${org}`, tableId: 'llm_usage_daily' },
     ]);
-    const [dataset] = (await bq.dataset(`org_${org}`).getMetadata()) as [{ labels: Record<string, string>; location: string }];
+    const dataset = (await bq.dataset(`org_${org}`).getMetadata())[0] as { labels: Record<string, string>; location: string };
     expect(dataset.labels).toEqual({ org, managed_by: 'cloudact' });
     expect(dataset.location).toBe('EU');
     expectMatches(await tableMetadata(`org_${org}`, 'llm_usage_daily'), LLM_USAGE_DAILY, { org, managed_by: 'cloudact' });
@@ -115,7 +115,7 @@ describe('ensureDataset on an existing dataset', () => {
     const outcome = await ensureDataset(bq, def, { location: 'EU' });
 
     expect(outcome).toBe('updated');
-    const [metadata] = (await bq.dataset(def.datasetId).getMetadata()) as [{ labels: Record<string, string> }];
+    const metadata = (await bq.dataset(def.datasetId).getMetadata())[0] as { labels: Record<string, string> };
     expect(metadata.labels).toEqual({ team: 'finance', ...def.labels });
   });
 

@@ -1,11 +1,15 @@
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpHandler, route } from '../../shared/http/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
+
+/** Set by `/v1/wait-for-cancel`: resolves with the deadline's abort reason. */
+let cancelled: Promise<unknown> | undefined;
 
 const INTERNAL_DETAIL = 'relation "org_secrets" does not exist at db-primary.internal:5432';
 
@@ -34,6 +38,32 @@ http(
         path: '/v1/things/:id',
         params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }),
         handler: async ({ params }) => ({ body: { id: params.id } }),
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/signal',
+        handler: async ({ deadline }) => {
+          await sleep(50);
+          return { body: { aborted: deadline.signal.aborted } };
+        },
+      }),
+      route({
+        method: 'POST',
+        path: '/v1/signal',
+        body: z.object({ n: z.number() }),
+        handler: async ({ deadline }) => {
+          await sleep(50);
+          return { body: { aborted: deadline.signal.aborted } };
+        },
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/wait-for-cancel',
+        handler: async ({ deadline }) => {
+          cancelled = new Promise((resolve) => deadline.signal.addEventListener('abort', () => resolve(deadline.signal.reason)));
+          await Promise.race([cancelled, sleep(3000)]);
+          return { body: {} };
+        },
       }),
       route({
         method: 'GET',
@@ -210,6 +240,32 @@ describe('the HTTP wrapper', () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toEqual({ status: 'ok' });
     expect(answer.headers['x-request-id']).toBeDefined();
+  });
+
+  it.each([
+    { method: 'GET', body: undefined },
+    { method: 'POST', body: '{"n":1}' },
+  ])('keeps the deadline of a $method request running while its client waits', async ({ method, body }) => {
+    const answer = await send(method, '/v1/signal', { headers: json, body });
+
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ aborted: false });
+  });
+
+  it('cancels the invocation deadline as soon as the client goes away', async () => {
+    cancelled = undefined;
+    const controller = new AbortController();
+    const request = fetch(`${base}/v1/wait-for-cancel`, { signal: controller.signal }).catch(() => undefined);
+    while (cancelled === undefined) await sleep(5);
+
+    const started = performance.now();
+    controller.abort();
+    const cancellation: Promise<unknown> = cancelled ?? Promise.resolve('route never ran');
+    const reason = await Promise.race([cancellation, sleep(2000, 'not cancelled')]);
+    await request;
+
+    expect(reason).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('writes one access log line per request with httpRequest and the status', async () => {
