@@ -102,7 +102,7 @@ export async function benchQuota({ databaseUrl, seconds = 8 }: { databaseUrl: st
     const rows = ['quota', 'bare hello'].map((name) => [name, avg(name, 'p50'), avg(name, 'p95'), avg(name, 'p99'), avg(name, 'rps'), avg(name, 'rss')]);
     const ratio = avg('quota', 'p50') / avg('bare hello', 'p50');
     console.log(`\nGET /v1/quota vs a bare functions-framework function — ${CONNECTIONS} connections, ${seconds} s × 2 rounds each (ms; p95 is autocannon's p97.5)`);
-    console.log(table(['function', 'p50', 'p95', 'p99', 'req/s', 'RSS MiB'], rows as (string | number)[][]));
+    console.log(table(['function', 'p50', 'p95', 'p99', 'req/s', 'RSS MiB'], rows));
     // At 50 connections latency is mostly queueing (connections ÷ throughput); one
     // connection shows the per-request latency the p95 < 10 ms target is about.
     const single = [await load('quota', quota, '/v1/quota', auth, 4, 1), await load('bare hello', bare, '/', {}, 4, 1)];
