@@ -90,14 +90,20 @@ export class Engine {
 
   /** Returns a connection to the pool. */
   release(conn: DuckDBConnection): void {
+    // Every acquire() (including one still waiting) counted itself in `busy`; this releaser is done either way.
+    this.busy = Math.max(0, this.busy - 1);
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter.resolve(conn);
       return;
     }
-    this.busy = Math.max(0, this.busy - 1);
     this.idle.push(conn);
     if (this.busy === 0) this.onIdle?.();
+  }
+
+  /** Connections handed out and callers waiting for one (for tests and stats). */
+  get inUse(): number {
+    return this.busy;
   }
 
   /** Runs `fn` with a pooled connection. */

@@ -34,6 +34,15 @@ describe('Engine', () => {
     expect(Date.now() - started).toBeLessThan(500);
   });
 
+  it('counts connections back to zero after more callers than connections', async () => {
+    const engine = await Engine.open({ dataPath: ':memory:', maxConnections: 2 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => engine.with((c) => c.run(`SELECT ${i}`))));
+    expect(engine.inUse).toBe(0);
+    const started = Date.now();
+    await engine.close();
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
   it('rejects callers waiting for a connection when it closes', async () => {
     const engine = await Engine.open({ dataPath: ':memory:', maxConnections: 1 });
     const held = await engine.acquire();
