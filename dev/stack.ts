@@ -10,6 +10,7 @@ import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.j
 import { startGateway, type Gateway } from './gateway.js';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
 import { startLocalPostgres, type LocalPostgres } from './postgres.js';
+import { seedDemoUsage } from './seedDemo.js';
 
 /** Path prefixes each HTTP function serves (API.md); the gateway routes by them. */
 export const ROUTE_PREFIXES: Record<string, string[]> = {
@@ -30,6 +31,8 @@ export interface StackOptions {
   output?: (line: string) => void;
   /** Functions to run. @default every function in the manifest */
   functions?: string[];
+  /** Load the 90 days of demo usage into the demo org's dataset (idempotent). @default true */
+  seedDemo?: boolean;
 }
 
 export interface StackInfo {
@@ -120,6 +123,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => gateway.close());
 
     const demoKey = names.includes('orgs') ? await ensureDemoOrg(gateway.url, postgres.url, secrets, localDir) : '';
+    if (demoKey !== '' && options.seedDemo !== false) {
+      const seeded = await seedDemoUsage({ orgSlug: DEMO_ORG.org_slug, bigqueryUrl: bigquery.url });
+      out(`[stack] demo usage: ${seeded.rows} rows over 90 days, ${seeded.inserted} new`);
+    }
     const info: StackInfo = {
       gateway_url: gateway.url,
       functions: Object.fromEntries([...processes].map(([name, p]) => [name, p.url])),
@@ -129,6 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       demo: { org_slug: DEMO_ORG.org_slug, api_key: demoKey },
     };
     writeFileSync(path.join(localDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    gateway.markReady();
     return { info, stop: stopAll };
   } catch (error) {
     await stopAll();

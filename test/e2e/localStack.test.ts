@@ -41,6 +41,14 @@ function descendants(pid: number): number[] {
   return result;
 }
 
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '(gone)';
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -86,17 +94,24 @@ async function waitHealthy(url: string, started: Started, timeoutMs: number): Pr
   throw new Error(`the stack did not become healthy:\n${started.output.slice(-60).join('\n')}`);
 }
 
-async function stopWithSignal(started: Started, signal: NodeJS.Signals): Promise<{ code: number | null; leftover: number[] }> {
+/** Ctrl-C signals the terminal's whole process group; a process manager signals `npm` alone. */
+async function stopWithSignal(started: Started, signal: NodeJS.Signals, to: 'group' | 'npm'): Promise<{ code: number | null; leftover: string[] }> {
   const pid = started.child.pid as number;
   const tree = descendants(pid);
-  process.kill(-pid, signal);
+  process.kill(to === 'group' ? -pid : pid, signal);
   const code = await Promise.race([started.exited, sleep(60_000).then(() => 'timeout' as const)]);
   if (code === 'timeout') {
     process.kill(-pid, 'SIGKILL');
     throw new Error(`the stack did not stop within 60 s:\n${started.output.slice(-40).join('\n')}`);
   }
-  await sleep(200);
-  return { code, leftover: tree.filter(alive) };
+  // npm may exit before the script it ran has finished stopping; the stack gets 30 s.
+  const until = Date.now() + 30_000;
+  let leftover = tree.filter(alive);
+  while (leftover.length > 0 && Date.now() < until) {
+    await sleep(100);
+    leftover = leftover.filter(alive);
+  }
+  return { code, leftover: leftover.map((p) => `${p} ${commandOf(p)}`) };
 }
 
 const clone = mkdtempSync(path.join(tmpdir(), 'cloudact-clone-'));
@@ -128,8 +143,16 @@ describe('the local stack, as a new user runs it', () => {
     expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
     expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${gateway}/v1/quota`)).status).toBe(401);
+    // The first start seeded 90 days of demo usage, so costs show real numbers.
+    const to = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+    const costs = await fetch(`${gateway}/v1/costs?from=${from}&to=${to}&group_by=provider`, { headers: auth });
+    expect(costs.status).toBe(200);
+    const body = (await costs.json()) as { total_cost_usd: number; rows: unknown[] };
+    expect(body.total_cost_usd).toBeGreaterThan(0);
+    expect(body.rows.length).toBeGreaterThan(0);
 
-    const stopped = await stopWithSignal(first, 'SIGINT');
+    const stopped = await stopWithSignal(first, 'SIGINT', 'group');
     expect(stopped.leftover).toEqual([]);
     expect(first.output.join('\n')).toContain('database connections left by the functions: 0');
 
@@ -137,8 +160,10 @@ describe('the local stack, as a new user runs it', () => {
     const second = npmStart(clone, port);
     await waitHealthy(gateway, second, 180_000);
     expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
-    const again = await stopWithSignal(second, 'SIGTERM');
+    const again = await stopWithSignal(second, 'SIGTERM', 'npm');
     expect(again.leftover).toEqual([]);
     expect(again.code).toBe(0);
+    expect(second.output.join('\n')).toContain('database connections left by the functions: 0');
+    expect(second.output.join('\n')).toContain('[stack] stopped');
   }, 600_000);
 });
