@@ -7,7 +7,7 @@ import { route, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { analyticsProvisioner } from './provision.js';
 import { keyIdParams, noQuery, onboardBody } from './schema.js';
-import { createOrResumeOrg, markActive } from './store.js';
+import { createOrResumeOrg, markActive, releaseOnboardingLease } from './store.js';
 
 interface OrgProfile {
   org_slug: string;
@@ -20,6 +20,19 @@ interface OrgProfile {
 
 /** Org profiles change rarely; a short TTL keeps `/me` off the database. */
 const profiles = new TenantCache<OrgProfile>({ ttlMs: 10_000, maxEntriesPerTenant: 4 });
+
+/**
+ * Best effort, under its own short budget (the attempt's may be spent): if it fails, the
+ * lease simply runs out and a retry succeeds a little later.
+ */
+async function releaseLease(orgId: string, orgSlug: string): Promise<void> {
+  try {
+    const db = await getDb();
+    await db.withClient((client) => releaseOnboardingLease(client, orgId), { tier: 'auth' });
+  } catch (error) {
+    log.warn('Could not release the onboarding lease; a retry succeeds once it runs out', { org_slug: orgSlug, err: error });
+  }
+}
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
@@ -36,12 +49,20 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
         // The whole onboarding — rows, first key, analytics — runs in the batch tier.
         return withBudget('batch', async (budget) => {
           const db = await getDb();
-          const created = await db.withTransaction((client) => createOrResumeOrg(client, body), { tier: 'batch' });
-          await analyticsProvisioner().provision(
-            { id: created.org.id, org_slug: created.org.org_slug, name: created.org.name, plan: created.org.plan },
-            budget.signal,
-          );
-          await db.withClient((client) => markActive(client, created.org.id), { tier: 'batch' });
+          // The lease outlives this attempt by a little, never less: a retry can only take
+          // over once this attempt is surely over.
+          const leaseSeconds = Math.ceil(budget.remainingMs() / 1000) + 5;
+          const created = await db.withTransaction((client) => createOrResumeOrg(client, body, leaseSeconds), { tier: 'batch' });
+          try {
+            await analyticsProvisioner().provision(
+              { id: created.org.id, org_slug: created.org.org_slug, name: created.org.name, plan: created.org.plan },
+              budget.signal,
+            );
+            await db.withClient((client) => markActive(client, created.org.id), { tier: 'batch' });
+          } catch (error) {
+            await releaseLease(created.org.id, created.org.org_slug);
+            throw error;
+          }
           log.info('Onboarded an org', { org_slug: created.org.org_slug, plan: created.org.plan });
           return {
             status: 201,

@@ -170,6 +170,56 @@ describe('an onboarding that fails in BigQuery after the PostgreSQL rows are wri
     expect(me.status).toBe(200);
   });
 
+  it('a second identical request while the first is still provisioning gets 409 and cannot revoke the key the first returns', async () => {
+    const orgSlug = newSlug('race');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const provisioning = new Promise<void>((resolve) => (reached = resolve));
+    provision.setAnalyticsProvisioner(
+      provisionBigQuery.createBigQueryProvisioner({
+        beforeStep: async (step) => {
+          if (step.kind === 'dataset' && step.datasetId === `org_${orgSlug}`) {
+            reached();
+            await held;
+          }
+        },
+      }),
+    );
+
+    const first = onboard(orgSlug);
+    await provisioning;
+    const second = await onboard(orgSlug);
+    release();
+    const done = await first;
+
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('ALREADY_EXISTS');
+    expect(second.body.error.message).toContain('being onboarded by another request');
+    expect(done.status).toBe(201);
+    const row = await orgRow(orgSlug);
+    expect(row).toMatchObject({ status: 'active', keys: 1, live_keys: [done.body.api_key.id] });
+    const me = await fetch(`${fn.url}/v1/orgs/me`, { headers: { authorization: `Bearer ${done.body.api_key.key as string}` } });
+    expect(me.status).toBe(200);
+  });
+
+  it('an attempt that died holding its lease (no release) can be finished once the lease has run out', async () => {
+    const orgSlug = newSlug('died');
+    provision.setAnalyticsProvisioner({
+      provision: () => Promise.reject(new Error('the instance died here')),
+    });
+    expect((await onboard(orgSlug)).status).toBe(500);
+    // As if the process had died before releasing: the lease is still held ...
+    await testDb().query(`UPDATE orgs SET onboarding_lease_until = now() + interval '1 hour' WHERE org_slug = $1`, [orgSlug]);
+    provision.setAnalyticsProvisioner(provisionBigQuery.createBigQueryProvisioner());
+    expect((await onboard(orgSlug)).status).toBe(409);
+    // ... until it runs out.
+    await testDb().query(`UPDATE orgs SET onboarding_lease_until = now() - interval '1 second' WHERE org_slug = $1`, [orgSlug]);
+    const finished = await onboard(orgSlug);
+    expect(finished.status).toBe(201);
+    expect(await orgRow(orgSlug)).toMatchObject({ status: 'active', live_keys: [finished.body.api_key.id] });
+  });
+
   it('answers 500 without internals when an existing table cannot be brought in line, and keeps the org onboarding', async () => {
     const orgSlug = newSlug('drift');
     // A table of the same name made by hand, partitioned on the wrong column.
