@@ -9,27 +9,42 @@ export const now = (): number => performance.now();
  * The deadline of one invocation: the function's configured timeout minus a safety
  * margin, counted from when the invocation started. Its `signal` aborts at expiry or
  * when the invocation is cancelled (client gone, shutdown).
+ *
+ * The signal and its timer are made on first use: most invocations only read the time
+ * left (database budgets), and an AbortController plus a timer per request is measurable
+ * on the hot path.
  */
 export class Deadline {
   readonly startedAt: number;
   readonly expiresAt: number;
-  readonly signal: AbortSignal;
-  readonly #controller: AbortController;
+  #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Set by {@link abort} before anyone asked for the signal. */
+  #abortReason: { reason: unknown } | undefined;
+  #disposed = false;
 
   constructor({ timeoutMs, safetyMarginMs, startedAt = now() }: { timeoutMs: number; safetyMarginMs: number; startedAt?: number }) {
     this.startedAt = startedAt;
     this.expiresAt = startedAt + Math.max(0, timeoutMs - safetyMarginMs);
-    this.#controller = new AbortController();
-    this.signal = this.#controller.signal;
-    const left = this.remainingMs();
-    if (left <= 0) {
-      this.#controller.abort(new DeadlineExceededError('The invocation deadline has passed'));
-    } else {
-      this.#timer = setTimeout(() => this.#controller.abort(new DeadlineExceededError('The invocation deadline has passed')), left);
-      // The timer must never keep a finished or shutting-down process alive.
-      this.#timer.unref();
+  }
+
+  /** Aborts at expiry (with `DEADLINE_EXCEEDED`) or when {@link abort} is called. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const left = this.remainingMs();
+      if (this.#abortReason !== undefined) {
+        controller.abort(this.#abortReason.reason);
+      } else if (left <= 0) {
+        controller.abort(expired());
+      } else if (!this.#disposed) {
+        this.#timer = setTimeout(() => controller.abort(expired()), left);
+        // The timer must never keep a finished or shutting-down process alive.
+        this.#timer.unref();
+      }
     }
+    return this.#controller.signal;
   }
 
   /** Milliseconds left before the deadline (0 when passed). */
@@ -44,14 +59,20 @@ export class Deadline {
 
   /** Cancels the invocation (e.g. the client went away); work observing `signal` stops. */
   abort(reason: unknown): void {
-    this.#controller.abort(reason);
+    if (this.#controller === undefined) this.#abortReason ??= { reason };
+    else this.#controller.abort(reason);
   }
 
   /** Clears the timer; call when the invocation ends. */
   dispose(): void {
+    this.#disposed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+function expired(): DeadlineExceededError {
+  return new DeadlineExceededError('The invocation deadline has passed');
 }
 
 const storage = new AsyncLocalStorage<Deadline>();

@@ -87,7 +87,8 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   });
   installShutdownHandlers();
 
-  return async function handleRequest(req: Request, res: Response): Promise<void> {
+  // Not `async`: it returns the invocation's own promise instead of wrapping it in another.
+  return function handleRequest(req: Request, res: Response): Promise<void> {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -98,7 +99,7 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
       executionId: headerValue(req.headers['function-execution-id']) ?? requestId,
       trace: parseTraceContext(req.headers),
     };
-    await withLogContext(context, () =>
+    return withLogContext(context, () =>
       runWithDeadline(deadline, async () => {
         let result: HttpResult | undefined;
         let failure: AppError | undefined;
@@ -112,7 +113,8 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
         res.once('close', onClose);
         try {
           done = trackInvocation(deadline);
-          result = await dispatch(req, res, compiled, requestId, deadline, (m, u) => limitFor(m, u), trace);
+          const pending = dispatch(req, res, compiled, requestId, deadline, limitFor, trace);
+          result = isThenable(pending) ? await pending : pending;
         } catch (error) {
           failure = toAppError(error);
           if (failure.isServerError) {
@@ -152,7 +154,12 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   };
 }
 
-async function dispatch(
+/**
+ * Routes and validates synchronously; returns a promise only once something asynchronous
+ * (authentication, the handler) runs. Every promise costs a trip through the async hooks
+ * functions-framework's domains install, so the hot path makes none it does not need.
+ */
+function dispatch(
   req: Request,
   res: Response,
   routes: ReturnType<typeof compile>[],
@@ -160,7 +167,7 @@ async function dispatch(
   deadline: Deadline,
   limitFor: (method: string | undefined, url: string | undefined) => number,
   trace: DispatchTrace,
-): Promise<HttpResult> {
+): HttpResult | Promise<HttpResult> {
   const method = req.method.toUpperCase();
   const pathname = pathOf(req.originalUrl ?? req.url);
   if (pathname === '/healthz' || pathname === '/healthz/') {
@@ -177,8 +184,24 @@ async function dispatch(
   trace.route = route;
   trace.params = found.params;
   // Authenticate first: an anonymous caller learns nothing about input validation.
-  const auth: unknown = route.auth === undefined ? undefined : await route.auth(req);
+  if (route.auth === undefined) return invokeRoute(req, res, route, method, undefined, found.params, requestId, deadline, limitFor, trace);
+  return route.auth(req).then((auth: unknown) => invokeRoute(req, res, route, method, auth, found.params, requestId, deadline, limitFor, trace));
+}
+
+function invokeRoute(
+  req: Request,
+  res: Response,
+  route: AnyRoute,
+  method: string,
+  auth: unknown,
+  pathParams: Record<string, string>,
+  requestId: string,
+  deadline: Deadline,
+  limitFor: (method: string | undefined, url: string | undefined) => number,
+  trace: DispatchTrace,
+): HttpResult | Promise<HttpResult> {
   trace.principal = auth;
+  const found = { params: pathParams };
   const params: unknown = parseWith(route.params as z.ZodType | undefined, found.params, 'path parameters');
   const query: unknown = parseWith(route.query as z.ZodType | undefined, { ...(req.query as Record<string, unknown>) }, 'query parameters');
   let body: unknown;
@@ -205,6 +228,10 @@ async function dispatch(
     }
   }
   return route.handler({ params, query, body, auth, requestId, deadline, req, res });
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 function parseWith(schema: z.ZodType | undefined, value: unknown, what: string): unknown {

@@ -88,7 +88,8 @@ export function installFrameworkErrorHandler(limitFor: BodyLimitFor): void {
     const declared = Number(req.headers['content-length'] ?? '0');
     // The first function whose routes claim the path sets the limit (one per process in
     // production; several only when tests host more than one function).
-    const limit = limits.map((f) => f(req)).find((l) => l !== undefined);
+    let limit: number | undefined;
+    for (let i = 0; i < limits.length && limit === undefined; i += 1) limit = limits[i]?.(req);
     if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
       send(req, res, new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes`), true);
       return;
