@@ -1,6 +1,6 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
+import { route, SerializedJson, type AnyRoute } from '../../shared/http/index.js';
 import { decodeCursor, encodeCursor } from '../../shared/http/cursor.js';
 import { withUtf8Body } from '../../shared/http/text.js';
 import type { PricingCache, PricingPage } from './cache.js';
@@ -27,6 +27,18 @@ async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
   return { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.provider, last.model]) : null };
 }
 
+/** Each cached page is serialized once, on its first hit, not on every hit. */
+const serializedPages = new WeakMap<PricingPage, SerializedJson>();
+
+function serialized(page: PricingPage): SerializedJson {
+  let json = serializedPages.get(page);
+  if (json === undefined) {
+    json = new SerializedJson(page);
+    serializedPages.set(page, json);
+  }
+  return json;
+}
+
 /** The pricing routes: list (cached per tenant), upsert and delete (both invalidate). */
 export function pricingRoutes(cache: PricingCache): AnyRoute[] {
   return [
@@ -39,7 +51,7 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
         // Checked before the cache: a tampered cursor is a 400 even if nothing is cached.
         if (query.cursor !== undefined) decodeCursor(cursorScope(auth.orgId, query.provider), query.cursor, 2);
         const page = await cache.page(auth.orgId, normalizedQuery(query), () => loadPage(auth.orgId, query));
-        return { body: page };
+        return { body: serialized(page) };
       },
     }),
     route({

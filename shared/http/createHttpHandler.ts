@@ -15,7 +15,7 @@ import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js'
 import { installFrameworkErrorHandler } from './frameworkErrors.js';
 import { requestIdFrom } from './requestId.js';
 import { compile, match } from './route.js';
-import type { AnyRoute, HttpResult } from './types.js';
+import { SerializedJson, type AnyRoute, type HttpResult } from './types.js';
 
 export interface HttpFunctionOptions {
   /** The function's name, as deployed (logs, `application_name`). */
@@ -260,6 +260,10 @@ function write(res: Response, requestId: string, result: HttpResult | undefined,
   for (const [key, value] of Object.entries(result?.headers ?? {})) res.setHeader(key, value);
   if (status === 204 || result?.body === undefined) {
     res.status(status).end();
+    return;
+  }
+  if (result.body instanceof SerializedJson) {
+    res.status(status).type('application/json').send(result.body.text);
     return;
   }
   res.status(status).json(result.body);

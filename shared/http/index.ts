@@ -3,5 +3,6 @@ export { createHttpHandler, setRequestOrg, type AuditEvent, type HttpFunctionOpt
 export { route } from './route.js';
 export { requestIdFrom } from './requestId.js';
 export type { AnyRoute, Authenticator, HandlerContext, HttpMethod, HttpResult, RouteSpec } from './types.js';
+export { SerializedJson } from './types.js';
 export { cursorParam, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, limitParam, MAX_PAGE_SIZE } from './cursor.js';
 export { assertUtf8Body, storableText, withUtf8Body } from './text.js';

@@ -7,6 +7,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** What a handler returns; the wrapper writes it. `204` sends no body. */
 export interface HttpResult {
   status?: number;
+  /** Serialized with `JSON.stringify`, unless it is a {@link SerializedJson} (sent as is). */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -44,3 +45,15 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
 /** A route with its types erased, as the router stores it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- erasure point: each route was type-checked by `route()`
 export type AnyRoute = RouteSpec<any, any, any, any>;
+
+/**
+ * A response body already serialized as JSON — e.g. a cached page, serialized once when
+ * cached instead of on every hit. The wrapper sends its text as is.
+ */
+export class SerializedJson {
+  readonly text: string;
+
+  constructor(value: unknown) {
+    this.text = JSON.stringify(value);
+  }
+}

@@ -5,7 +5,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createHttpHandler, route } from '../../shared/http/index.js';
+import { createHttpHandler, route, SerializedJson } from '../../shared/http/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 
 /** Set by `/v1/wait-for-cancel`: resolves with the deadline's abort reason. */
@@ -18,6 +18,8 @@ const thingSchema = z.object({
   plan: z.enum(['free', 'pro', 'enterprise']),
   seats: z.number().int().min(1),
 });
+
+const serializedBody = new SerializedJson({ items: [{ name: 'é' }], next_cursor: null });
 
 // createHttpHandler must run before getTestServer builds the framework's Express app:
 // it hooks Express so framework-level errors (bad JSON, huge bodies) get our envelope.
@@ -38,6 +40,11 @@ http(
         path: '/v1/things/:id',
         params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }),
         handler: async ({ params }) => ({ body: { id: params.id } }),
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/serialized',
+        handler: async () => ({ status: 200, body: serializedBody }),
       }),
       route({
         method: 'GET',
@@ -145,6 +152,16 @@ function expectEnvelope(answer: Answer, status: number, code: string): Envelope 
 }
 
 describe('the HTTP wrapper', () => {
+  it('sends a pre-serialized body as is, as UTF-8 JSON, with the request id', async () => {
+    const answer = await send('GET', '/v1/serialized', { headers: { 'x-request-id': 'req-serialized-1' } });
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.headers['x-request-id']).toBe('req-serialized-1');
+    expect(answer.text).toBe(serializedBody.text);
+    expect(JSON.parse(answer.text)).toEqual({ items: [{ name: 'é' }], next_cursor: null });
+  });
+
   it('answers malformed JSON with 400 INVALID_ARGUMENT', async () => {
     const answer = await send('POST', '/v1/things', { headers: json, body: '{"name": "a", ' });
 
