@@ -27,6 +27,12 @@ export const runtimeConfigSchema = z
     FUNCTION_TIMEOUT_SECONDS: envInt({ min: 1, max: 3600, default: 60 }),
     /** Time kept back from the platform's timeout to answer and clean up. @default 1000 */
     DEADLINE_SAFETY_MARGIN_MS: envInt({ min: 0, max: 60_000, default: 1000 }),
+    /**
+     * After SIGTERM, how long in-flight invocations may run before their deadlines are
+     * aborted. The platform kills the instance 10 s after SIGTERM; flushes and closing
+     * clients need the rest. @default 6000
+     */
+    SHUTDOWN_DRAIN_MS: envInt({ min: 0, max: 8000, default: 6000 }),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// URL' }).optional(),
     INSTANCE_CONNECTION_NAME: z
       .string()

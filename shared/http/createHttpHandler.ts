@@ -85,7 +85,7 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
     const result = match(compiled, req.method ?? 'GET', pathOf(req.url));
     return result.kind === 'match' ? (result.route.maxBodyBytes ?? defaultLimit) : undefined;
   });
-  installShutdownHandlers();
+  installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 
   // Not `async`: it returns the invocation's own promise instead of wrapping it in another.
   return function handleRequest(req: Request, res: Response): Promise<void> {

@@ -38,7 +38,7 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
   const config = runtimeConfig();
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
-  installShutdownHandlers();
+  installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 
   return async function handleEvent(event: CloudEvent<unknown>): Promise<void> {
     const deadline = new Deadline({ timeoutMs, safetyMarginMs });

@@ -25,11 +25,11 @@ afterAll(async () => {
 });
 
 /** Starts the `slow` fixture as the platform would, with its own function name. */
-async function startSlow(functionName: string): Promise<RunningFunction> {
+async function startSlow(functionName: string, env: Record<string, string> = {}): Promise<RunningFunction> {
   running = await startFunctionsFramework({
     target: 'slow',
     source: bundle.file,
-    env: { DATABASE_URL: databaseUrl(), FUNCTION_NAME: functionName, LOG_LEVEL: 'INFO', SLOW_MS: '1500' },
+    env: { DATABASE_URL: databaseUrl(), FUNCTION_NAME: functionName, LOG_LEVEL: 'INFO', SLOW_MS: '1500', ...env },
   });
   return running;
 }
@@ -101,6 +101,41 @@ describe('graceful shutdown under functions-framework', () => {
     ]);
     expect(parsedLines(fn).find((l) => l.message === 'Shutdown complete')).toMatchObject({ reason: 'SIGTERM', exit_code: 0 });
     expect(fn.stderr.join('\n')).not.toMatch(/Received SIGTERM|Uncaught|Unhandled/);
+  });
+
+  it('cancels invocations still running at the drain timeout: they answer 503, flushes still run, connections close, exit 0', async () => {
+    const functionName = uniqueName('stuckfn');
+    const fn = await startSlow(functionName, { SHUTDOWN_DRAIN_MS: '500' });
+    const finishing = get(`${fn.url}/slow`, `${functionName}-done`);
+    const stuck = [get(`${fn.url}/stuck`, `${functionName}-s0`), get(`${fn.url}/stuck`, `${functionName}-s1`)];
+    const started = await eventually(
+      () =>
+        parsedLines(fn).filter((l) => l.message === 'Stuck request started').length === 2 &&
+        parsedLines(fn).some((l) => l.message === 'Slow request started'),
+      { timeoutMs: 5000 },
+    );
+    const sigtermAt = performance.now();
+    fn.child.kill('SIGTERM');
+    const answers = await Promise.all(stuck);
+    const exit = await fn.exited;
+    const done = await finishing;
+    const { rows } = await admin.query<{ id: string }>('SELECT id FROM runtime_flush_test WHERE id = $1', [`${functionName}-done`]);
+
+    expect(started).toBe(true);
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'The instance is shutting down' } } });
+    }
+    // The 1.5 s request ignores its signal and still sleeps when the process exits (~1 s
+    // after SIGTERM): its connection closes without an answer — never the framework's 500 —
+    // and its write was never buffered, so nothing of it reaches the database.
+    expect(done).toEqual({ error: 'UND_ERR_SOCKET' });
+    expect(rows).toEqual([]);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.at - sigtermAt).toBeLessThan(5000);
+    expect(await countBackendsLike(admin, `${functionName}:%`)).toBe(0);
+    const messages = parsedLines(fn).map((l) => l.message);
+    expect(messages).toContain('In-flight invocations did not finish in time; cancelling them');
+    expect(parsedLines(fn).find((l) => l.message === 'Shutdown complete')).toMatchObject({ reason: 'SIGTERM', exit_code: 0 });
   });
 
   it('exits 0 at once on SIGTERM when idle, leaving no connection behind', async () => {
