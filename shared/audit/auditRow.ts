@@ -43,7 +43,8 @@ export function actorOf(event: AuditEvent, adminActions: ReadonlySet<string>): s
  * The org is the tenant's for tenant calls, and the one the invocation put in its log
  * context for admin calls (onboarding names the org it creates). `resource` is a JSON
  * object of the path parameters, keys sorted, plus `org_slug` when an admin acted on an
- * org; null when there is nothing to name.
+ * org and `id` when a POST created something that has one; null when there is nothing to
+ * name.
  */
 export function toAuditRow(event: AuditEvent, context: AuditRowContext): AuditLogRow {
   const actor = actorOf(event, context.adminActions);
@@ -53,6 +54,7 @@ export function toAuditRow(event: AuditEvent, context: AuditRowContext): AuditLo
   const resource: Record<string, string> = {};
   for (const key of Object.keys(event.params).sort()) resource[key] = event.params[key] as string;
   if (actor === ACTOR_ADMIN && orgSlug !== null) resource.org_slug = orgSlug;
+  if (event.createdId !== undefined) resource.id = event.createdId;
   return {
     timestamp: context.at.toISOString(),
     org_slug: orgSlug,

@@ -49,6 +49,8 @@ export interface AuditEvent {
   /** The error code when the call failed. */
   code: string | undefined;
   requestId: string;
+  /** The `id` of what a successful POST created, when its response names one. */
+  createdId?: string;
 }
 
 /** Filled in by `dispatch` as it gets further, so the audit hook knows what was reached. */
@@ -131,6 +133,7 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
                 status: failure?.status ?? result?.status ?? 200,
                 code: failure?.code,
                 requestId,
+                createdId: failure === undefined && trace.route.method === 'POST' ? idOf(result?.body) : undefined,
               });
             } catch (error) {
               log.error('Writing the audit log failed; the call itself is unaffected', error, { route: trace.route.path });
@@ -228,6 +231,11 @@ function invokeRoute(
     }
   }
   return route.handler({ params, query, body, auth, requestId, deadline, req, res });
+}
+
+function idOf(body: unknown): string | undefined {
+  const id = typeof body === 'object' && body !== null && !(body instanceof SerializedJson) ? (body as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

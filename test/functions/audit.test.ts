@@ -59,6 +59,11 @@ describe('toAuditRow', () => {
       row: { actor: 'key-1', org_slug: 'acme', action: 'POST /v1/orgs/me/api-keys', resource: null, outcome: 'success', status: 201, error_code: null },
     },
     {
+      name: 'a POST that created something names its id as the resource',
+      event: event({ createdId: '5b0c2f1e-0000-4000-8000-000000000001' }),
+      row: { action: 'POST /v1/orgs/me/api-keys', resource: '{"id":"5b0c2f1e-0000-4000-8000-000000000001"}', outcome: 'success' },
+    },
+    {
       name: 'path parameters, keys sorted, as the resource',
       event: event({ method: 'PUT', route: '/v1/pricing/:provider/:model', params: { provider: 'openai', model: 'gpt-4o' }, status: 200 }),
       row: { action: 'PUT /v1/pricing/:provider/:model', resource: '{"model":"gpt-4o","provider":"openai"}' },
@@ -189,7 +194,9 @@ describe('the orgs function writes the audit log', () => {
     expect(byRequest(`rid-${run}-onboard`)).toEqual([
       expect.objectContaining({ actor: 'admin', org_slug: orgSlug, action: 'POST /v1/orgs', resource: JSON.stringify({ org_slug: orgSlug }), status: 201, function: 'orgs' }),
     ]);
-    expect(byRequest(`rid-${run}-newkey`)).toEqual([expect.objectContaining({ actor: keyId, org_slug: orgSlug, status: 201, outcome: 'success' })]);
+    expect(byRequest(`rid-${run}-newkey`)).toEqual([
+      expect.objectContaining({ actor: keyId, org_slug: orgSlug, resource: JSON.stringify({ id: secondId }), status: 201, outcome: 'success' }),
+    ]);
     for (const [i, call] of calls.entries()) {
       const found = byRequest(`rid-${run}-${i}`);
       if (call.row === undefined) expect(found, call.name).toEqual([]);
