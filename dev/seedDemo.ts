@@ -18,6 +18,7 @@ import { isMain } from '../deploy/isMain.js';
 import { ensureDatasetDefinition, LLM_USAGE_DAILY, orgDataset, orgDatasetId, type LlmUsageDailyRow } from '../deploy/bigquery/index.js';
 import { bigQueryConfig, getBigQuery, insertIdFor, parseBigQueryConfig } from '../shared/bigquery/index.js';
 import { localBigQueryOptions } from './bigquery/index.js';
+import { mulberry32 } from './random.js';
 
 /** A demo model: prices in micro-USD per 1,000 tokens, typical daily volume. */
 interface DemoModel {
@@ -50,18 +51,6 @@ const INSERT_BATCH = 500;
 /** A 32-bit seed from text. */
 function seedOf(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);
-}
-
-/** mulberry32: a small, fast, well-distributed PRNG; plenty for demo data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** micro-USD (an integer) → NUMERIC decimal text with 6 decimals, exactly. */

@@ -137,6 +137,18 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** BigQuery types whose DuckDB type has no parameters, shared by table DDL and SQL casts. */
+const SIMPLE_DUCK_TYPES: Readonly<Record<string, string>> = {
+  BOOLEAN: 'BOOLEAN',
+  BYTES: 'BLOB',
+  DATE: 'DATE',
+  DATETIME: 'TIMESTAMP',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  TIME: 'TIME',
+  JSON: 'JSON',
+  INTERVAL: 'INTERVAL',
+};
+
 /** DuckDB DDL type for a scalar BigQuery type name (no mode). */
 function scalarDdl(type: string): string {
   switch (canonicalType(type)) {
@@ -151,24 +163,11 @@ function scalarDdl(type: string): string {
       return `DECIMAL(38,${NUMERIC_SCALE})`;
     case 'BIGNUMERIC':
       return `DECIMAL(38,${BIGNUMERIC_SCALE})`;
-    case 'BOOLEAN':
-      return 'BOOLEAN';
-    case 'BYTES':
-      return 'BLOB';
-    case 'DATE':
-      return 'DATE';
-    case 'DATETIME':
-      return 'TIMESTAMP';
-    case 'TIMESTAMP':
-      return 'TIMESTAMPTZ';
-    case 'TIME':
-      return 'TIME';
-    case 'JSON':
-      return 'JSON';
-    case 'INTERVAL':
-      return 'INTERVAL';
-    default:
-      throw invalid(`Unsupported field type ${type}`);
+    default: {
+      const simple = SIMPLE_DUCK_TYPES[canonicalType(type)];
+      if (simple === undefined) throw invalid(`Unsupported field type ${type}`);
+      return simple;
+    }
   }
 }
 
@@ -355,23 +354,11 @@ export function sqlTypeToDuckDdl(t: SqlTypeNode): string {
     case 'STRING':
       return 'VARCHAR';
     case 'BOOL':
-    case 'BOOLEAN':
       return 'BOOLEAN';
-    case 'BYTES':
-      return 'BLOB';
-    case 'DATE':
-      return 'DATE';
-    case 'DATETIME':
-      return 'TIMESTAMP';
-    case 'TIMESTAMP':
-      return 'TIMESTAMPTZ';
-    case 'TIME':
-      return 'TIME';
-    case 'JSON':
-      return 'JSON';
-    case 'INTERVAL':
-      return 'INTERVAL';
-    default:
-      throw invalidQuery(`Unsupported by the local BigQuery endpoint: type ${t.name}`);
+    default: {
+      const simple = SIMPLE_DUCK_TYPES[name];
+      if (simple === undefined) throw invalidQuery(`Unsupported by the local BigQuery endpoint: type ${t.name}`);
+      return simple;
+    }
   }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileKek } from '../../shared/crypto/index.js';
 import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { mulberry32 } from '../../dev/random.js';
 
 /*
  * Generated malformed requests for every endpoint of pricing, subscriptions and
@@ -33,17 +34,7 @@ const MIB = 1024 * 1024;
 
 type Rng = () => number;
 
-/** mulberry32: tiny, fast, and the same sequence for the same seed everywhere. */
-function rngFrom(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rngFrom: (seed: number) => Rng = mulberry32;
 const pick = <T,>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)] as T;
 const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 const randomText = (rng: Rng, alphabet: string, min: number, max: number): string =>
