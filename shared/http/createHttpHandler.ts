@@ -10,7 +10,7 @@ import {
   InvalidArgumentError,
   toAppError,
 } from '../errors/index.js';
-import { addLogContext, log, parseTraceContext, withLogContext, type Severity, writeLog } from '../log/index.js';
+import { addLogContext, log, parseTraceContext, withLogContext, writeAccessLog, type Severity } from '../log/index.js';
 import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
 import { installFrameworkErrorHandler } from './frameworkErrors.js';
 import { requestIdFrom } from './requestId.js';
@@ -63,8 +63,8 @@ interface DispatchTrace {
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** The request handler functions-framework calls. */
-export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+/** The request handler functions-framework calls. It answers through `res`; it returns nothing. */
+export type HttpHandler = (req: Request, res: Response) => void;
 
 /**
  * Builds an HTTP function: routing by method and path, request id, deadline, zod parsing
@@ -89,8 +89,44 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   });
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 
-  // Not `async`: it returns the invocation's own promise instead of wrapping it in another.
-  return function handleRequest(req: Request, res: Response): Promise<void> {
+  const needsAfterwork = (trace: DispatchTrace): boolean =>
+    finalize !== undefined || (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method));
+
+  /** The audit row and `finalize`, awaited inside the invocation; never rejects. */
+  const afterwork = async (req: Request, requestId: string, trace: DispatchTrace, result: HttpResult | undefined, failure: AppError | undefined): Promise<void> => {
+    if (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method)) {
+      try {
+        await audit({
+          method: req.method,
+          route: trace.route.path,
+          params: trace.params ?? {},
+          principal: trace.principal,
+          status: failure?.status ?? result?.status ?? 200,
+          code: failure?.code,
+          requestId,
+          createdId: failure === undefined && trace.route.method === 'POST' ? idOf(result?.body) : undefined,
+        });
+      } catch (error) {
+        log.error('Writing the audit log failed; the call itself is unaffected', error, { route: trace.route.path });
+      }
+    }
+    if (finalize !== undefined) {
+      try {
+        await finalize();
+      } catch (error) {
+        log.error('Finalizing the invocation failed', error);
+      }
+    }
+  };
+
+  /*
+   * Returns nothing, and makes no promise of its own: the handler's promise, when there is
+   * one, is continued with `.then`. Every promise costs a trip through the async hooks that
+   * functions-framework's per-request domain installs, and a promise returned to the
+   * framework costs one more (it attaches `.catch`). Nothing here can reject: every
+   * outcome, including a failure to serialise the answer, ends in `finish`.
+   */
+  return function handleRequest(req: Request, res: Response): void {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -101,57 +137,60 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
       executionId: headerValue(req.headers['function-execution-id']) ?? requestId,
       trace: parseTraceContext(req.headers),
     };
-    return withLogContext(context, () =>
-      runWithDeadline(deadline, async () => {
-        let result: HttpResult | undefined;
-        let failure: AppError | undefined;
-        let done: (() => void) | undefined;
+    withLogContext(context, () =>
+      runWithDeadline(deadline, () => {
         const trace: DispatchTrace = {};
+        let done: (() => void) | undefined;
         const onClose = (): void => {
           if (!res.writableEnded) deadline.abort(new AppError('UNAVAILABLE', 'The client went away'));
         };
         // The response's 'close', not the request's: a request emits 'close' as soon as its
         // body has been read (body-parser does that before we run), client still waiting.
         res.once('close', onClose);
-        try {
-          done = trackInvocation(deadline);
-          const pending = dispatch(req, res, compiled, requestId, deadline, limitFor, trace);
-          result = isThenable(pending) ? await pending : pending;
-        } catch (error) {
-          failure = toAppError(error);
-          if (failure.isServerError) {
-            log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
-          }
-        } finally {
-          if (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method)) {
-            try {
-              await audit({
-                method: req.method,
-                route: trace.route.path,
-                params: trace.params ?? {},
-                principal: trace.principal,
-                status: failure?.status ?? result?.status ?? 200,
-                code: failure?.code,
-                requestId,
-                createdId: failure === undefined && trace.route.method === 'POST' ? idOf(result?.body) : undefined,
-              });
-            } catch (error) {
-              log.error('Writing the audit log failed; the call itself is unaffected', error, { route: trace.route.path });
-            }
-          }
-          if (finalize !== undefined) {
-            try {
-              await finalize();
-            } catch (error) {
-              log.error('Finalizing the invocation failed', error);
-            }
-          }
+
+        const finish = (result: HttpResult | undefined, failure: AppError | undefined): void => {
           res.off('close', onClose);
           deadline.dispose();
           done?.();
+          try {
+            write(res, requestId, result, failure);
+          } catch (error) {
+            // e.g. a body JSON cannot serialise: the caller still gets the envelope.
+            failure = toAppError(error);
+            log.error('Writing the response failed', error);
+            write(res, requestId, undefined, failure);
+          }
+          accessLog(req, res, started, failure);
+        };
+        const settle = (result: HttpResult | undefined, error: unknown, failed: boolean): void => {
+          let failure: AppError | undefined;
+          if (failed) {
+            failure = toAppError(error);
+            if (failure.isServerError) log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
+          }
+          if (!needsAfterwork(trace)) {
+            finish(result, failure);
+            return;
+          }
+          void afterwork(req, requestId, trace, result, failure).then(() => finish(result, failure));
+        };
+
+        let pending: HttpResult | Promise<HttpResult>;
+        try {
+          done = trackInvocation(deadline);
+          pending = dispatch(req, res, compiled, requestId, deadline, limitFor, trace);
+        } catch (error) {
+          settle(undefined, error, true);
+          return;
         }
-        write(res, requestId, result, failure);
-        accessLog(req, res, started, failure);
+        if (isThenable(pending)) {
+          pending.then(
+            (result) => settle(result, undefined, false),
+            (error: unknown) => settle(undefined, error, true),
+          );
+        } else {
+          settle(pending, undefined, false);
+        }
       }),
     );
   };
@@ -280,19 +319,36 @@ function write(res: Response, requestId: string, result: HttpResult | undefined,
 function accessLog(req: Request, res: Response, started: number, failure: AppError | undefined): void {
   const status = res.statusCode;
   const severity: Severity = status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
-  const latency = (performance.now() - started) / 1000;
-  writeLog(severity, `${req.method} ${pathOf(req.originalUrl ?? req.url)} ${status}`, {
-    httpRequest: {
+  const url = req.originalUrl ?? req.url;
+  writeAccessLog(
+    severity,
+    `${req.method} ${pathOf(url)} ${status}`,
+    {
       requestMethod: req.method,
-      requestUrl: req.originalUrl ?? req.url,
+      requestUrl: url,
       status,
       responseSize: String(res.getHeader('content-length') ?? ''),
       userAgent: headerValue(req.headers['user-agent']),
-      remoteIp: req.ip,
-      latency: `${latency.toFixed(6)}s`,
+      remoteIp: clientIp(req),
+      latency: `${((performance.now() - started) / 1000).toFixed(6)}s`,
     },
-    ...(failure === undefined ? {} : { error_code: failure.code }),
-  });
+    failure?.code,
+  );
+}
+
+/**
+ * The caller's address as Express's `req.ip` gives it under functions-framework's
+ * `trust proxy` (the left-most `X-Forwarded-For` entry, else the socket's peer) — without
+ * proxy-addr's per-request parsing of every hop.
+ */
+function clientIp(req: Request): string | undefined {
+  const forwarded = headerValue(req.headers['x-forwarded-for']);
+  if (forwarded !== undefined && forwarded !== '') {
+    const comma = forwarded.indexOf(',');
+    const first = (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
+    if (first !== '') return first;
+  }
+  return req.socket.remoteAddress;
 }
 
 function pathOf(url: string | undefined): string {

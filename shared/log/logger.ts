@@ -32,12 +32,8 @@ export function setLogLevel(level: Severity): void {
 
 export type LogFields = Record<string, unknown>;
 
-/**
- * Writes one JSON line with Cloud Logging's special fields. Context (function, execution
- * id, request id, org, trace) comes from AsyncLocalStorage; every field is redacted.
- */
-export function writeLog(severity: Severity, message: string, fields: LogFields = {}): void {
-  if (SEVERITY_RANK[severity] < minRank) return;
+/** The invocation's context fields and Cloud Logging's special fields, in line order. */
+function baseEntry(severity: Severity, message: string): Record<string, unknown> {
   const context = getLogContext();
   const entry: Record<string, unknown> = {
     severity,
@@ -55,17 +51,59 @@ export function writeLog(severity: Severity, message: string, fields: LogFields 
     if (context.trace.spanId !== undefined) entry['logging.googleapis.com/spanId'] = context.trace.spanId;
     if (context.trace.sampled !== undefined) entry['logging.googleapis.com/trace_sampled'] = context.trace.sampled;
   }
-  const safe = redact(fields) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(safe)) {
-    if (!(key in entry) && value !== undefined) entry[key] = value;
-  }
+  return entry;
+}
+
+function emit(entry: Record<string, unknown>): void {
   let line: string;
   try {
     line = JSON.stringify(entry);
   } catch {
-    line = JSON.stringify({ severity, message: entry.message, time: entry.time, note: 'fields were not serialisable' });
+    line = JSON.stringify({ severity: entry.severity, message: entry.message, time: entry.time, note: 'fields were not serialisable' });
   }
   sink(line);
+}
+
+/**
+ * Writes one JSON line with Cloud Logging's special fields. Context (function, execution
+ * id, request id, org, trace) comes from AsyncLocalStorage; every field is redacted.
+ */
+export function writeLog(severity: Severity, message: string, fields: LogFields = {}): void {
+  if (SEVERITY_RANK[severity] < minRank) return;
+  const entry = baseEntry(severity, message);
+  const safe = redact(fields) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(safe)) {
+    if (!(key in entry) && value !== undefined) entry[key] = value;
+  }
+  emit(entry);
+}
+
+/** Cloud Logging's `httpRequest` object, as an access entry fills it. */
+export interface HttpRequestLog {
+  requestMethod: string;
+  requestUrl: string;
+  status: number;
+  responseSize?: string;
+  userAgent?: string;
+  remoteIp?: string;
+  /** Seconds with an `s` suffix, e.g. `0.012345s`. */
+  latency: string;
+}
+
+/**
+ * The one access line per request. Same shape and context as {@link writeLog}, without
+ * its generic deep-copy redaction: the fields are known, and only the caller-controlled
+ * text among them (URL, user agent) can carry a secret, so those are redacted as strings.
+ * It runs on every request, so it is kept to what it needs.
+ */
+export function writeAccessLog(severity: Severity, message: string, httpRequest: HttpRequestLog, errorCode?: string): void {
+  if (SEVERITY_RANK[severity] < minRank) return;
+  const entry = baseEntry(severity, message);
+  httpRequest.requestUrl = redactString(httpRequest.requestUrl);
+  if (httpRequest.userAgent !== undefined) httpRequest.userAgent = redactString(httpRequest.userAgent);
+  entry.httpRequest = httpRequest;
+  if (errorCode !== undefined) entry.error_code = errorCode;
+  emit(entry);
 }
 
 /** The logger every module uses. `error` takes the error itself so its stack and cause are kept. */

@@ -79,6 +79,11 @@ http(
           throw new Error(INTERNAL_DETAIL);
         },
       }),
+      route({
+        method: 'GET',
+        path: '/v1/unserialisable',
+        handler: async () => ({ body: { total: 10n } }),
+      }),
     ],
   }),
 );
@@ -236,6 +241,17 @@ describe('the HTTP wrapper', () => {
     expect(logged).toMatchObject({ request_id: 'req-boom-1', function: 'http-wrapper-test', err: { message: INTERNAL_DETAIL } });
   });
 
+  it('answers a result that cannot be serialised with the 500 envelope, one access line, and the error logged', async () => {
+    const answer = await send('GET', '/v1/unserialisable', { headers: { 'x-request-id': 'req-bigint-1' } });
+
+    expectEnvelope(answer, 500, 'INTERNAL');
+    const [logged] = logs.find('ERROR', 'Writing the response failed');
+    expect(logged).toMatchObject({ request_id: 'req-bigint-1', err: { name: 'TypeError' } });
+    const access = logs.entries().filter((e) => e.request_id === 'req-bigint-1' && e.httpRequest !== undefined);
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({ severity: 'ERROR', error_code: 'INTERNAL', httpRequest: { status: 500 } });
+  });
+
   it.each([
     { case: 'echoes a sane X-Request-Id', sent: 'trace-abc_123.4:5', echoed: true },
     { case: 'replaces one with spaces', sent: 'has spaces in it', echoed: false },
@@ -295,5 +311,20 @@ describe('the HTTP wrapper', () => {
       message: 'GET /v1/things 200',
       httpRequest: { requestMethod: 'GET', requestUrl: '/v1/things?limit=5', status: 200, userAgent: 'vitest' },
     });
+  });
+
+  it('access lines name the caller (left-most X-Forwarded-For, else the peer), the error code, and no secret from the URL', async () => {
+    await send('GET', '/v1/things?limit=5&token=cak_live_0123456789abcdef', {
+      headers: { 'x-request-id': 'req-access-2', 'x-forwarded-for': '203.0.113.7, 10.0.0.1', 'user-agent': 'Bearer abcdefghijkl' },
+    });
+    await send('GET', '/v1/nothing-here', { headers: { 'x-request-id': 'req-access-3' } });
+
+    const [forwarded] = logs.entries().filter((e) => e.request_id === 'req-access-2');
+    const [direct] = logs.entries().filter((e) => e.request_id === 'req-access-3');
+    expect(forwarded).toMatchObject({ httpRequest: { remoteIp: '203.0.113.7', requestUrl: '/v1/things?limit=5&token=[REDACTED]' } });
+    expect(JSON.stringify(forwarded)).not.toContain('cak_live_0123456789abcdef');
+    expect(JSON.stringify(forwarded)).not.toContain('abcdefghijkl');
+    expect(direct).toMatchObject({ severity: 'WARNING', error_code: 'NOT_FOUND', httpRequest: { status: 404, remoteIp: '127.0.0.1' } });
+    expect(forwarded).not.toHaveProperty('error_code');
   });
 });
