@@ -153,14 +153,21 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
           deadline.dispose();
           done?.();
           try {
-            write(res, requestId, result, failure);
+            try {
+              write(res, requestId, result, failure);
+            } catch (error) {
+              // e.g. a body JSON cannot serialise: the caller still gets the envelope.
+              failure = toAppError(error);
+              log.error('Writing the response failed', error);
+              write(res, requestId, undefined, failure);
+            }
+            accessLog(req, res, started, failure);
           } catch (error) {
-            // e.g. a body JSON cannot serialise: the caller still gets the envelope.
-            failure = toAppError(error);
-            log.error('Writing the response failed', error);
-            write(res, requestId, undefined, failure);
+            // Nothing may escape: this runs in a promise reaction, where a throw becomes an
+            // unhandled rejection — and functions-framework kills the instance for one.
+            log.error('Completing the request failed', error);
+            if (!res.writableEnded) res.destroy();
           }
-          accessLog(req, res, started, failure);
         };
         const settle = (result: HttpResult | undefined, error: unknown, failed: boolean): void => {
           let failure: AppError | undefined;
