@@ -27,7 +27,7 @@ async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
   return { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.provider, last.model]) : null };
 }
 
-/** Each cached page is serialized once, on its first hit, not on every hit. */
+/** Each page is serialized once, by the request that loaded it; its cache hits send that text. */
 const serializedPages = new WeakMap<PricingPage, SerializedJson>();
 
 function serialized(page: PricingPage): SerializedJson {

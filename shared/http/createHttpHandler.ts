@@ -78,10 +78,6 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
 
-  const limitFor = (method: string | undefined, url: string | undefined): number => {
-    const result = match(compiled, method ?? 'GET', pathOf(url));
-    return result.kind === 'match' ? (result.route.maxBodyBytes ?? defaultLimit) : defaultLimit;
-  };
   // Before the body is read: only paths this function serves are claimed here.
   installFrameworkErrorHandler((req) => {
     const result = match(compiled, req.method ?? 'GET', pathOf(req.url));
@@ -89,25 +85,28 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   });
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 
-  const needsAfterwork = (trace: DispatchTrace): boolean =>
-    finalize !== undefined || (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method));
+  /** The route of a call the audit hook must see: a mutating one, when there is a hook. */
+  const auditedRoute = (trace: DispatchTrace): AnyRoute | undefined =>
+    audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method) ? trace.route : undefined;
+  const needsAfterwork = (trace: DispatchTrace): boolean => finalize !== undefined || auditedRoute(trace) !== undefined;
 
   /** The audit row and `finalize`, awaited inside the invocation; never rejects. */
   const afterwork = async (req: Request, requestId: string, trace: DispatchTrace, result: HttpResult | undefined, failure: AppError | undefined): Promise<void> => {
-    if (audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method)) {
+    const route = auditedRoute(trace);
+    if (audit !== undefined && route !== undefined) {
       try {
         await audit({
           method: req.method,
-          route: trace.route.path,
+          route: route.path,
           params: trace.params ?? {},
           principal: trace.principal,
           status: failure?.status ?? result?.status ?? 200,
           code: failure?.code,
           requestId,
-          createdId: failure === undefined && trace.route.method === 'POST' ? idOf(result?.body) : undefined,
+          createdId: failure === undefined && route.method === 'POST' ? idOf(result?.body) : undefined,
         });
       } catch (error) {
-        log.error('Writing the audit log failed; the call itself is unaffected', error, { route: trace.route.path });
+        log.error('Writing the audit log failed; the call itself is unaffected', error, { route: route.path });
       }
     }
     if (finalize !== undefined) {
@@ -185,7 +184,7 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
         let pending: HttpResult | Promise<HttpResult>;
         try {
           done = trackInvocation(deadline);
-          pending = dispatch(req, res, compiled, requestId, deadline, limitFor, trace);
+          pending = dispatch(req, res, compiled, requestId, deadline, defaultLimit, trace);
         } catch (error) {
           settle(undefined, error, true);
           return;
@@ -214,7 +213,7 @@ function dispatch(
   routes: ReturnType<typeof compile>[],
   requestId: string,
   deadline: Deadline,
-  limitFor: (method: string | undefined, url: string | undefined) => number,
+  defaultLimit: number,
   trace: DispatchTrace,
 ): HttpResult | Promise<HttpResult> {
   const method = req.method.toUpperCase();
@@ -233,8 +232,8 @@ function dispatch(
   trace.route = route;
   trace.params = found.params;
   // Authenticate first: an anonymous caller learns nothing about input validation.
-  if (route.auth === undefined) return invokeRoute(req, res, route, method, undefined, found.params, requestId, deadline, limitFor, trace);
-  return route.auth(req).then((auth: unknown) => invokeRoute(req, res, route, method, auth, found.params, requestId, deadline, limitFor, trace));
+  if (route.auth === undefined) return invokeRoute(req, res, route, method, undefined, found.params, requestId, deadline, defaultLimit, trace);
+  return route.auth(req).then((auth: unknown) => invokeRoute(req, res, route, method, auth, found.params, requestId, deadline, defaultLimit, trace));
 }
 
 function invokeRoute(
@@ -246,12 +245,11 @@ function invokeRoute(
   pathParams: Record<string, string>,
   requestId: string,
   deadline: Deadline,
-  limitFor: (method: string | undefined, url: string | undefined) => number,
+  defaultLimit: number,
   trace: DispatchTrace,
 ): HttpResult | Promise<HttpResult> {
   trace.principal = auth;
-  const found = { params: pathParams };
-  const params: unknown = parseWith(route.params as z.ZodType | undefined, found.params, 'path parameters');
+  const params: unknown = parseWith(route.params as z.ZodType | undefined, pathParams, 'path parameters');
   const query: unknown = parseWith(route.query as z.ZodType | undefined, { ...(req.query as Record<string, unknown>) }, 'query parameters');
   let body: unknown;
   if (route.body !== undefined) {
@@ -259,7 +257,7 @@ function invokeRoute(
       body = parseWith(route.body as z.ZodType, undefined, 'body');
     } else {
       const raw = req.rawBody;
-      const limit = limitFor(req.method, req.originalUrl ?? req.url);
+      const limit = route.maxBodyBytes ?? defaultLimit;
       if (raw !== undefined && raw.length > limit) {
         throw new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes`);
       }

@@ -317,4 +317,25 @@ describe('subscriptions bulk import', () => {
 
     expect(res.status).toBe(413);
   });
+
+  it('takes a chunked body over the 1 MiB default up to its own 8 MiB limit, and refuses a chunked one over it', async () => {
+    const tenant = await createTenant({ slugPrefix: 'bulkbig' });
+    // No Content-Length: only the wrapper's check of the body read can apply the limit.
+    const chunked = (text: string): Promise<Response> =>
+      fetch(`${fn.url}/v1/subscriptions/bulk`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' },
+        body: new Blob([text]).stream(),
+        duplex: 'half',
+      });
+    const big = JSON.stringify({ items: items(5000).map((item) => ({ ...item, vendor: `${String(item.vendor)} ${'v'.repeat(180)}` })) });
+    expect(Buffer.byteLength(big)).toBeGreaterThan(1024 * 1024);
+
+    const accepted = await chunked(big);
+    const refused = await chunked(JSON.stringify({ items: [valid({ vendor: 'x'.repeat(9 * 1024 * 1024) })] }));
+
+    expect(accepted.status).toBe(200);
+    expect(await countRows(tenant.orgId)).toBe(5000);
+    expect(refused.status).toBe(413);
+  });
 });
