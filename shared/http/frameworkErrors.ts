@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, errorEnvelope, InvalidArgumentError, toAppError } from '../errors/index.js';
 import { log } from '../log/index.js';
+import { hasBody, parseBody, readBoundedBody, UNROUTED_BODY_LIMIT } from './boundedBody.js';
 import { requestIdFrom } from './requestId.js';
 
 /** Returns the body limit for a request, or undefined when no route claims it. */
@@ -55,12 +56,22 @@ function send(req: IncomingMessage, res: ServerResponse, error: AppError, closeC
   });
 }
 
+/** The request fields body-parser would have set; functions-framework's handlers read them. */
+interface ParsedRequest extends IncomingMessage {
+  body?: unknown;
+  rawBody?: Buffer;
+}
+
 /**
- * functions-framework parses bodies with body-parser *before* our function runs, and
- * answers its errors (malformed JSON, bad charset) with Express's HTML page. Express has
- * one extension point for that: the `done` callback of `app.handle(req, res, done)`. We
- * supply it for the framework's app, and use the same spot to refuse a declared body
- * larger than the route's limit before a single byte of it is read.
+ * functions-framework parses every body with body-parser *before* our function runs —
+ * decompressing and buffering up to 1 GB — and answers its errors (malformed JSON, bad
+ * charset) with Express's HTML page. Express has one spot in front of all that:
+ * `app.handle(req, res, done)`. We wrap it for the framework's app and read the body
+ * there ourselves, bounded by the limit of the route that will serve it (or
+ * {@link UNROUTED_BODY_LIMIT} when none does) and counted after decompression, before
+ * any parser, authentication or handler sees it. A fully read request is "finished" to
+ * body-parser, which then leaves it alone: the framework never buffers an unbounded body.
+ * The `done` callback we supply gives the framework's own errors our envelope.
  *
  * It targets the `express` that functions-framework itself resolves, and must run before
  * the framework builds its app — our module is loaded first, so it does.
@@ -75,29 +86,79 @@ export function installFrameworkErrorHandler(limitFor: BodyLimitFor): void {
   const express = createRequire(frameworkPath)('express');
   const application = (express as { application?: { handle?: unknown } }).application;
   if (typeof application?.handle !== 'function') {
-    log.warn('Express application.handle not found; framework body errors keep their default page');
-    return;
+    // Without the hook the framework would buffer bodies of up to 1 GB: refuse to run.
+    throw new Error('Express application.handle not found; cannot bound request bodies');
   }
   type Handle = (this: unknown, req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;
   const original = application.handle as Handle;
   application.handle = function handleWithEnvelope(this: unknown, req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void): void {
     if (done !== undefined) {
+      // A mounted sub-app: the outer call already read the body.
       original.call(this, req, res, done);
       return;
     }
-    const declared = Number(req.headers['content-length'] ?? '0');
-    // The first function whose routes claim the path sets the limit (one per process in
-    // production; several only when tests host more than one function).
-    let limit: number | undefined;
-    for (let i = 0; i < limits.length && limit === undefined; i += 1) limit = limits[i]?.(req);
-    if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
-      send(req, res, new AppError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes`), true);
+    const proceed = (): void =>
+      original.call(this, req, res, function finalHandler(err?: unknown): void {
+        const error = err === undefined ? new AppError('NOT_FOUND', 'Not found') : toEnvelopeError(err as BodyParserError);
+        if (error.isServerError) log.error('Request failed before reaching the function', err);
+        send(req, res, error, error.code === 'PAYLOAD_TOO_LARGE');
+      });
+    if (!hasBody(req)) {
+      proceed();
       return;
     }
-    original.call(this, req, res, function finalHandler(err?: unknown): void {
-      const error = err === undefined ? new AppError('NOT_FOUND', 'Not found') : toEnvelopeError(err as BodyParserError);
-      if (error.isServerError) log.error('Request failed before reaching the function', err);
-      send(req, res, error, error.code === 'PAYLOAD_TOO_LARGE');
-    });
+    readBoundedBody(req, bodyLimitOf(req)).then(
+      (raw) => {
+        const parsed = req as ParsedRequest;
+        parsed.rawBody = raw;
+        try {
+          parsed.body = parseBody(req, raw);
+        } catch (error) {
+          send(req, res, toAppError(error));
+          return;
+        }
+        proceed();
+      },
+      (error: unknown) => refuse(req, res, toAppError(error)),
+    );
   };
 }
+
+/** The first function whose routes claim the request sets its limit (one per process in production; several only when tests host more than one). */
+function bodyLimitOf(req: IncomingMessage): number {
+  for (const limitFor of limits) {
+    const limit = limitFor(req);
+    if (limit !== undefined) return limit;
+  }
+  return UNROUTED_BODY_LIMIT;
+}
+
+/**
+ * Answers a body we stopped reading, then discards whatever the client is still sending
+ * for a moment before cutting the connection (a "lingering close"). Closing at once —
+ * which Node does after the answer when the client asked for `Connection: close` — shuts
+ * the socket with unread bytes in it; the kernel answers those with a reset, and a client
+ * still writing loses the answer before reading it. So the connection is kept open past the
+ * answer, the rest of the body passes through and is dropped (none is buffered), and the
+ * socket is destroyed when the client stops or after {@link REFUSED_LINGER_MS}.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): void {
+  const unread = !req.complete;
+  if (unread) (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
+  send(req, res, error);
+  if (!unread) return;
+  res.once('finish', () => {
+    const timer = setTimeout(() => req.socket.destroy(), REFUSED_LINGER_MS);
+    timer.unref();
+    req.once('end', () => {
+      clearTimeout(timer);
+      // Whatever the client asked for, this connection has done enough.
+      req.socket.end();
+    });
+    req.socket.once('close', () => clearTimeout(timer));
+    req.resume();
+  });
+}
+
+/** How long a refused request's connection may keep sending (discarded) before it is cut. */
+const REFUSED_LINGER_MS = 1_000;

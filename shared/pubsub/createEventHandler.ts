@@ -4,6 +4,7 @@ import { runtimeConfig } from '../config/index.js';
 import { Deadline, runWithDeadline } from '../deadline/index.js';
 import { isAppError, toAppError } from '../errors/index.js';
 import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
+import { installFrameworkErrorHandler } from '../http/index.js';
 import { log, withLogContext } from '../log/index.js';
 import { decodeMessage, messageIdOf, publishTimeOf } from './decode.js';
 
@@ -39,6 +40,8 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
+  // A push body is read, inflated and parsed before the handler runs: bound it like any body.
+  installFrameworkErrorHandler(() => config.MAX_BODY_BYTES);
 
   return async function handleEvent(event: CloudEvent<unknown>): Promise<void> {
     const deadline = new Deadline({ timeoutMs, safetyMarginMs });

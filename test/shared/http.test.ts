@@ -1,6 +1,7 @@
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -206,6 +207,42 @@ describe('the HTTP wrapper', () => {
     const headers = chunked ? { ...json, 'transfer-encoding': 'chunked' } : { ...json, 'content-length': String(Buffer.byteLength(big)) };
 
     const answer = await send('POST', '/v1/things', { headers, body: big });
+
+    expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('inflates a gzip or deflate body within the limit and serves it', async () => {
+    const body = JSON.stringify({ name: 'x', plan: 'pro', seats: 3 });
+    for (const [encoding, data] of [['gzip', gzipSync(body)], ['deflate', deflateSync(body)], ['br', brotliCompressSync(body)]] as const) {
+      const answer = await send('POST', '/v1/things', { headers: { ...json, 'content-encoding': encoding }, body: data });
+
+      expect({ encoding, status: answer.status }).toEqual({ encoding, status: 201 });
+      expect(JSON.parse(answer.text)).toEqual({ name: 'x', plan: 'pro', seats: 3 });
+    }
+  });
+
+  it('answers a body that inflates past the limit with 413, counting inflated bytes', async () => {
+    // 2 MiB of JSON that compresses to a few KB: small on the wire, over 1 MiB once read.
+    const bomb = gzipSync(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), plan: 'pro', seats: 1 }));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+
+    const answer = await send('POST', '/v1/things', { headers: { ...json, 'content-encoding': 'gzip', 'content-length': String(bomb.length) }, body: bomb });
+
+    expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it.each([
+    { case: 'an unknown content encoding', encoding: 'compress', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { case: 'stacked content encodings', encoding: 'gzip, br', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    { case: 'a body that is not the gzip it claims', encoding: 'gzip', status: 400, code: 'INVALID_ARGUMENT' },
+  ])('answers $case with $status before reading further', async ({ encoding, status, code }) => {
+    const answer = await send('POST', '/v1/things', { headers: { ...json, 'content-encoding': encoding }, body: '{"name":"x"}' });
+
+    expectEnvelope(answer, status, code);
+  });
+
+  it('gives a path no route serves only a small body limit (64 KiB)', async () => {
+    const answer = await send('POST', '/v1/nothing-here', { headers: json, body: JSON.stringify({ pad: 'x'.repeat(70 * 1024) }) });
 
     expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
   });
