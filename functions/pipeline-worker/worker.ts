@@ -1,0 +1,183 @@
+import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../shared/crypto/index.js';
+import { getDb } from '../../shared/db/index.js';
+import { AppError, isAppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
+import { addLogContext, log } from '../../shared/log/index.js';
+import { providerOfPipeline, type PipelineRunMessage } from '../../shared/pipelines/index.js';
+import { fetchUsage, loadPricing, priceRows, ProviderCredentialError, ProviderResponseError, providerBaseUrl, type UsageProvider } from '../../shared/providers/index.js';
+import type { MessageContext } from '../../shared/pubsub/index.js';
+import type { WorkerConfig } from './config.js';
+import { appendHistory } from './history.js';
+import { replaceDay } from './load.js';
+import { claimRun, failUnclaimedRun, finishRun, releaseRun, type RunOutcome } from './runs.js';
+
+/** What a successful attempt produced. */
+interface Loaded {
+  rowsLoaded: number;
+  costUsd: string;
+  unpricedRows: number;
+}
+
+/**
+ * A reason safe to show the tenant and store: never a credential, a stack, or a
+ * backend's internals. Provider errors are written to be shown; our own server errors
+ * are named by what failed, not how.
+ */
+export function safeReason(error: unknown): string {
+  if (error instanceof ProviderCredentialError || error instanceof ProviderResponseError) return error.message;
+  const appError = toAppError(error);
+  switch (appError.code) {
+    case 'UNAVAILABLE':
+      return 'A provider or backend was unavailable';
+    case 'DEADLINE_EXCEEDED':
+      return 'The run did not finish within its time budget';
+    case 'INVALID_ARGUMENT':
+    case 'NOT_FOUND':
+    case 'PERMISSION_DENIED':
+    case 'UNAUTHENTICATED':
+      return appError.message;
+    default:
+      return 'Internal error';
+  }
+}
+
+/** Sums decimal strings with 9 fractional digits exactly. */
+function sumCost(rows: readonly { cost_usd: string }[]): string {
+  let units = 0n;
+  for (const row of rows) {
+    const [whole = '0', fraction = ''] = row.cost_usd.split('.');
+    units += BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9));
+  }
+  const whole = units / 1_000_000_000n;
+  const fraction = (units % 1_000_000_000n).toString().padStart(9, '0');
+  return `${whole}.${fraction}`;
+}
+
+/** The org's stored credential for `provider`, opened with this instance's key-encryption key. */
+async function credentialFor(orgId: string, provider: string): Promise<string> {
+  const sealed = await loadSealedCredential(orgId, provider);
+  if (sealed === undefined) throw new ProviderCredentialError(provider, `No ${provider} credential is stored for this org`);
+  return openSecret(sealed, credentialAad(orgId, provider), await getKek());
+}
+
+/** Pull, price, replace: one attempt at a claimed run. */
+async function execute(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, signal: AbortSignal): Promise<Loaded> {
+  const credential = provider === 'demo' ? undefined : await credentialFor(orgId, provider);
+  const usage = await fetchUsage({
+    provider,
+    orgSlug: message.org_slug,
+    date: message.date,
+    credential,
+    baseUrl: provider === 'demo' ? undefined : providerBaseUrl(provider),
+    signal,
+    retry: { maxAttempts: config.PROVIDER_REQUEST_ATTEMPTS },
+  });
+  const db = await getDb();
+  const pricing = await loadPricing(db, orgId, usage.providersCovered);
+  const priced = priceRows(usage.rows, pricing);
+  await replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, providers: usage.providersCovered, rows: priced.rows });
+  return { rowsLoaded: priced.rows.length, costUsd: sumCost(priced.rows), unpricedRows: priced.unpricedRows };
+}
+
+/**
+ * Handles one `pipeline-runs` delivery. The acknowledgement contract:
+ *
+ * - returns (ack): the run succeeded; or it failed for good (a permanent failure: credential
+ *   rejected, malformed provider answer, unknown pipeline); or there was nothing to do (a
+ *   duplicate of a finished run, a run another worker holds a live lease on, no such run);
+ * - throws a retryable error (nack, Pub/Sub redelivers with backoff): a transient failure
+ *   (the run goes back to `queued`, its slot freed), or the org at its concurrency limit
+ *   (the run stays `queued`). On its last attempt a transient failure fails the run and
+ *   still nacks, so Pub/Sub forwards the message to the dead-letter topic.
+ */
+export async function runPipeline(message: PipelineRunMessage, context: MessageContext, config: WorkerConfig): Promise<void> {
+  addLogContext({ org: message.org_slug, run_id: message.run_id });
+  const provider = providerOfPipeline(message.pipeline_id);
+  const db = await getDb();
+  if (provider === undefined) {
+    await failUnclaimedRun(db, message, `Unknown pipeline ${message.pipeline_id}`);
+    throw new AppError('INVALID_ARGUMENT', `Unknown pipeline ${message.pipeline_id}`);
+  }
+  // The lease lasts as long as this invocation may: past it, the platform has ended us.
+  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000);
+  switch (claim.kind) {
+    case 'missing':
+      log.warn('No run matches this message; acked', { pipeline_id: message.pipeline_id, date: message.date });
+      return;
+    case 'finished':
+      log.info('The run already finished; duplicate delivery acked', { status: claim.status });
+      return;
+    case 'leased':
+      log.info('Another worker holds a live lease on this run; delivery acked');
+      return;
+    case 'org-busy':
+      throw new UnavailableError(`The org is running its plan's limit of ${claim.limit} pipelines; the run stays queued`);
+    case 'claimed':
+      break;
+  }
+  const { orgId, token, attempt } = claim;
+  log.info('Run claimed', { attempt, pipeline_id: message.pipeline_id, date: message.date });
+
+  let outcome: RunOutcome;
+  let failure: AppError | undefined;
+  try {
+    const loaded = await execute(message, orgId, provider, config, context.deadline.signal);
+    outcome = { status: 'succeeded', error: null, ...loaded };
+  } catch (error) {
+    failure = toAppError(error);
+    const reason = safeReason(error);
+    if (failure.retryable && attempt < config.PIPELINE_MAX_ATTEMPTS) {
+      log.warn('Run attempt failed; giving the run back for a retry', { attempt, code: failure.code, reason });
+      await giveBack(message.run_id, token, reason);
+      throw failure;
+    }
+    log.error(failure.retryable ? `Run failed after ${attempt} attempts` : 'Run failed', error, { attempt, code: failure.code });
+    outcome = { status: 'failed', error: failure.retryable ? `${reason} (gave up after ${attempt} attempts)` : reason, rowsLoaded: 0, costUsd: '0', unpricedRows: 0 };
+  }
+
+  const finished = await finishRun(db, message.run_id, token, outcome);
+  if (finished === undefined) {
+    log.warn('The lease expired before the run was recorded; the worker that took it over records it', { attempt });
+  } else {
+    log.info(`Run ${outcome.status}`, { attempt, rows_loaded: outcome.rowsLoaded, cost_usd: outcome.costUsd, unpriced_rows: outcome.unpricedRows });
+    try {
+      await appendHistory({
+        runId: message.run_id,
+        orgSlug: message.org_slug,
+        pipelineId: message.pipeline_id,
+        date: message.date,
+        attempt,
+        status: outcome.status,
+        rowsLoaded: outcome.rowsLoaded,
+        costUsd: outcome.costUsd,
+        unpricedRows: outcome.unpricedRows,
+        error: outcome.error,
+        createdAt: claim.createdAt,
+        startedAt: claim.startedAt,
+        finishedAt: finished.finishedAt,
+      });
+    } catch (error) {
+      // The run's state in PostgreSQL is the truth; the history is a copy for analytics.
+      log.error('Appending the run to the BigQuery history failed', error);
+    }
+  }
+  // The last transient failure nacks, so Pub/Sub dead-letters the message.
+  if (failure !== undefined && failure.retryable) throw failure;
+}
+
+/** Releases the lease after a transient failure; its own failure must not hide the first. */
+async function giveBack(runId: string, token: string, reason: string): Promise<void> {
+  try {
+    const db = await getDb();
+    await releaseRun(db, runId, token, reason);
+  } catch (error) {
+    // The lease expires at our deadline; the next delivery takes the run over then.
+    log.error('Giving the run back failed; its lease will expire instead', error, { run_id: runId, cause_is_app_error: isAppError(error) });
+  }
+}
+
+/** A message too old to run: its run fails (unless it already ended) and the message is acked. */
+export async function expireRun(message: PipelineRunMessage): Promise<void> {
+  const db = await getDb();
+  const failed = await failUnclaimedRun(db, message, 'The run message expired before the run could start');
+  log.error('Dropped an expired pipeline-runs message', undefined, { run_id: message.run_id, run_failed: failed });
+}

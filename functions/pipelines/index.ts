@@ -1,0 +1,4 @@
+import { defineHttpFunction } from '../../shared/function/index.js';
+import { pipelineRoutes } from './routes.js';
+
+defineHttpFunction('pipelines', { routes: pipelineRoutes(), audit: true });

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { authenticateTenant, type Tenant } from '../../shared/auth/index.js';
+import { getDb } from '../../shared/db/index.js';
+import { AppError, errorEnvelope, InvalidArgumentError, NotFoundError, QuotaExceededError, toAppError, UnavailableError } from '../../shared/errors/index.js';
+import { decodeCursor, encodeCursor, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
+import { log } from '../../shared/log/index.js';
+import { providerOfPipeline, publishRun } from '../../shared/pipelines/index.js';
+import { completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
+import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
+import { getRun, hasIntegration, listRuns, markPublished, queueRun, withdrawRun } from './store.js';
+
+const noQuery = z.strictObject({});
+const MS_PER_DAY = 86_400_000;
+/** API.md: a run's date is at most 366 days back. */
+const MAX_DAYS_BACK = 366;
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Today's UTC midnight, in ms. */
+function todayStart(now: number): number {
+  return Math.floor(now / MS_PER_DAY) * MS_PER_DAY;
+}
+
+/** The run date: the body's, or yesterday (UTC); not in the future, at most 366 days back. */
+function runDate(requested: string | undefined, now = Date.now()): string {
+  const today = todayStart(now);
+  if (requested === undefined) return utcDay(today - MS_PER_DAY);
+  const day = Date.parse(`${requested}T00:00:00Z`);
+  if (day > today) throw new InvalidArgumentError('Invalid body: date', [{ path: 'date', message: 'must not be in the future' }]);
+  if (day < today - MAX_DAYS_BACK * MS_PER_DAY) {
+    throw new InvalidArgumentError('Invalid body: date', [{ path: 'date', message: `must be at most ${MAX_DAYS_BACK} days back` }]);
+  }
+  return requested;
+}
+
+/** Seconds until the next UTC day, when a spent daily quota is whole again. */
+function secondsUntilTomorrow(now = Date.now()): number {
+  return Math.max(1, Math.ceil((todayStart(now) + MS_PER_DAY - now) / 1000));
+}
+
+/**
+ * Queues a run and hands it to the topic. The database commit comes first (quota and the
+ * run, in one transaction), then the publish. A publish that fails takes the run and its
+ * quota back and answers 503, so the caller may simply retry. A process that dies between
+ * the two leaves a queued run that was never published: maintenance's outbox sweep
+ * publishes it (the run row holds all the message needs), so no run is ever lost.
+ */
+async function trigger(tenant: Tenant, pipelineId: string, date: string, signal: AbortSignal): Promise<HttpResult> {
+  const db = await getDb();
+  const outcome = await db.withTransaction((client) => queueRun(client, tenant.orgId, pipelineId, date));
+  if (outcome.kind === 'quota') {
+    throw new QuotaExceededError(`The ${tenant.plan} plan allows ${outcome.dailyLimit} pipeline runs a day (UTC)`, secondsUntilTomorrow());
+  }
+  if (outcome.kind === 'active') {
+    throw new AppError('ALREADY_EXISTS', `A run of ${pipelineId} for ${date} is already queued or running`, {
+      details: [{ path: 'run_id', message: outcome.runId }],
+    });
+  }
+  const runId = outcome.runId;
+  try {
+    await publishRun({ run_id: runId, org_slug: tenant.orgSlug, pipeline_id: pipelineId, date }, signal);
+  } catch (error) {
+    let withdrawn = false;
+    try {
+      withdrawn = await withdrawRun(tenant.orgId, runId);
+    } catch (cleanup) {
+      // The run stays queued and unpublished: maintenance's outbox sweep will publish it.
+      log.error('Taking back a run whose publish failed failed; maintenance will publish it', cleanup, { run_id: runId });
+    }
+    log.error('Publishing a pipeline run failed', error, { run_id: runId, withdrawn });
+    throw new UnavailableError(
+      withdrawn ? 'The run could not be queued; nothing was recorded or counted. Retry shortly' : 'The run could not be handed to the pipeline yet; it will start shortly',
+      { retryAfterSeconds: 5, cause: error },
+    );
+  }
+  try {
+    await markPublished(runId);
+  } catch (error) {
+    // Only bookkeeping: the run is on the topic. At worst the sweep publishes it again.
+    log.warn('Recording a run as published failed', { run_id: runId, err: toAppError(error).code });
+  }
+  return { status: 202, body: { run_id: runId, status: 'queued' } };
+}
+
+/** A cursor is valid only for the org and the filters it was issued for. */
+function cursorScope(orgId: string, status: string | undefined, pipelineId: string | undefined): string {
+  return `pipeline-runs|${orgId}|status=${status ?? ''}|pipeline=${pipelineId ?? ''}`;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The pipelines routes: trigger a run, read one, list them. */
+export function pipelineRoutes(): AnyRoute[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/v1/pipelines/:pipeline_id/runs',
+      auth: authenticateTenant,
+      params: triggerParams,
+      query: noQuery,
+      body: triggerBody,
+      handler: async ({ auth, params, body, req, requestId, deadline }) => {
+        const date = runDate(body?.date);
+        const provider = providerOfPipeline(params.pipeline_id);
+        if (provider === undefined || (provider !== 'demo' && !(await hasIntegration(auth.orgId, provider)))) {
+          throw new NotFoundError(`No pipeline ${params.pipeline_id} for this org`);
+        }
+        const key = headerValue(req.headers['idempotency-key']);
+        if (key === undefined) return trigger(auth, params.pipeline_id, date, deadline.signal);
+        if (!IDEMPOTENCY_KEY.test(key)) {
+          throw new InvalidArgumentError('Invalid header: Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1–200 printable characters' }]);
+        }
+        const scope = `POST /v1/pipelines/${params.pipeline_id}/runs`;
+        const reservation = await reserveKey(auth.orgId, key, scope, requestHash(scope, { date }));
+        if (reservation.kind === 'replay') return { status: reservation.answer.status, body: reservation.answer.body, headers: { 'idempotent-replayed': 'true' } };
+        try {
+          const answer = await trigger(auth, params.pipeline_id, date, deadline.signal);
+          await completeKey(auth.orgId, key, { status: answer.status ?? 200, body: answer.body });
+          return answer;
+        } catch (error) {
+          const failure = toAppError(error);
+          // A refusal (409, 429) is the request's answer and replays; a failure worth
+          // retrying (5xx) frees the key so the retry runs afresh.
+          if (failure.isServerError) await releaseKey(auth.orgId, key);
+          else await completeKey(auth.orgId, key, { status: failure.status, body: errorEnvelope(failure, requestId) });
+          throw error;
+        }
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/pipelines/runs/:run_id',
+      auth: authenticateTenant,
+      params: runParams,
+      query: noQuery,
+      handler: async ({ auth, params }) => {
+        const run = await getRun(auth.orgId, params.run_id);
+        if (run === undefined) throw new NotFoundError('Run not found');
+        return { body: run };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/pipelines/runs',
+      auth: authenticateTenant,
+      query: listQuery,
+      handler: async ({ auth, query }) => {
+        const scope = cursorScope(auth.orgId, query.status, query.pipeline_id);
+        const key = query.cursor === undefined ? undefined : decodeCursor(scope, query.cursor, 2);
+        const after = key === undefined ? undefined : { createdMicros: key[0] as string, id: key[1] as string };
+        if (after !== undefined && !/^\d{1,20}$/.test(after.createdMicros)) throw new InvalidArgumentError('Invalid query parameters: cursor');
+        const { items, last, hasMore } = await listRuns(auth.orgId, { status: query.status, pipelineId: query.pipeline_id, after, limit: query.limit });
+        return { body: { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.createdMicros, last.id]) : null } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,160 @@
+import type { DbClient, SqlParam } from '../../shared/db/index.js';
+import { getDb } from '../../shared/db/index.js';
+
+/** A run as the API shows it (API.md). */
+export interface RunView {
+  run_id: string;
+  pipeline_id: string;
+  date: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  attempts: number;
+  rows_loaded: number;
+  cost_usd: number;
+  unpriced_rows: number;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** Timestamps as RFC 3339 UTC text with milliseconds; money as a JSON number. */
+const RUN_COLUMNS = `id AS run_id, pipeline_id, to_char(run_date, 'YYYY-MM-DD') AS date, status, attempts,
+       rows_loaded::float8 AS rows_loaded, cost_usd::float8 AS cost_usd, unpriced_rows, error,
+       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+       to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
+       to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS finished_at`;
+
+/** True when the org has a stored credential for `provider`. */
+export async function hasIntegration(orgId: string, provider: string): Promise<boolean> {
+  const db = await getDb();
+  const { rows } = await db.query('SELECT 1 FROM integrations WHERE org_id = $1 AND provider = $2', [orgId, provider]);
+  return rows.length > 0;
+}
+
+export type QueueOutcome =
+  | { kind: 'queued'; runId: string }
+  | { kind: 'quota'; dailyLimit: number }
+  | { kind: 'active'; runId: string };
+
+/**
+ * Counts the trigger against today's (UTC) quota and queues the run, in one transaction,
+ * so a trigger refused for any reason uses no quota:
+ *
+ * - the quota row is incremented only while under the plan's daily limit — one statement,
+ *   whose row lock serialises concurrent triggers of the org, so they never exceed it;
+ * - the partial unique index on active runs (org, pipeline, date) refuses a second active
+ *   run whatever the interleaving; the caller learns the active run's id.
+ */
+export async function queueRun(client: DbClient, orgId: string, pipelineId: string, date: string): Promise<QueueOutcome> {
+  const counted = await client.query<{ pipelines_run: number; daily: number }>(
+    `WITH lim AS (SELECT p.daily_pipeline_runs AS daily FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1)
+     INSERT INTO usage_quotas AS q (org_id, usage_date, pipelines_run)
+     SELECT $1, (now() AT TIME ZONE 'UTC')::date, 1 FROM lim WHERE lim.daily > 0
+     ON CONFLICT (org_id, usage_date) DO UPDATE SET pipelines_run = q.pipelines_run + 1
+      WHERE q.pipelines_run < (SELECT daily FROM lim)
+     RETURNING q.pipelines_run, (SELECT daily FROM lim) AS daily`,
+    [orgId],
+  );
+  if (counted.rows.length === 0) {
+    const { rows } = await client.query<{ daily: number }>('SELECT p.daily_pipeline_runs AS daily FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1', [orgId]);
+    return { kind: 'quota', dailyLimit: rows[0]?.daily ?? 0 };
+  }
+  // ON CONFLICT DO NOTHING on the partial index: a concurrent trigger of the same
+  // pipeline and date that committed first makes this return no row, without an error
+  // that would abort the transaction.
+  const inserted = await client.query<{ id: string }>(
+    `INSERT INTO pipeline_runs (org_id, pipeline_id, run_date, status)
+     VALUES ($1, $2, $3, 'queued')
+     ON CONFLICT (org_id, pipeline_id, run_date) WHERE status IN ('queued', 'running') DO NOTHING
+     RETURNING id`,
+    [orgId, pipelineId, date],
+  );
+  const runId = inserted.rows[0]?.id;
+  if (runId !== undefined) return { kind: 'queued', runId };
+  const active = await client.query<{ id: string }>(
+    `SELECT id FROM pipeline_runs WHERE org_id = $1 AND pipeline_id = $2 AND run_date = $3 AND status IN ('queued', 'running')`,
+    [orgId, pipelineId, date],
+  );
+  return { kind: 'active', runId: active.rows[0]?.id ?? '' };
+}
+
+/**
+ * Takes back a run whose publish failed: the run is deleted (if nothing has started it)
+ * and its quota given back, in one transaction. Returns false when the run had already
+ * started — a publish that failed on our side may have reached the topic after all.
+ */
+export async function withdrawRun(orgId: string, runId: string): Promise<boolean> {
+  const db = await getDb();
+  return db.withTransaction(async (client) => {
+    const deleted = await client.query<{ created: string }>(
+      `DELETE FROM pipeline_runs WHERE id = $1 AND org_id = $2 AND status = 'queued' AND attempts = 0
+       RETURNING to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS created`,
+      [runId, orgId],
+    );
+    const created = deleted.rows[0]?.created;
+    if (created === undefined) return false;
+    await client.query(
+      `UPDATE usage_quotas SET pipelines_run = pipelines_run - 1 WHERE org_id = $1 AND usage_date = $2 AND pipelines_run > 0`,
+      [orgId, created],
+    );
+    return true;
+  });
+}
+
+/** Records that the topic accepted the run (the outbox sweep skips it while young). */
+export async function markPublished(runId: string): Promise<void> {
+  const db = await getDb();
+  await db.query('UPDATE pipeline_runs SET published_at = now() WHERE id = $1', [runId]);
+}
+
+/** One run of the org; undefined for an unknown id or another org's. */
+export async function getRun(orgId: string, runId: string): Promise<RunView | undefined> {
+  const db = await getDb();
+  const { rows } = await db.query<RunView>(`SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE org_id = $1 AND id = $2`, [orgId, runId]);
+  return rows[0];
+}
+
+/** The sort key of a run in the list: creation time (microseconds, as text) and id. */
+export interface RunKey {
+  createdMicros: string;
+  id: string;
+}
+
+/**
+ * One page of runs, newest first, on the `(org_id, created_at DESC, id DESC)` index.
+ * Keyset paging: runs created while a client pages never shift one onto a second page.
+ */
+export async function listRuns(
+  orgId: string,
+  { status, pipelineId, after, limit }: { status: string | undefined; pipelineId: string | undefined; after: RunKey | undefined; limit: number },
+): Promise<{ items: RunView[]; last: RunKey | undefined; hasMore: boolean }> {
+  const params: SqlParam[] = [orgId];
+  const where = ['org_id = $1'];
+  if (status !== undefined) {
+    params.push(status);
+    where.push(`status = $${params.length}`);
+  }
+  if (pipelineId !== undefined) {
+    params.push(pipelineId);
+    where.push(`pipeline_id = $${params.length}`);
+  }
+  if (after !== undefined) {
+    params.push(after.createdMicros, after.id);
+    where.push(`(created_at, id) < (timestamptz 'epoch' + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length}::uuid)`);
+  }
+  params.push(limit + 1);
+  const db = await getDb();
+  const { rows } = await db.query<RunView & { created_micros: string }>(
+    `SELECT ${RUN_COLUMNS}, (extract(epoch FROM created_at) * 1e6)::bigint::text AS created_micros
+       FROM pipeline_runs WHERE ${where.join(' AND ')}
+      ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const page = rows.slice(0, limit);
+  const lastRow = page.at(-1);
+  return {
+    items: page.map(({ created_micros: _, ...view }) => view),
+    last: lastRow === undefined ? undefined : { createdMicros: lastRow.created_micros, id: lastRow.run_id },
+    hasMore: rows.length > limit,
+  };
+}
