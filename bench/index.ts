@@ -7,13 +7,14 @@
  *   quota   — GET /v1/quota through a real function process vs a bare function, 50 connections
  *   pricing — list p50/p99 cached vs uncached vs bare; bulk import of 5,000 subscriptions
  *   costs   — GET /v1/costs over 90 days of demo data; local BigQuery endpoint throughput and start-up
+ *   hostile — the cost of refusing gzip/deflate bombs and huge streams vs a normal 1 KiB request
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchDatabase } from './quota.js';
 
 const only = process.argv.slice(2);
-const benches = ['quota', 'pricing', 'costs'].filter((name) => only.length === 0 || only.includes(name));
+const benches = ['quota', 'pricing', 'costs', 'hostile'].filter((name) => only.length === 0 || only.includes(name));
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 const db = await benchDatabase();
