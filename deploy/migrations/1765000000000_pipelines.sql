@@ -11,6 +11,10 @@ ALTER TABLE pipeline_runs
   ADD COLUMN unpriced_rows integer NOT NULL DEFAULT 0 CHECK (unpriced_rows >= 0),
   ADD COLUMN lease_token uuid,
   ADD COLUMN lease_expires_at timestamptz,
+  -- The Pub/Sub message whose delivery holds the lease. A redelivery of that same message
+  -- while the lease is live means its first delivery died without answering: it must
+  -- come back after the lease expires, not be acked (a duplicate message is acked).
+  ADD COLUMN lease_message_id text,
   -- Outbox bookkeeping: when the run was last handed to the topic (null: never). A queued
   -- run that is old and never started is re-published by maintenance.
   ADD COLUMN published_at timestamptz,
@@ -60,5 +64,5 @@ DROP INDEX pipeline_runs_active_idx;
 ALTER TABLE pipeline_runs
   DROP CONSTRAINT pipeline_runs_lease_check,
   ADD COLUMN deadline_at timestamptz,
-  DROP COLUMN updated_at, DROP COLUMN published_at, DROP COLUMN lease_expires_at, DROP COLUMN lease_token,
+  DROP COLUMN updated_at, DROP COLUMN published_at, DROP COLUMN lease_message_id, DROP COLUMN lease_expires_at, DROP COLUMN lease_token,
   DROP COLUMN unpriced_rows, DROP COLUMN cost_usd, DROP COLUMN attempts;

@@ -53,7 +53,7 @@ async function reclaimExpiredLeases(client: DbClient, config: MaintenanceConfig)
             error = CASE WHEN r.attempts >= $1 THEN 'The worker stopped responding (gave up after ' || r.attempts || ' attempts)'
                          ELSE 'The worker stopped responding; the run was queued again' END,
             finished_at = CASE WHEN r.attempts >= $1 THEN now() END,
-            lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+            lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, updated_at = now()
        FROM expired, orgs o
       WHERE r.id = expired.id AND o.id = r.org_id
       RETURNING r.id, o.org_slug, r.pipeline_id, to_char(r.run_date, 'YYYY-MM-DD') AS run_date, r.status`,

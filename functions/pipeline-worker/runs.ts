@@ -8,8 +8,12 @@ export type Claim =
   | { kind: 'missing' }
   /** Finished (succeeded or failed for good): a duplicate or late redelivery. */
   | { kind: 'finished'; status: string }
-  /** Held by a worker whose lease is still live. */
-  | { kind: 'leased' }
+  /**
+   * Held by a worker whose lease is still live. `sameMessage`: the lease is held by an
+   * earlier delivery of this very message — which therefore never answered (its worker
+   * died or timed out), so this delivery must come back once the lease has expired.
+   */
+  | { kind: 'leased'; sameMessage: boolean }
   /** The org already runs as many pipelines as its plan allows. */
   | { kind: 'org-busy'; limit: number };
 
@@ -26,7 +30,7 @@ export type Claim =
  * 4. the run becomes `running` under a new lease token, expiring at our deadline, and its
  *    attempt is counted.
  */
-export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: number): Promise<Claim> {
+export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: number, messageId?: string): Promise<Claim> {
   return db.withTransaction(async (client) => {
     const org = await client.query<{ id: string; concurrent: number }>(
       `SELECT o.id, p.concurrent_pipelines AS concurrent
@@ -37,8 +41,8 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     );
     const orgRow = org.rows[0];
     if (orgRow === undefined) return { kind: 'missing' };
-    const run = await client.query<{ status: string; live: boolean }>(
-      `SELECT status, coalesce(lease_expires_at > now(), false) AS live
+    const run = await client.query<{ status: string; live: boolean; lease_message_id: string | null }>(
+      `SELECT status, coalesce(lease_expires_at > now(), false) AS live, lease_message_id
          FROM pipeline_runs
         WHERE id = $1 AND org_id = $2 AND pipeline_id = $3 AND run_date = $4::date
           FOR UPDATE`,
@@ -47,7 +51,9 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     const runRow = run.rows[0];
     if (runRow === undefined) return { kind: 'missing' };
     if (runRow.status === 'succeeded' || runRow.status === 'failed') return { kind: 'finished', status: runRow.status };
-    if (runRow.status === 'running' && runRow.live) return { kind: 'leased' };
+    if (runRow.status === 'running' && runRow.live) {
+      return { kind: 'leased', sameMessage: messageId !== undefined && runRow.lease_message_id === messageId };
+    }
     const running = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pipeline_runs
         WHERE org_id = $1 AND status = 'running' AND lease_expires_at > now() AND id <> $2`,
@@ -57,11 +63,11 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     const claimed = await client.query<{ token: string; attempts: number; created_at: string; started_at: string }>(
       `UPDATE pipeline_runs
           SET status = 'running', attempts = attempts + 1, lease_token = gen_random_uuid(),
-              lease_expires_at = now() + make_interval(secs => $2::float8 / 1000),
+              lease_expires_at = now() + make_interval(secs => $2::float8 / 1000), lease_message_id = $3,
               started_at = coalesce(started_at, now()), updated_at = now()
         WHERE id = $1
         RETURNING lease_token AS token, attempts, created_at::text, started_at::text`,
-      [message.run_id, leaseMs],
+      [message.run_id, leaseMs, messageId ?? null],
     );
     const row = claimed.rows[0];
     if (row === undefined) return { kind: 'missing' };
@@ -86,7 +92,7 @@ export async function finishRun(db: Db | DbClient, runId: string, token: string,
   const { rows } = await db.query<{ finished_at: string }>(
     `UPDATE pipeline_runs
         SET status = $3, rows_loaded = $4, cost_usd = $5::numeric, unpriced_rows = $6, error = $7,
-            finished_at = now(), lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+            finished_at = now(), lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, updated_at = now()
       WHERE id = $1 AND lease_token = $2
       RETURNING finished_at::text`,
     [runId, token, outcome.status, outcome.rowsLoaded, outcome.costUsd, outcome.unpricedRows, outcome.error],
@@ -100,7 +106,7 @@ export async function finishRun(db: Db | DbClient, runId: string, token: string,
  */
 export async function releaseRun(db: Db, runId: string, token: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE pipeline_runs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, error = $3, updated_at = now()
+    `UPDATE pipeline_runs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, error = $3, updated_at = now()
       WHERE id = $1 AND lease_token = $2`,
     [runId, token, error],
   );
@@ -110,7 +116,7 @@ export async function releaseRun(db: Db, runId: string, token: string, error: st
 /** Fails a run that was never claimed (e.g. its message expired), unless it already ended. */
 export async function failUnclaimedRun(db: Db, message: PipelineRunMessage, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE pipeline_runs r SET status = 'failed', error = $2, finished_at = now(), lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+    `UPDATE pipeline_runs r SET status = 'failed', error = $2, finished_at = now(), lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, updated_at = now()
        FROM orgs o
       WHERE r.id = $1 AND o.id = r.org_id AND o.org_slug = $3
         AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at <= now()))`,

@@ -98,7 +98,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
     throw new AppError('INVALID_ARGUMENT', `Unknown pipeline ${message.pipeline_id}`);
   }
   // The lease lasts as long as this invocation may: past it, the platform has ended us.
-  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000);
+  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
   switch (claim.kind) {
     case 'missing':
       log.warn('No run matches this message; acked', { pipeline_id: message.pipeline_id, date: message.date });
@@ -107,7 +107,12 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
       log.info('The run already finished; duplicate delivery acked', { status: claim.status });
       return;
     case 'leased':
-      log.info('Another worker holds a live lease on this run; delivery acked');
+      if (claim.sameMessage) {
+        // An earlier delivery of this message holds the lease and never answered: its
+        // worker died. Come back when the lease has expired, and take the run over then.
+        throw new UnavailableError('An earlier delivery of this message holds the run\'s lease; retry once it expires');
+      }
+      log.info('Another worker holds a live lease on this run; duplicate delivery acked');
       return;
     case 'org-busy':
       throw new UnavailableError(`The org is running its plan's limit of ${claim.limit} pipelines; the run stays queued`);

@@ -46,14 +46,16 @@ describe('claiming a run', () => {
     expect(rows[0]?.n).toBe(limit);
   });
 
-  it('acks a duplicate of a finished run, and of a run another worker holds a live lease on', async () => {
+  it('tells a duplicate of a finished run, a duplicate while a live lease holds the run, and a redelivery of the lease holder\'s own message apart', async () => {
     const tenant = await createTenant({ slugPrefix: 'claims', plan: 'pro' });
     const [message] = await queueRuns(tenant, 1);
     const db = await getDb();
-    const first = await claimRun(db, message!, 60_000);
+    const first = await claimRun(db, message!, 60_000, 'msg-1');
     expect(first.kind).toBe('claimed');
+    // A redelivery of the message whose delivery holds the lease: that delivery never answered.
+    expect(await claimRun(db, message!, 60_000, 'msg-1')).toEqual({ kind: 'leased', sameMessage: true });
 
-    expect((await claimRun(db, message!, 60_000)).kind).toBe('leased');
+    expect(await claimRun(db, message!, 60_000, 'msg-2')).toEqual({ kind: 'leased', sameMessage: false });
 
     const token = (first as Extract<Claim, { kind: 'claimed' }>).token;
     await finishRun(db, message!.run_id, token, { status: 'succeeded', rowsLoaded: 3, costUsd: '1.5', unpricedRows: 0, error: null });
