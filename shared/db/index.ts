@@ -1,7 +1,7 @@
 /** The PostgreSQL pool capped at 3, with budgets enforced on the server (guarantees 2 and 3). */
 export { createPool } from './createPool.js';
 export { getDb, poolOptionsFromConfig } from './getDb.js';
-export { INSTANCE_ID, applicationNameFor } from './instance.js';
+export { APP_NAME_PATTERN, INSTANCE_ID, applicationNameFor, parseApplicationName } from './instance.js';
 export {
   DEFAULT_LEAK_IDLE_SECONDS,
   IDLE_STATES,

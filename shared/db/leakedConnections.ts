@@ -1,5 +1,6 @@
 import { FUNCTION_NAMES } from '../config/index.js';
 import { log } from '../log/index.js';
+import { APP_NAME_PATTERN } from './instance.js';
 import type { DbClient, SqlParam } from './types.js';
 
 /** How long a backend of this app may sit idle before it counts as leaked. @default 300 */
@@ -36,16 +37,11 @@ export interface LeakedConnection {
 export type Queryable = Pick<DbClient, 'query'>;
 
 /**
- * `application_name` of this app: `<function>:<instance>`, as `applicationNameFor` writes it.
- * The function part is then checked against the list; a bare `pricing`, `psql` or
- * `unknownfn:x` never matches.
- */
-const APP_NAME_PATTERN = '^[a-z][a-z0-9-]*:[A-Za-z0-9_.-]+$';
-
-/**
  * What makes a backend leaked, evaluated by the server on `pg_stat_activity a`
- * ($1 = function names, $2 = idle seconds). The same text guards the terminating
- * statement, so a backend that became active after it was listed is not touched.
+ * ($1 = function names, $2 = idle seconds). The name must be `<function>:<instance>` for
+ * a function of the list: a bare `pricing`, `psql` or `unknownfn:x` never matches. The
+ * same text guards the terminating statement, so a backend that became active after it
+ * was listed is not touched.
  *
  * - `session_user`, not `current_user`: `usename` is the login role, and a `SET ROLE` in
  *   the calling session must not widen or narrow whom we may touch.
