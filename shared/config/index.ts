@@ -1,5 +1,6 @@
 /** zod-parsed environment, parsed once, failing fast with every bad variable named. */
 export { ConfigError } from './ConfigError.js';
+export { FUNCTION_NAMES, isFunctionName, type FunctionName } from './functionNames.js';
 export { parseEnv, envInt, envBool, envString, type Env } from './parseEnv.js';
 export {
   POOL_MAX_CEILING,
