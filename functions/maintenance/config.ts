@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { DEFAULT_LEAK_IDLE_SECONDS } from '../../shared/db/index.js';
 import { parsePipelineConfig, type PipelineConfig } from '../../shared/pipelines/index.js';
 
 const maintenanceConfigSchema = z.object({
@@ -13,7 +14,7 @@ const maintenanceConfigSchema = z.object({
   /** Rows changed per statement (runs reclaimed, keys purged), so no statement runs long. @default 500 */
   MAINTENANCE_BATCH_SIZE: envInt({ min: 1, max: 10_000, default: 500 }),
   /** A backend of this app idle longer than this is leaked and terminated. @default 300 */
-  LEAK_IDLE_SECONDS: envInt({ min: 1, max: 86_400, default: 300 }),
+  LEAK_IDLE_SECONDS: envInt({ min: 1, max: 86_400, default: DEFAULT_LEAK_IDLE_SECONDS }),
 });
 
 export type MaintenanceConfig = z.infer<typeof maintenanceConfigSchema> & PipelineConfig;
