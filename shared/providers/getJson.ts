@@ -96,8 +96,9 @@ export async function getJson({ provider, url, headers, signal, remainingMs, fet
         const text = await readCapped(response, provider, MAX_RESPONSE_BYTES);
         try {
           return JSON.parse(text) as unknown;
-        } catch (error) {
-          throw new ProviderResponseError(provider, `The ${provider} usage API answered a body that is not JSON`, error);
+        } catch {
+          // No cause: V8's SyntaxError quotes a piece of the body, which is the provider's text.
+          throw new ProviderResponseError(provider, `The ${provider} usage API answered a body that is not JSON`);
         }
       }
       // Free the socket; the body of a failure is never shown (it may echo the key).

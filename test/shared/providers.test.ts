@@ -267,18 +267,20 @@ describe('fetchUsage: failures', () => {
       expect(fake().requests).toHaveLength(1);
     });
 
-    it('stops retrying when the next backoff would outlast the budget', async () => {
-      fake().fallback = { kind: 'status', status: 503 };
-      const deadline = new Deadline({ timeoutMs: 600, safetyMarginMs: 0 });
+    it('does not start a wait that would outlast the budget: UNAVAILABLE at once', async () => {
+      fake().script.push({ kind: 'status', status: 503, retryAfter: '5' });
+      const deadline = new Deadline({ timeoutMs: 2_000, safetyMarginMs: 0 });
       const started = now();
 
-      const error = await failure(runWithDeadline(deadline, () => fetchUsage(options({ retry: { maxAttempts: 10, baseDelayMs: 2_000, maxDelayMs: 2_000 } }))));
+      const error = await failure(runWithDeadline(deadline, () => fetchUsage(options())));
       deadline.dispose();
 
-      // Either the jittered backoff fit and the budget ran out while waiting, or it did not fit and the fetch gave up at once.
-      expect([UnavailableError, DeadlineExceededError].some((type) => error instanceof type)).toBe(true);
+      expect(error).toBeInstanceOf(UnavailableError);
       expect(error.retryable).toBe(true);
-      expect(now() - started).toBeLessThan(800);
+      expect(error.retryAfterSeconds).toBe(5);
+      expect(now() - started).toBeLessThan(500);
+      expect(fake().requests).toHaveLength(1);
+      expect(logs.find('WARNING', 'giving up')[0]).toMatchObject({ reason: 'budget too short to wait', status: 503, attempt: 1 });
     });
 
     it('stops when the caller aborts', async () => {
