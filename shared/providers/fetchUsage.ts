@@ -1,5 +1,5 @@
 import { withBudget } from '../deadline/index.js';
-import { InternalError } from '../errors/index.js';
+import { InternalError, InvalidArgumentError } from '../errors/index.js';
 import { fetchAnthropicUsage } from './anthropic.js';
 import { DEFAULT_MAX_PAGES } from './constants.js';
 import { DEMO_PROVIDERS, demoUsageForDay } from './demo.js';
@@ -7,7 +7,7 @@ import type { RetryOptions } from './getJson.js';
 import { fetchOpenAiUsage } from './openai.js';
 import { requireCredential, type ProviderCall } from './ProviderCall.js';
 import { usageDay } from './usageDay.js';
-import type { UsageFetch, UsageProvider } from './UsageRow.js';
+import type { UsageFetch, UsageProvider, UsageRow } from './UsageRow.js';
 
 export interface FetchUsageOptions {
   provider: UsageProvider;
@@ -49,13 +49,17 @@ const FETCHERS = { openai: fetchOpenAiUsage, anthropic: fetchAnthropicUsage } as
  * - malformed answer, other 4xx, page loop → `ProviderResponseError` (permanent, safe message);
  * - 429/5xx/unreachable after the bounded retries → `UnavailableError` (retryable);
  * - budget spent or `signal` aborted → `DeadlineExceededError` (retryable);
- * - a date or slug that is not valid → `InvalidArgumentError` (permanent: bad payload).
+ * - an unknown provider, a date or slug that is not valid → `InvalidArgumentError` (permanent: bad payload).
  */
 export async function fetchUsage(options: FetchUsageOptions): Promise<UsageFetch> {
   const { provider, orgSlug, date, credential, baseUrl, signal, fetchImpl = fetch, retry, maxPages = DEFAULT_MAX_PAGES } = options;
   const day = usageDay(date);
   if (provider === 'demo') return { rows: demoUsageForDay({ orgSlug, date }), providersCovered: DEMO_PROVIDERS };
-  const fetcher = FETCHERS[provider];
+  // The type says openai | anthropic; a payload parsed without isUsageProvider may say anything.
+  const fetcher = (FETCHERS as Partial<Record<string, (call: ProviderCall) => Promise<UsageRow[]>>>)[provider];
+  if (fetcher === undefined) {
+    throw new InvalidArgumentError('Unknown usage provider', [{ path: 'provider', message: `no usage pipeline exists for ${JSON.stringify(provider)}` }]);
+  }
   const key = requireCredential(provider, credential);
   if (baseUrl === undefined) throw new InternalError(`No base URL is configured for ${provider}`);
   return withBudget('integration', async (budget) => {

@@ -319,6 +319,13 @@ describe('fetchUsage: failures', () => {
     expect(logs.find('WARNING', 'retrying')).toHaveLength(3);
   });
 
+  it('refuses a provider without a usage pipeline as a bad payload', async () => {
+    const error = await failure(fetchUsage(openAiOptions({ provider: 'mistral' as 'openai' })));
+
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error.retryable).toBe(false);
+  });
+
   it('refuses a date that is not a calendar day as a bad payload', async () => {
     const error = await failure(fetchUsage(openAiOptions({ date: '2026-02-30' })));
 
