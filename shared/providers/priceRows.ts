@@ -35,10 +35,14 @@ function priceUnits(decimal: string): bigint {
   return BigInt(whole as string) * 10n ** BigInt(PRICE_SCALE) + BigInt(fraction.padEnd(PRICE_SCALE, '0'));
 }
 
-/** Integer units of 10^-`scale` USD → decimal text with `scale` decimals. */
-function unitsToDecimal(units: bigint, scale: number): string {
-  const factor = 10n ** BigInt(scale);
-  return `${units / factor}.${(units % factor).toString().padStart(scale, '0')}`;
+const COST_FACTOR = 10n ** BigInt(COST_SCALE);
+/** tokens × price units are in 1e-13 USD (1e-10 per 1k tokens); this brings them to 1e-9. */
+const EXACT_TO_COST = 10n ** BigInt(PRICE_SCALE + 3 - COST_SCALE);
+const ZERO_COST = '0.000000000';
+
+/** Integer units of 1e-9 USD → decimal text with 9 decimals. */
+function unitsToDecimal(units: bigint): string {
+  return `${units / COST_FACTOR}.${(units % COST_FACTOR).toString().padStart(COST_SCALE, '0')}`;
 }
 
 /**
@@ -56,20 +60,26 @@ function unitsToDecimal(units: bigint, scale: number): string {
  */
 export function priceRows(rows: readonly UsageRow[], pricing: PricingTable): { rows: PricedRow[]; unpricedRows: number } {
   let unpricedRows = 0;
+  // Each price is parsed once per call, not once per row.
+  const parsed = new Map<string, { input: bigint; output: bigint }>();
   const priced = rows.map((row): PricedRow => {
     for (const field of ['requests', 'input_tokens', 'output_tokens'] as const) {
       if (!Number.isSafeInteger(row[field]) || row[field] < 0) throw new RangeError(`${field} of ${row.provider}/${row.model} must be a non-negative integer`);
     }
-    const price = pricing.get(pricingKey(row.provider, row.model));
-    if (price === undefined) {
-      unpricedRows += 1;
-      return { ...row, cost_usd: unitsToDecimal(0n, COST_SCALE) };
+    const key = pricingKey(row.provider, row.model);
+    let units = parsed.get(key);
+    if (units === undefined) {
+      const price = pricing.get(key);
+      if (price === undefined) {
+        unpricedRows += 1;
+        return { ...row, cost_usd: ZERO_COST };
+      }
+      units = { input: priceUnits(price.input_per_1k_usd), output: priceUnits(price.output_per_1k_usd) };
+      parsed.set(key, units);
     }
     // tokens × (units of 1e-10 USD per 1k tokens) = units of 1e-13 USD.
-    const exact = BigInt(row.input_tokens) * priceUnits(price.input_per_1k_usd) + BigInt(row.output_tokens) * priceUnits(price.output_per_1k_usd);
-    const divisor = 10n ** BigInt(PRICE_SCALE + 3 - COST_SCALE);
-    const rounded = (exact + divisor / 2n) / divisor;
-    return { ...row, cost_usd: unitsToDecimal(rounded, COST_SCALE) };
+    const exact = BigInt(row.input_tokens) * units.input + BigInt(row.output_tokens) * units.output;
+    return { ...row, cost_usd: unitsToDecimal((exact + EXACT_TO_COST / 2n) / EXACT_TO_COST) };
   });
   return { rows: priced, unpricedRows };
 }
