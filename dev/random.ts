@@ -1,15 +1,5 @@
 /**
- * mulberry32: a tiny, fast, well-distributed PRNG that yields the same sequence for the
- * same seed everywhere — for deterministic demo data and generated test input, never for
- * anything secret.
+ * The demo generator's PRNG, re-exported for dev scripts and generated test input: one
+ * implementation, which lives beside the demo usage it must reproduce.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { mulberry32 } from '../shared/providers/index.js';

@@ -10,37 +10,14 @@
  * insertId `insertIdFor(org, date, provider, model)`, so a retried or concurrent insert is
  * de-duplicated too.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { isMain } from '../deploy/isMain.js';
 import { ensureDatasetDefinition, LLM_USAGE_DAILY, orgDataset, orgDatasetId, type LlmUsageDailyRow } from '../deploy/bigquery/index.js';
 import { bigQueryConfig, getBigQuery, insertIdFor, parseBigQueryConfig } from '../shared/bigquery/index.js';
+import { DEMO_MODELS, demoUsageForDay, type DemoModel } from '../shared/providers/index.js';
 import { localBigQueryOptions } from './bigquery/index.js';
-import { mulberry32 } from './random.js';
-
-/** A demo model: prices in micro-USD per 1,000 tokens, typical daily volume. */
-interface DemoModel {
-  provider: string;
-  model: string;
-  inputMicrosPer1k: number;
-  outputMicrosPer1k: number;
-  requestsPerDay: number;
-  inputTokensPerRequest: number;
-  outputTokensPerRequest: number;
-}
-
-/** Prices roughly as published in 2024; only their order of magnitude matters for a demo. */
-export const DEMO_MODELS: readonly DemoModel[] = [
-  { provider: 'anthropic', model: 'claude-3-5-sonnet', inputMicrosPer1k: 3000, outputMicrosPer1k: 15000, requestsPerDay: 800, inputTokensPerRequest: 1500, outputTokensPerRequest: 500 },
-  { provider: 'anthropic', model: 'claude-3-haiku', inputMicrosPer1k: 250, outputMicrosPer1k: 1250, requestsPerDay: 2500, inputTokensPerRequest: 600, outputTokensPerRequest: 200 },
-  { provider: 'google', model: 'gemini-1.5-flash', inputMicrosPer1k: 75, outputMicrosPer1k: 300, requestsPerDay: 3000, inputTokensPerRequest: 800, outputTokensPerRequest: 200 },
-  { provider: 'google', model: 'gemini-1.5-pro', inputMicrosPer1k: 1250, outputMicrosPer1k: 5000, requestsPerDay: 400, inputTokensPerRequest: 2000, outputTokensPerRequest: 400 },
-  { provider: 'mistral', model: 'mistral-large', inputMicrosPer1k: 2000, outputMicrosPer1k: 6000, requestsPerDay: 300, inputTokensPerRequest: 1000, outputTokensPerRequest: 300 },
-  { provider: 'openai', model: 'gpt-4o', inputMicrosPer1k: 2500, outputMicrosPer1k: 10000, requestsPerDay: 1200, inputTokensPerRequest: 900, outputTokensPerRequest: 350 },
-  { provider: 'openai', model: 'gpt-4o-mini', inputMicrosPer1k: 150, outputMicrosPer1k: 600, requestsPerDay: 5000, inputTokensPerRequest: 700, outputTokensPerRequest: 250 },
-];
 
 /** The `pipeline_run_id` of seeded rows, so they can be told from real loads. */
 export const DEMO_RUN_ID = 'demo-seed';
@@ -48,10 +25,8 @@ export const DEMO_RUN_ID = 'demo-seed';
 const MS_PER_DAY = 86_400_000;
 const INSERT_BATCH = 500;
 
-/** A 32-bit seed from text. */
-function seedOf(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0);
-}
+/** The demo list prices by `provider|model`: seeded rows are priced at them. */
+const PRICES = new Map(DEMO_MODELS.map((m) => [`${m.provider}|${m.model}`, m]));
 
 /** micro-USD (an integer) → NUMERIC decimal text with 6 decimals, exactly. */
 function microsToDecimal(micros: number): string {
@@ -76,38 +51,31 @@ export interface DemoUsageOptions {
 }
 
 /**
- * The demo rows, computed without any I/O. Each row's numbers come from a PRNG seeded by
- * (org, date, provider, model) alone, so a row is the same whatever range it is generated
- * in, and two orgs get different numbers (each org also has its own volume scale). About
- * one model-day in ten has no usage; weekends are quieter.
+ * The demo rows, computed without any I/O: {@link demoUsageForDay} (shared with the
+ * `demo_usage_daily` pipeline) for each day of the range, priced at the demo list prices
+ * in micro-dollars. A row is the same whatever range it is generated in, and two orgs get
+ * different numbers.
  */
 export function demoUsageRows({ orgSlug, days = 90, endDate = yesterdayUtc() }: DemoUsageOptions): LlmUsageDailyRow[] {
   orgDatasetId(orgSlug); // validates the slug
   if (!Number.isInteger(days) || days < 1 || days > 3660) throw new Error('days must be an integer from 1 to 3660');
   const end = Date.parse(`${endDate}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || Number.isNaN(end) || isoDate(end) !== endDate) throw new Error(`endDate must be a date as YYYY-MM-DD, got ${endDate}`);
-  const orgScale = 0.5 + mulberry32(seedOf(`scale|${orgSlug}`))() * 2;
   const rows: LlmUsageDailyRow[] = [];
   for (let offset = days - 1; offset >= 0; offset -= 1) {
     const dayMs = end - offset * MS_PER_DAY;
-    const date = isoDate(dayMs);
-    const weekday = new Date(dayMs).getUTCDay();
-    const dayFactor = weekday === 0 || weekday === 6 ? 0.4 : 1;
-    for (const m of DEMO_MODELS) {
-      const random = mulberry32(seedOf(`${orgSlug}|${date}|${m.provider}|${m.model}`));
-      if (random() < 0.1) continue;
-      const requests = Math.max(1, Math.round(m.requestsPerDay * orgScale * dayFactor * (0.5 + random())));
-      const inputTokens = Math.round(requests * m.inputTokensPerRequest * (0.7 + 0.6 * random()));
-      const outputTokens = Math.round(requests * m.outputTokensPerRequest * (0.7 + 0.6 * random()));
-      const costMicros = Math.round((inputTokens * m.inputMicrosPer1k + outputTokens * m.outputMicrosPer1k) / 1000);
+    // The same rows the demo_usage_daily pipeline loads for this org and day.
+    for (const usage of demoUsageForDay({ orgSlug, date: isoDate(dayMs) })) {
+      const m = PRICES.get(`${usage.provider}|${usage.model}`) as DemoModel;
+      const costMicros = Math.round((usage.input_tokens * m.inputMicrosPer1k + usage.output_tokens * m.outputMicrosPer1k) / 1000);
       rows.push({
-        usage_date: date,
+        usage_date: usage.usage_date,
         org_slug: orgSlug,
-        provider: m.provider,
-        model: m.model,
-        requests,
-        input_tokens: inputTokens,
-        output_tokens: outputTokens,
+        provider: usage.provider,
+        model: usage.model,
+        requests: usage.requests,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
         cost_usd: microsToDecimal(costMicros),
         pipeline_run_id: DEMO_RUN_ID,
         // As a nightly pipeline would have loaded it: 02:00 UTC the next day.

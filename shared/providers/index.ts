@@ -1,0 +1,14 @@
+/**
+ * Provider usage for the pipeline worker: pull one org's day of usage (`demo`, OpenAI,
+ * Anthropic), price it with the org's pricing table, and the errors that say whether a
+ * failed pull is worth retrying.
+ */
+export { USAGE_PROVIDERS, isUsageProvider, type UsageFetch, type UsageProvider, type UsageRow } from './UsageRow.js';
+export { fetchUsage, type FetchUsageOptions } from './fetchUsage.js';
+export type { RetryOptions } from './getJson.js';
+export { ProviderCredentialError, ProviderResponseError } from './errors.js';
+export { DEMO_MODELS, DEMO_PROVIDERS, demoUsageForDay, type DemoModel } from './demo.js';
+export { ANTHROPIC_VERSION } from './anthropic.js';
+export { pricingKey, priceRows, type ModelPrice, type PricedRow, type PricingTable } from './priceRows.js';
+export { loadPricing, type Queryable } from './loadPricing.js';
+export { mulberry32 } from './mulberry32.js';
