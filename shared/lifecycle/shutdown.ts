@@ -16,7 +16,7 @@ export interface ShutdownOptions {
   drainTimeoutMs?: number;
   /**
    * After the drain time, how long cancelled invocations may take to answer and give back
-   * what they hold (a cancelled statement returns its connection in milliseconds). @default 1000
+   * what they hold (a cancelled statement returns its connection in milliseconds). @default 500
    */
   cancelGraceMs?: number;
   /** Limit for all flush hooks together. @default 2000 */
@@ -116,7 +116,7 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean>
 export function shutdown(reason: string, options: ShutdownOptions = {}): Promise<void> {
   const {
     drainTimeoutMs = 6000,
-    cancelGraceMs = 1000,
+    cancelGraceMs = 500,
     flushTimeoutMs = 2000,
     graceMs = 9500,
     exit = (code: number) => process.exit(code),
