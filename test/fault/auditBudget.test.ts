@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../deploy/bigquery/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
-import { databaseUrl, uniqueName } from '../fixtures/runtime/postgres.js';
+import { databaseUrl, eventually, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant } from '../helpers/tenants.js';
 
 const BUDGET_MS = 2000;
@@ -126,10 +126,14 @@ describe('audit writes against a BigQuery that hangs', () => {
     const run = randomBytes(4).toString('hex');
     const subscription = { vendor: 'Slack', plan_name: 'Pro', seats: 5, unit_price_usd: 8.75, billing_cycle: 'monthly', start_date: '2026-01-01', status: 'active' };
 
-    // Warm (pool, key cache, BigQuery client), with BigQuery answering: the row is written.
+    // Warm (pool, key cache, BigQuery client), with BigQuery answering. On a loaded machine
+    // the client's first request may itself miss the budget: then the row is kept and sent
+    // by a later call, which the row check at the end covers either way.
     const warm = await post({ ...subscription, vendor: 'Miro' }, `warm-${run}`, tenant.apiKey);
     expect(warm.status).toBe(201);
-    expect(insertAlls()).toBe(1);
+    expect(await eventually(() => insertAlls() >= 1, { timeoutMs: 10_000 })).toBe(true);
+    await sleep(600); // past AUDIT_RETRY_AFTER_MS, should the warm write have failed
+    const base = insertAlls();
 
     // BigQuery hangs: the change is committed and answered within the budget (plus margin).
     bigquery.mode = 'hang';
@@ -137,12 +141,12 @@ describe('audit writes against a BigQuery that hangs', () => {
     expect(hung.status).toBe(201);
     expect(hung.ms).toBeGreaterThanOrEqual(BUDGET_MS);
     expect(hung.ms).toBeLessThan(BUDGET_MS + 1000);
-    expect(insertAlls()).toBe(2);
+    expect(insertAlls()).toBe(base + 1);
     // Right after a failure, a change does not wait on BigQuery again: its row is buffered.
     const buffered = await post({ ...subscription, vendor: 'Zoom' }, `buffered-${run}`, tenant.apiKey);
     expect(buffered.status).toBe(201);
     expect(buffered.ms).toBeLessThan(1000);
-    expect(insertAlls()).toBe(2);
+    expect(insertAlls()).toBe(base + 1);
 
     // Calls that do not authenticate — no key, a malformed one, an unknown well-formed
     // one — are refused without a single request to BigQuery, hanging or not.
@@ -160,7 +164,7 @@ describe('audit writes against a BigQuery that hangs', () => {
     // BigQuery is back: the next change writes its row and the two kept ones, before answering.
     const later = await post({ ...subscription, vendor: 'Figma' }, `later-${run}`, tenant.apiKey);
     expect(later.status).toBe(201);
-    expect(insertAlls()).toBe(3);
+    expect(insertAlls()).toBe(base + 2);
     const rows = await auditRowsFor([`warm-${run}`, `hang-${run}`, `buffered-${run}`, `later-${run}`, `anon-${run}-0`, `anon-${run}-1`, `anon-${run}-2`]);
     console.log(
       `audit budget: warm change ${Math.round(warm.ms)} ms with BigQuery answering; change answered in ${Math.round(hung.ms)} ms with BigQuery hanging (budget ${BUDGET_MS} ms), ${Math.round(buffered.ms)} ms right after; ` +
