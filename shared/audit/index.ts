@@ -9,4 +9,6 @@
 export { createAuditHook, type AuditHook, type AuditHookOptions } from './createAuditHook.js';
 export { actionOf, actorOf, toAuditRow, type AuditRowContext } from './auditRow.js';
 export { withAuditedOrg } from './withAuditedOrg.js';
+export { AuditWriter, type AuditEntry, type AuditWriterOptions } from './AuditWriter.js';
+export { parseAuditConfig, type AuditConfig } from './config.js';
 export { ACTOR_ADMIN, ACTOR_ANONYMOUS } from './constants.js';

@@ -7,6 +7,7 @@ import { addLogContext } from '../log/index.js';
 import { onShutdown } from '../lifecycle/index.js';
 import { API_KEY_PATTERN, bearerToken, hashApiKey, secretsEqual } from './apiKeys.js';
 import { LastUsedBuffer } from './LastUsedBuffer.js';
+import { LookupGate, type LookupGateStats } from './LookupGate.js';
 
 /** The authenticated tenant behind an API key. */
 export interface Tenant {
@@ -24,17 +25,47 @@ interface KeyRecord {
 
 
 /**
- * Key hash → key record. Bounded and short-lived: a revocation made on another instance
- * takes effect here within the TTL (≤ 60 s, API.md); on the revoking instance at once
- * ({@link forgetApiKey}). Unknown keys are cached too (briefly), so a flood of bad keys
- * cannot turn into a flood of queries.
+ * Key hash → record of a key that exists (active or revoked). Bounded and short-lived: a
+ * revocation made on another instance takes effect here within the TTL (≤ 60 s, API.md);
+ * on the revoking instance at once ({@link forgetApiKey}). Unknown keys never enter it, so
+ * a flood of them cannot evict the keys of real tenants.
  */
 let authCacheInstance: BoundedCache<KeyRecord> | undefined;
 function authCache(): BoundedCache<KeyRecord> {
   authCacheInstance ??= new BoundedCache<KeyRecord>({ maxEntries: 10_000, ttlMs: Math.max(1, runtimeConfig().AUTH_CACHE_TTL_MS) });
   return authCacheInstance;
 }
+
+/** Hashes of keys the database does not know, for a few seconds: a repeated bad key costs no query. */
+let unknownKeysInstance: BoundedCache<true> | undefined;
+function unknownKeys(): BoundedCache<true> {
+  unknownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: Math.max(1, Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS)) });
+  return unknownKeysInstance;
+}
 const NEGATIVE_TTL_MS = 5_000;
+
+/**
+ * Hashes of keys that were valid on this instance within the last hour. When such a key's
+ * cache entry expires, its lookup goes through a gate of its own: a flood of unknown keys
+ * fills the other gate, never this one, so tenants already served keep being served.
+ */
+let knownKeysInstance: BoundedCache<true> | undefined;
+function knownKeys(): BoundedCache<true> {
+  knownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: KNOWN_KEY_TTL_MS });
+  return knownKeysInstance;
+}
+const KNOWN_KEY_TTL_MS = 3_600_000;
+
+/** The caps on lookups that missed both caches (see {@link LookupGate}): one for known keys, one for the rest. */
+let lookupGates: { known: LookupGate<KeyRecord>; other: LookupGate<KeyRecord> } | undefined;
+function lookupGate(known: boolean): LookupGate<KeyRecord> {
+  if (lookupGates === undefined) {
+    const config = runtimeConfig();
+    const max = config.AUTH_MAX_CONCURRENT_LOOKUPS ?? (config.DB_POOL_MAX <= 2 ? 1 : config.DB_POOL_MAX - 1);
+    lookupGates = { known: new LookupGate<KeyRecord>(max), other: new LookupGate<KeyRecord>(max) };
+  }
+  return known ? lookupGates.known : lookupGates.other;
+}
 
 /** `last_used_at` writes, batched. Flushed when due and at shutdown. */
 export const lastUsed = new LastUsedBuffer();
@@ -66,7 +97,9 @@ async function loadKey(hash: Buffer): Promise<KeyRecord> {
 /**
  * Authenticates a tenant call (`Authorization: Bearer cak_…`) under the auth tier.
  * Missing, malformed, unknown and revoked keys are all `401` with the same message: the
- * answer does not tell which.
+ * answer does not tell which. A key in neither cache is looked up only while fewer than
+ * `AUTH_MAX_CONCURRENT_LOOKUPS` lookups run (keys valid here recently have their own
+ * allowance); otherwise the call is `503` with `Retry-After`.
  */
 export async function authenticateTenant(req: IncomingMessage): Promise<Tenant> {
   const key = bearerToken(req.headers.authorization);
@@ -74,8 +107,14 @@ export async function authenticateTenant(req: IncomingMessage): Promise<Tenant> 
   const hashHex = hashApiKey(key).toString('hex');
   let record = authCache().get(hashHex);
   if (record === undefined) {
-    record = await loadKey(Buffer.from(hashHex, 'hex'));
-    authCache().set(hashHex, record, record.tenant === undefined ? Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS || 1) : undefined);
+    if (unknownKeys().get(hashHex) !== undefined) throw new UnauthenticatedError();
+    record = await lookupGate(knownKeys().get(hashHex) !== undefined).run(hashHex, async () => {
+      const loaded = await loadKey(Buffer.from(hashHex, 'hex'));
+      if (loaded.tenant === undefined) unknownKeys().set(hashHex, true);
+      else authCache().set(hashHex, loaded);
+      if (loaded.tenant !== undefined && !loaded.revoked && loaded.orgActive) knownKeys().set(hashHex, true);
+      return loaded;
+    });
   }
   if (record.tenant === undefined || record.revoked || !record.orgActive) throw new UnauthenticatedError();
   lastUsed.record(record.tenant.keyId);
@@ -88,9 +127,14 @@ export function forgetApiKey(hash: Buffer): void {
   authCache().delete(hash.toString('hex'));
 }
 
-/** Auth cache counters (health, tests). */
+/** Auth cache counters (health, tests): known keys only. */
 export function authCacheStats(): CacheStats {
   return authCache().stats();
+}
+
+/** Counters of the unknown-key cache and of the lookups that missed both caches (health, tests). */
+export function authLookupStats(): { unknownKeys: CacheStats; knownKeyLookups: LookupGateStats; otherLookups: LookupGateStats } {
+  return { unknownKeys: unknownKeys().stats(), knownKeyLookups: lookupGate(true).stats(), otherLookups: lookupGate(false).stats() };
 }
 
 /**

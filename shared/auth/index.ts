@@ -3,6 +3,7 @@ export { API_KEY_PATTERN, bearerToken, generateApiKey, hashApiKey, secretsEqual,
 export {
   adminAuthenticator,
   authCacheStats,
+  authLookupStats,
   authenticateTenant,
   flushLastUsedIfDue,
   forgetApiKey,
@@ -10,3 +11,4 @@ export {
   type Tenant,
 } from './authenticate.js';
 export { LastUsedBuffer, type LastUsedBufferOptions } from './LastUsedBuffer.js';
+export { LookupGate, type LookupGateStats } from './LookupGate.js';

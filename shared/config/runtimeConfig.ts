@@ -50,6 +50,12 @@ export const runtimeConfigSchema = z
     DB_CONNECT_ATTEMPTS: envInt({ min: 1, max: 10, default: 3 }),
     /** How long an API-key lookup is trusted; revocations elsewhere land within it (≤ 60 s). @default 30000 */
     AUTH_CACHE_TTL_MS: envInt({ min: 0, max: 60_000, default: 30_000 }),
+    /**
+     * API-key lookups that missed the caches allowed at once; the excess answers 503. Keeps
+     * a flood of unknown keys from taking the pool from cached tenants.
+     * @default 1 when DB_POOL_MAX is 1–2, else DB_POOL_MAX − 1
+     */
+    AUTH_MAX_CONCURRENT_LOOKUPS: envInt({ min: 1, max: POOL_MAX_CEILING }).optional(),
     GOOGLE_CLOUD_PROJECT: z.string().optional(),
     /** Default body limit for HTTP functions. @default 1 MiB */
     MAX_BODY_BYTES: envInt({ min: 1024, max: 32 * 1024 * 1024, default: 1024 * 1024 }),

@@ -4,7 +4,7 @@ import { budgetMs, now, TIERS, type Tier } from '../deadline/index.js';
 import { DeadlineExceededError, UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { POOL_MAX_CEILING } from '../config/index.js';
-import { isConnectionError, isPoolWaitTimeout, mapDbError } from './errors.js';
+import { isConnectionError, isPoolWaitTimeout, mapDbError, sqlState } from './errors.js';
 import type { ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SqlParam } from './types.js';
 
 /**
@@ -21,6 +21,11 @@ const INITIAL_STATEMENT_TIMEOUT_MS = TIERS.user;
 
 /** Per-connection `statement_timeout` as we last set it (unknown after a rollback). */
 const statementTimeouts = new WeakMap<pg.PoolClient, number>();
+
+/** Connections whose statement we asked the server to cancel: their `57014` means shutdown, not a budget. */
+const cancelledForShutdown = new WeakSet<pg.PoolClient>();
+/** Longest wait for the server to take a cancel request (it answers by closing the socket). */
+const CANCEL_TIMEOUT_MS = 1000;
 
 /**
  * Opens a health-checked pool. On any failure it closes everything it opened (pool and
@@ -192,12 +197,15 @@ function wrapPool(pool: pg.Pool, connector: ConnectorLike | undefined, options: 
   const applicationName = options.applicationName;
   const max = Math.min(options.max ?? POOL_MAX_CEILING, POOL_MAX_CEILING);
   let closing: Promise<void> | undefined;
+  /** Connections handed to callers right now: the ones that may have a statement running. */
+  const checkedOut = new Set<pg.PoolClient>();
 
   async function withClient<T>(fn: (client: DbClient) => Promise<T>, { tier = 'user' }: QueryOptions = {}): Promise<T> {
     const ms = budgetMs(tier);
     const expiresAt = now() + ms;
     if (ms <= 0) throw new DeadlineExceededError(`No time left for ${tier} database work`);
     const raw = await acquire(pool, expiresAt, tier);
+    checkedOut.add(raw);
     let broken: Error | undefined;
     // While checked out, a connection error with no query running is emitted on the
     // client; without a listener it would crash the process.
@@ -216,6 +224,9 @@ function wrapPool(pool: pg.Pool, connector: ConnectorLike | undefined, options: 
           return await runQuery<R>(raw, sql, params, expiresAt, ms);
         } catch (error) {
           if (isConnectionError(error) || (error as { backstop?: boolean }).backstop === true) broken = toError(error);
+          if (cancelledForShutdown.has(raw) && sqlState(error) === '57014') {
+            throw new UnavailableError('The instance is shutting down', { retryAfterSeconds: 1, cause: error });
+          }
           throw mapDbError(error, ms);
         }
       },
@@ -224,6 +235,8 @@ function wrapPool(pool: pg.Pool, connector: ConnectorLike | undefined, options: 
       return await fn(client);
     } finally {
       raw.off('error', onError);
+      checkedOut.delete(raw);
+      cancelledForShutdown.delete(raw);
       raw.release(broken);
     }
   }
@@ -263,11 +276,71 @@ function wrapPool(pool: pg.Pool, connector: ConnectorLike | undefined, options: 
       waiting: pool.waitingCount,
       idleErrors: idleErrorCounts.get(pool) ?? 0,
     }),
+    cancelRunning: async () => {
+      const targets = [...checkedOut];
+      if (targets.length === 0) return 0;
+      for (const raw of targets) cancelledForShutdown.add(raw);
+      await Promise.all(targets.map((raw) => sendCancelRequest(pool, raw, applicationName)));
+      log.warn('Asked the server to cancel the statements of checked-out connections', { application_name: applicationName, connections: targets.length });
+      return targets.length;
+    },
     close: () => {
       closing ??= closeQuietly(pool, connector, applicationName);
       return closing;
     },
   };
+}
+
+/** What `pg` keeps of a connection's identity on the server (from its BackendKeyData message). */
+interface BackendKey {
+  processID: number | null;
+  secretKey: number | null;
+}
+
+/** The part of `pg`'s (untyped) protocol connection a cancel request uses. */
+interface CancelConnection {
+  stream: { destroy(): void };
+  connect(port: number | string, host?: string): void;
+  cancel(processID: number, secretKey: number): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  once(event: 'connect' | 'end', listener: () => void): void;
+}
+
+/**
+ * Sends PostgreSQL's CancelRequest for the statement running on `raw`. It goes over a new
+ * socket built from the pool's own settings (so through the Cloud SQL connector when that
+ * is how we connect), carries the backend's key and nothing else — no session, no
+ * connection slot — and the server closes it at once. This is the path `pg`'s own
+ * `Client#cancel` takes, minus its deprecated `activeQuery` check. Never rejects.
+ */
+function sendCancelRequest(pool: pg.Pool, raw: pg.PoolClient, applicationName: string): Promise<void> {
+  const { processID, secretKey } = raw as unknown as BackendKey;
+  if (processID === null || secretKey === null) return Promise.resolve();
+  const template = new pg.Client(pool.options);
+  const con = (template as unknown as { connection: CancelConnection }).connection;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      con.stream.destroy();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      log.warn('The server did not take the cancel request in time', { application_name: applicationName, pid: processID });
+      done();
+    }, CANCEL_TIMEOUT_MS);
+    con.on('error', (error) => {
+      log.warn('Sending a cancel request failed', { application_name: applicationName, pid: processID, err: error });
+      done();
+    });
+    con.once('connect', () => con.cancel(processID, secretKey));
+    con.once('end', done);
+    const host = template.host;
+    if (host.startsWith('/')) con.connect(`${host}/.s.PGSQL.${template.port}`);
+    else con.connect(template.port, host);
+  });
 }
 
 /** A client whose connection can be marked for destruction on release. */

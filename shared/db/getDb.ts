@@ -1,5 +1,6 @@
 import { lazyClient } from '../clients/index.js';
 import { runtimeConfig, type RuntimeConfig } from '../config/index.js';
+import { onDrainTimeout } from '../lifecycle/index.js';
 import { createPool } from './createPool.js';
 import { applicationNameFor } from './instance.js';
 import type { Db, PoolOptions } from './types.js';
@@ -32,4 +33,10 @@ export function poolOptionsFromConfig(config: RuntimeConfig): PoolOptions {
 export const getDb = lazyClient<Db>('postgres', {
   create: () => createPool(poolOptionsFromConfig(runtimeConfig())),
   close: (db) => db.close(),
+});
+
+// Once the drain time is up, a statement still running (waiting on a lock, say) is
+// cancelled on the server, so its connection is free for the shutdown flushes.
+onDrainTimeout('postgres', async () => {
+  await getDb.peek()?.cancelRunning();
 });

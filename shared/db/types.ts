@@ -37,6 +37,13 @@ export interface Db {
   /** Runs `fn` in `BEGIN … COMMIT`; any throw rolls back and is rethrown unmasked. */
   withTransaction<T>(fn: (client: DbClient) => Promise<T>, options?: QueryOptions): Promise<T>;
   stats(): DbPoolStats;
+  /**
+   * Asks the server to cancel the statement running on every checked-out connection
+   * (shutdown, once the drain time is up): a statement waiting on a lock does not see its
+   * invocation's abort. Each fails with `UNAVAILABLE` and its connection goes back to the
+   * pool. Resolves with the number of connections targeted once the requests are sent.
+   */
+  cancelRunning(): Promise<number>;
   /** Ends the pool (and the connector); idempotent. */
   close(): Promise<void>;
 }

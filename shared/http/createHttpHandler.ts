@@ -28,10 +28,11 @@ export interface HttpFunctionOptions {
    */
   finalize?: () => Promise<void>;
   /**
-   * Called once for every mutating call (POST/PUT/PATCH/DELETE on a known route), after
-   * the handler and before the answer is written, whatever the outcome. Awaited, so the
-   * audit row is written inside the invocation; its errors are logged and never change
-   * the answer.
+   * Called once for every authenticated mutating call (POST/PUT/PATCH/DELETE on a known
+   * route whose `auth` passed), after the handler and before the answer is written,
+   * whatever the handler's outcome. Awaited, so the audit row is written inside the
+   * invocation; its errors are logged and never change the answer. A call that did not
+   * authenticate is never audited: unauthenticated traffic costs no BigQuery call.
    */
   audit?: (event: AuditEvent) => Promise<void>;
 }
@@ -43,7 +44,7 @@ export interface AuditEvent {
   route: string;
   /** Raw path parameters (the resource). */
   params: Record<string, string>;
-  /** Whatever the route's `auth` returned; undefined when authentication failed. */
+  /** Whatever the route's `auth` returned (admin authenticators return nothing). */
   principal: unknown;
   status: number;
   /** The error code when the call failed. */
@@ -58,6 +59,8 @@ interface DispatchTrace {
   route?: AnyRoute;
   params?: Record<string, string>;
   principal?: unknown;
+  /** The route's `auth` passed: only then is a call audited. */
+  authenticated?: boolean;
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -85,9 +88,11 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   });
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 
-  /** The route of a call the audit hook must see: a mutating one, when there is a hook. */
+  /** The route of a call the audit hook must see: an authenticated mutating one, when there is a hook. */
   const auditedRoute = (trace: DispatchTrace): AnyRoute | undefined =>
-    audit !== undefined && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method) ? trace.route : undefined;
+    audit !== undefined && trace.authenticated === true && trace.route !== undefined && MUTATING_METHODS.has(trace.route.method)
+      ? trace.route
+      : undefined;
   const needsAfterwork = (trace: DispatchTrace): boolean => finalize !== undefined || auditedRoute(trace) !== undefined;
 
   /** The audit row and `finalize`, awaited inside the invocation; never rejects. */
@@ -249,6 +254,7 @@ function invokeRoute(
   trace: DispatchTrace,
 ): HttpResult | Promise<HttpResult> {
   trace.principal = auth;
+  trace.authenticated = route.auth !== undefined;
   const params: unknown = parseWith(route.params as z.ZodType | undefined, pathParams, 'path parameters');
   const query: unknown = parseWith(route.query as z.ZodType | undefined, { ...(req.query as Record<string, unknown>) }, 'query parameters');
   let body: unknown;

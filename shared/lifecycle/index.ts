@@ -3,6 +3,7 @@ export {
   inFlightCount,
   installShutdownHandlers,
   isShuttingDown,
+  onDrainTimeout,
   onShutdown,
   resetLifecycle,
   shutdown,

@@ -4,20 +4,36 @@ import type { Deadline } from '../deadline/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
 
-/** A step of shutdown: `flush` hooks run after in-flight work drained, before clients close. */
-export type ShutdownHook = () => Promise<void> | void;
+/**
+ * A step of shutdown: `flush` hooks run after in-flight work drained, before clients close.
+ * `timeoutMs` is how long the step is given; a hook that waits on something slow should
+ * give up a little before it, and say what it gave up.
+ */
+export type ShutdownHook = (limit: { timeoutMs: number }) => Promise<void> | void;
 
 export interface ShutdownOptions {
   /** How long in-flight invocations may take to finish. Cloud Run kills 10 s after SIGTERM. @default 6000 */
   drainTimeoutMs?: number;
+  /**
+   * After the drain time, how long cancelled invocations may take to answer and give back
+   * what they hold (a cancelled statement returns its connection in milliseconds). @default 500
+   */
+  cancelGraceMs?: number;
   /** Limit for all flush hooks together. @default 2000 */
   flushTimeoutMs?: number;
+  /**
+   * Everything from SIGTERM to exit fits in this: the flushes get what is left of it
+   * (minus a moment for closing clients), and closing clients ends at it. The platform
+   * kills the instance 10 s after SIGTERM. @default 9500
+   */
+  graceMs?: number;
   /** Ends the process (tests inject a spy). @default process.exit */
   exit?: (code: number) => void;
 }
 
 const inFlight = new Set<Deadline>();
 const flushHooks: { name: string; hook: ShutdownHook }[] = [];
+const cancelHooks: { name: string; hook: ShutdownHook }[] = [];
 let shuttingDown: Promise<void> | undefined;
 let idleWaiters: (() => void)[] = [];
 
@@ -55,6 +71,21 @@ export function onShutdown(name: string, hook: ShutdownHook): void {
   flushHooks.push({ name, hook });
 }
 
+/**
+ * Registers a step that stops work which does not watch its invocation's signal — a
+ * statement waiting in PostgreSQL (on a lock, say) — once the drain time is up. It runs
+ * right after the in-flight deadlines are aborted, before the flushes: what the cancelled
+ * work holds (the pool's only connection, maybe) is given back before a flush needs it.
+ */
+export function onDrainTimeout(name: string, hook: ShutdownHook): void {
+  cancelHooks.push({ name, hook });
+}
+
+/** Time kept for closing clients (the pool waits for its sockets) out of the grace period. */
+const CLOSE_RESERVE_MS = 1000;
+/** The least a flush is given, even when the grace period is nearly spent. */
+const MIN_FLUSH_MS = 250;
+
 function waitForIdle(timeoutMs: number): Promise<boolean> {
   if (inFlight.size === 0) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -77,35 +108,58 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean>
 
 /**
  * Graceful shutdown, once (later calls share the first): refuse new work, let in-flight
- * invocations finish (then abort the stragglers' deadlines so they fail fast), run flush
- * hooks, close clients in reverse creation order, exit. Every failure is logged; none
+ * invocations finish (then abort the stragglers' deadlines and run the drain-timeout hooks,
+ * so they fail fast and give back their connections), run flush hooks, close clients in
+ * reverse creation order, exit — all inside `graceMs`. Every failure is logged; none
  * stops the later steps.
  */
 export function shutdown(reason: string, options: ShutdownOptions = {}): Promise<void> {
-  const { drainTimeoutMs = 6000, flushTimeoutMs = 2000, exit = (code: number) => process.exit(code) } = options;
+  const {
+    drainTimeoutMs = 6000,
+    cancelGraceMs = 500,
+    flushTimeoutMs = 2000,
+    graceMs = 9500,
+    exit = (code: number) => process.exit(code),
+  } = options;
   shuttingDown ??= (async () => {
     const started = performance.now();
+    const graceEnds = started + graceMs;
     let exitCode = 0;
     log.info('Shutting down', { reason, in_flight: inFlight.size });
     const drained = await waitForIdle(drainTimeoutMs);
     if (!drained) {
       log.warn('In-flight invocations did not finish in time; cancelling them', { in_flight: inFlight.size });
       for (const deadline of inFlight) deadline.abort(new UnavailableError('The instance is shutting down'));
-      await waitForIdle(500);
+      // Work blocked outside JavaScript (a statement on a lock) does not see the abort:
+      // these hooks cancel it where it runs, so it fails, answers and releases what it holds.
+      for (const { name, hook } of cancelHooks) {
+        try {
+          await withTimeout(Promise.resolve().then(() => hook({ timeoutMs: cancelGraceMs })), cancelGraceMs);
+        } catch (error) {
+          log.error('Cancelling in-flight work failed', error, { hook: name });
+        }
+      }
+      if (!(await waitForIdle(cancelGraceMs))) {
+        log.warn('Cancelled invocations are still running; flushing anyway', { in_flight: inFlight.size });
+      }
     }
     for (const { name, hook } of flushHooks) {
+      const limit = Math.max(MIN_FLUSH_MS, Math.min(flushTimeoutMs, graceEnds - CLOSE_RESERVE_MS - performance.now()));
       try {
-        const done = await withTimeout(Promise.resolve().then(hook), flushTimeoutMs);
+        const done = await withTimeout(Promise.resolve().then(() => hook({ timeoutMs: limit })), limit);
         if (!done) {
           exitCode = 1;
-          log.error('A shutdown flush did not finish in time', undefined, { hook: name });
+          log.error('A shutdown flush did not finish in time', undefined, { hook: name, timeout_ms: Math.round(limit) });
         }
       } catch (error) {
         exitCode = 1;
         log.error('A shutdown flush failed', error, { hook: name });
       }
     }
-    await closeClients();
+    const closeLimit = Math.max(MIN_FLUSH_MS, graceEnds - performance.now());
+    if (!(await withTimeout(closeClients(), closeLimit))) {
+      log.error('Closing clients did not finish within the grace period', undefined, { timeout_ms: Math.round(closeLimit) });
+    }
     log.info('Shutdown complete', { reason, duration_ms: Math.round(performance.now() - started), exit_code: exitCode });
     exit(exitCode);
   })();
@@ -143,6 +197,7 @@ export function installShutdownHandlers(options: ShutdownOptions = {}): void {
 export function resetLifecycle(): void {
   shuttingDown = undefined;
   flushHooks.length = 0;
+  cancelHooks.length = 0;
   inFlight.clear();
   idleWaiters = [];
 }

@@ -166,12 +166,22 @@ describe('the orgs function writes the audit log', () => {
         row: { actor: keyId, org_slug: orgSlug, outcome: 'failure', error_code: 'NOT_FOUND' },
       },
       {
+        // Unauthenticated traffic never reaches BigQuery: no row.
         name: 'creating a key without a key',
         method: 'POST',
         path: '/v1/orgs/me/api-keys',
         key: 'none',
         status: 401,
-        row: { actor: 'anonymous', org_slug: null, action: 'POST /v1/orgs/me/api-keys', error_code: 'UNAUTHENTICATED' },
+        row: undefined,
+      },
+      {
+        name: 'onboarding with a tenant key',
+        method: 'POST',
+        path: '/v1/orgs',
+        key: 'tenant',
+        body: { ...onboarding, org_slug: `${orgSlug}_x` },
+        status: 403,
+        row: undefined,
       },
       {
         name: 'onboarding a taken slug',
