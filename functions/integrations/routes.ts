@@ -1,8 +1,7 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { credentialAad, getKek, sealSecret } from '../../shared/crypto/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { type AnyRoute, route, withUtf8Body } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { checkCredential } from './providers.js';
 import { noQuery, providerParams, putBody } from './schema.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText } from '../../shared/http/text.js';
+import { storableText } from '../../shared/http/index.js';
 
 /** The same provider names as pricing: `^[a-z][a-z0-9_-]{1,39}$`. */
 export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;

@@ -1,8 +1,6 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, SerializedJson, type AnyRoute } from '../../shared/http/index.js';
-import { decodeCursor, encodeCursor } from '../../shared/http/cursor.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { type AnyRoute, decodeCursor, encodeCursor, route, SerializedJson, withUtf8Body } from '../../shared/http/index.js';
 import type { PricingCache, PricingPage } from './cache.js';
 import { listQuery, modelParams, noQuery, putBody, type ListQuery } from './schema.js';
 import { deletePricing, listPricingPage, upsertPricing } from './store.js';

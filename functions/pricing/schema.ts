@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../../shared/http/cursor.js';
+import { cursorParam, limitParam } from '../../shared/http/index.js';
 
 /** API.md: `provider` is `^[a-z][a-z0-9_-]{1,39}$`. */
 export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;

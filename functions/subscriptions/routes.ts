@@ -1,9 +1,7 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
-import { decodeCursor, encodeCursor } from '../../shared/http/cursor.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { type AnyRoute, decodeCursor, encodeCursor, route, withUtf8Body } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { BULK_MAX_BODY_BYTES, bulkBody, createBody, idParams, listQuery, mergedRowProblem, noQuery, patchBody, type SubscriptionFields } from './schema.js';
 import {

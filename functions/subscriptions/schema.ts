@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../../shared/http/cursor.js';
-import { storableText } from '../../shared/http/text.js';
+import { cursorParam, limitParam, storableText } from '../../shared/http/index.js';
 
 export const BILLING_CYCLES = ['monthly', 'annual'] as const;
 export const STATUSES = ['active', 'cancelled'] as const;
