@@ -1,10 +1,10 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { credentialAad, getKek, sealSecret } from '../../shared/crypto/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { type AnyRoute, route, withUtf8Body } from '../../shared/http/index.js';
+import { noQuery, route, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { checkCredential } from './providers.js';
-import { noQuery, providerParams, putBody } from './schema.js';
+import { providerParams, putBody } from './schema.js';
 import { deleteIntegration, fingerprintOf, listIntegrations, upsertIntegration, type IntegrationStatus } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);

@@ -1,9 +1,8 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { TenantCache } from '../../shared/cache/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
-import { route } from '../../shared/http/index.js';
+import { noQuery, route } from '../../shared/http/index.js';
 import { loadQuota, type QuotaView } from './quota.js';
-import { noQuery } from './schema.js';
 
 /**
  * Quota is read on every pipeline page load and must answer in milliseconds; counters

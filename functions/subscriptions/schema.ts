@@ -108,6 +108,3 @@ export type ListQuery = z.infer<typeof listQuery>;
 
 /** `/v1/subscriptions/{id}`: a UUID, else `400` (before any lookup). */
 export const idParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
-
-/** Endpoints without query parameters accept none. */
-export const noQuery = z.strictObject({});

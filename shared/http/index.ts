@@ -6,3 +6,5 @@ export type { AnyRoute, Authenticator, HandlerContext, HttpMethod, HttpResult, R
 export { SerializedJson } from './types.js';
 export { cursorParam, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, limitParam, MAX_PAGE_SIZE } from './cursor.js';
 export { assertUtf8Body, storableText, withUtf8Body } from './text.js';
+export { keysetPage, type KeysetPageOptions, type Page } from './keysetPage.js';
+export { noQuery } from './noQuery.js';

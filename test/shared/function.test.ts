@@ -70,7 +70,7 @@ afterEach(() => {
 });
 
 /** A Pub/Sub push delivery as a structured CloudEvent. */
-async function deliver(payload: unknown, messageId = randomUUID()): Promise<number> {
+async function deliver(payload: unknown, messageId: string): Promise<number> {
   const body = {
     specversion: '1.0',
     id: messageId,
