@@ -1,5 +1,6 @@
 /** zod-parsed environment, parsed once, failing fast with every bad variable named. */
 export { ConfigError } from './ConfigError.js';
+export { DEFAULT_SAFETY_MARGIN_MS, DEFAULT_SHUTDOWN_DRAIN_MS } from './defaults.js';
 export { parseEnv, envInt, envBool, envString, type Env } from './parseEnv.js';
 export {
   POOL_MAX_CEILING,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeClients } from '../clients/index.js';
+import { DEFAULT_SHUTDOWN_DRAIN_MS } from '../config/index.js';
 import type { Deadline } from '../deadline/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
@@ -8,7 +9,7 @@ import { log } from '../log/index.js';
 export type ShutdownHook = () => Promise<void> | void;
 
 export interface ShutdownOptions {
-  /** How long in-flight invocations may take to finish. Cloud Run kills 10 s after SIGTERM. @default 6000 */
+  /** How long in-flight invocations may take to finish. Cloud Run kills 10 s after SIGTERM. @default DEFAULT_SHUTDOWN_DRAIN_MS (6000) */
   drainTimeoutMs?: number;
   /** Limit for all flush hooks together. @default 2000 */
   flushTimeoutMs?: number;
@@ -82,7 +83,7 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean>
  * stops the later steps.
  */
 export function shutdown(reason: string, options: ShutdownOptions = {}): Promise<void> {
-  const { drainTimeoutMs = 6000, flushTimeoutMs = 2000, exit = (code: number) => process.exit(code) } = options;
+  const { drainTimeoutMs = DEFAULT_SHUTDOWN_DRAIN_MS, flushTimeoutMs = 2000, exit = (code: number) => process.exit(code) } = options;
   shuttingDown ??= (async () => {
     const started = performance.now();
     let exitCode = 0;
