@@ -1,9 +1,10 @@
 /**
  * The audit log: one `cloudact_meta.org_audit_logs` row per mutating call, written by the
- * `audit` hook of `createHttpHandler`.
+ * `audit` hook of `createHttpHandler` — which `defineHttpFunction` wires from its `audit`
+ * option:
  *
  * ```ts
- * createHttpHandler({ name, routes, audit: createAuditHook() });
+ * defineHttpFunction('pricing', { routes, audit: true });
  * ```
  */
 export { createAuditHook, type AuditHook, type AuditHookOptions } from './createAuditHook.js';
