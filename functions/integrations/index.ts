@@ -1,4 +1,5 @@
 import { parseKekConfig } from '../../shared/crypto/index.js';
+import { createAuditHook } from '../../shared/audit/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { integrationRoutes } from './routes.js';
 
@@ -7,4 +8,4 @@ import { integrationRoutes } from './routes.js';
 // use through the lazy client cache.
 parseKekConfig();
 
-defineHttpFunction('integrations', { routes: integrationRoutes(), audit: true });
+defineHttpFunction('integrations', { routes: integrationRoutes(), audit: createAuditHook() });

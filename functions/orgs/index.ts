@@ -1,4 +1,4 @@
-import { withAuditedOrg } from '../../shared/audit/index.js';
+import { createAuditHook, withAuditedOrg } from '../../shared/audit/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { parseOrgsConfig } from './config.js';
 import { setAnalyticsProvisioner } from './provision.js';
@@ -17,5 +17,5 @@ const ADMIN_ACTIONS = { 'POST /v1/orgs': 'org_slug' } as const;
 
 defineHttpFunction('orgs', {
   routes: withAuditedOrg(orgRoutes(config.ADMIN_TOKEN), ADMIN_ACTIONS),
-  audit: { adminActions: Object.keys(ADMIN_ACTIONS) },
+  audit: createAuditHook({ adminActions: Object.keys(ADMIN_ACTIONS) }),
 });

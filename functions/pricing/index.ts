@@ -1,4 +1,5 @@
 import type { CacheStats } from '../../shared/cache/index.js';
+import { createAuditHook } from '../../shared/audit/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { PricingCache } from './cache.js';
 import { parsePricingConfig } from './config.js';
@@ -30,4 +31,4 @@ export function invalidatePricingCache(orgId: string): void {
   cache.invalidate(orgId);
 }
 
-defineHttpFunction('pricing', { routes: pricingRoutes(cache), audit: true });
+defineHttpFunction('pricing', { routes: pricingRoutes(cache), audit: createAuditHook() });

@@ -1,4 +1,5 @@
+import { createAuditHook } from '../../shared/audit/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { subscriptionRoutes } from './routes.js';
 
-defineHttpFunction('subscriptions', { routes: subscriptionRoutes(), audit: true });
+defineHttpFunction('subscriptions', { routes: subscriptionRoutes(), audit: createAuditHook() });

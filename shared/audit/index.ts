@@ -1,10 +1,9 @@
 /**
  * The audit log: one `cloudact_meta.org_audit_logs` row per mutating call, written by the
- * `audit` hook of `createHttpHandler` — which `defineHttpFunction` wires from its `audit`
- * option:
+ * `audit` hook that `defineHttpFunction` wires into the HTTP wrapper:
  *
  * ```ts
- * defineHttpFunction('pricing', { routes, audit: true });
+ * defineHttpFunction('pricing', { routes, audit: createAuditHook() });
  * ```
  */
 export { createAuditHook, type AuditHook, type AuditHookOptions } from './createAuditHook.js';

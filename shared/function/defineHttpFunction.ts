@@ -1,5 +1,5 @@
 import { http } from '@google-cloud/functions-framework';
-import { createAuditHook, type AuditHookOptions } from '../audit/index.js';
+import type { AuditHook } from '../audit/index.js';
 import { flushLastUsedIfDue } from '../auth/index.js';
 import { runtimeConfig } from '../config/index.js';
 import { createHttpHandler, type AnyRoute, type HttpHandler } from '../http/index.js';
@@ -9,18 +9,19 @@ export interface HttpFunctionDefinition {
   /** The routes, built with `route()` from `shared/http`. `GET /healthz` is added for you. */
   routes: AnyRoute[];
   /**
-   * Audit every mutating call (POST/PUT/PATCH/DELETE) as one row of
-   * `cloudact_meta.org_audit_logs`: `true`, or the audit hook's options (e.g. the
-   * `adminActions` authenticated by the admin token). Absent: no audit rows.
+   * Audits every mutating call (POST/PUT/PATCH/DELETE): pass `createAuditHook()` from
+   * `shared/audit` (one `cloudact_meta.org_audit_logs` row per call). Absent: no audit
+   * rows. A hook rather than a flag on purpose: only a function that audits imports
+   * `shared/audit`, and with it the BigQuery client, so `quota` and `costs` start without it.
    */
-  audit?: true | AuditHookOptions;
+  audit?: AuditHook;
 }
 
 /**
  * Declares an HTTP function — the one way a `functions/<name>/index.ts` registers itself.
  *
  * ```ts
- * defineHttpFunction('pipelines', { routes: pipelineRoutes(), audit: true });
+ * defineHttpFunction('pipelines', { routes: pipelineRoutes(), audit: createAuditHook() });
  * ```
  *
  * Wires, so no function has to remember any of it:
@@ -42,7 +43,7 @@ export function defineHttpFunction(target: string, { routes, audit }: HttpFuncti
     name: runtimeConfig().functionName,
     routes,
     finalize: flushLastUsedIfDue,
-    audit: audit === undefined ? undefined : createAuditHook(audit === true ? {} : audit),
+    audit,
   });
   http(target, handler);
   return handler;
