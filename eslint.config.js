@@ -2,6 +2,7 @@
 // a floating or misused promise is how errors get swallowed in a function.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layering from './lint/layering.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.local/**', 'coverage/**', 'test/.tmp/**'] },
@@ -22,6 +23,12 @@ export default tseslint.config(
     },
   },
   {
+    // Every import arrow points down, and shared/<cap>/ is reached through its index.ts
+    // (lint/layering.js). `npm run build` checks the bundles' inputs again.
+    plugins: { layering },
+    rules: { 'layering/imports': 'error' },
+  },
+  {
     // Dev tooling, benchmarks and tests may print to the terminal.
     files: ['dev/**', 'bench/**', 'deploy/**', 'test/**'],
     rules: { 'no-console': 'off' },
@@ -39,7 +46,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', 'lint/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

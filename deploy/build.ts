@@ -61,6 +61,19 @@ function externalPackages(metafile: Metafile): Set<string> {
 }
 
 /**
+ * The bundle's own source files that lie outside `allowed` folders (repo-relative, with a
+ * trailing `/`). npm packages are external and never inputs; `node_modules/` is skipped
+ * all the same, in case a package is ever inlined on purpose.
+ */
+export function inputsOutside(metafile: Metafile, allowed: readonly string[]): string[] {
+  return Object.keys(metafile.inputs)
+    .map((input) => input.split(path.sep).join('/'))
+    .filter((input) => !input.startsWith('node_modules/') && !input.includes('/node_modules/'))
+    .filter((input) => !allowed.some((folder) => input.startsWith(folder)))
+    .sort();
+}
+
+/**
  * Bundles one function: `entry` → `outdir/index.js` (ESM for Node 20+, with a source map)
  * and a `package.json` the platform installs from.
  *
@@ -73,6 +86,11 @@ function externalPackages(metafile: Metafile): Set<string> {
  * from esbuild's metafile), so each function ships only what it uses. A package the code
  * imports that is not a root dependency (a devDependency, a typo) fails the build here
  * rather than at the function's first cold start.
+ *
+ * The layering rule is checked again on what actually went in: every input must lie in
+ * the entry's own folder (`functions/<name>/`) or in `shared/`. An import of `deploy/`,
+ * `dev/` or another function — which lint should have stopped — fails the build here,
+ * before provisioning code or a sibling's routes ship inside a bundle.
  */
 export async function buildFunction({ name, entry, outdir }: BuildEntry): Promise<BuildResult> {
   const started = performance.now();
@@ -101,6 +119,15 @@ export async function buildFunction({ name, entry, outdir }: BuildEntry): Promis
     // Leave no half-written folder that could be deployed by mistake.
     rmSync(outdir, { recursive: true, force: true });
     throw new BuildError(`${name}: esbuild failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+
+  const ownFolder = `${path.relative(REPO_ROOT, path.dirname(entry)).split(path.sep).join('/')}/`;
+  const strays = inputsOutside(metafile, [ownFolder, 'shared/']);
+  if (strays.length > 0) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw new BuildError(
+      `${name}: the bundle includes ${strays.join(', ')}, outside ${ownFolder} and shared/ (a function imports only its own folder and shared/)`,
+    );
   }
 
   const root = readRootPackage();

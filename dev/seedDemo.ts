@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { isMain } from '../deploy/isMain.js';
-import { ensureDatasetDefinition, LLM_USAGE_DAILY, orgDataset, orgDatasetId, type LlmUsageDailyRow } from '../deploy/bigquery/index.js';
+import { ensureDatasetDefinition, LLM_USAGE_DAILY, orgDataset, orgDatasetId, type LlmUsageDailyRow } from '../shared/analytics/index.js';
 import { bigQueryConfig, getBigQuery, insertIdFor, parseBigQueryConfig } from '../shared/bigquery/index.js';
 import { DEMO_MODELS, demoUsageForDay, type DemoModel } from '../shared/providers/index.js';
 import { localBigQueryOptions } from './bigquery/index.js';

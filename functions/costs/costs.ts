@@ -1,5 +1,5 @@
 import { BigQuery } from '@google-cloud/bigquery';
-import { LLM_USAGE_DAILY, orgDatasetId } from '../../deploy/bigquery/tables.js';
+import { LLM_USAGE_DAILY, orgDatasetId } from '../../shared/analytics/index.js';
 import type { Tenant } from '../../shared/auth/index.js';
 import { runQuery } from '../../shared/bigquery/index.js';
 import { log } from '../../shared/log/index.js';

@@ -1,8 +1,7 @@
-import { http } from '@google-cloud/functions-framework';
-import { authenticateTenant, flushLastUsedIfDue } from '../../shared/auth/index.js';
+import { authenticateTenant } from '../../shared/auth/index.js';
 import { TenantCache, type CacheStats } from '../../shared/cache/index.js';
-import { runtimeConfig } from '../../shared/config/index.js';
-import { createHttpHandler, route } from '../../shared/http/index.js';
+import { defineHttpFunction } from '../../shared/function/index.js';
+import { route } from '../../shared/http/index.js';
 import { parseCostsConfig } from './config.js';
 import { loadCosts, type CostsView } from './costs.js';
 import { costsQuery } from './schema.js';
@@ -22,23 +21,18 @@ export function costsCacheStats(): CacheStats & { tenants: number } {
   return cache.stats();
 }
 
-http(
-  'costs',
-  createHttpHandler({
-    name: runtimeConfig().functionName,
-    finalize: flushLastUsedIfDue,
-    routes: [
-      route({
-        method: 'GET',
-        path: '/v1/costs',
-        auth: authenticateTenant,
-        query: costsQuery,
-        handler: async ({ auth, query }) => {
-          if (config.COSTS_CACHE_TTL_MS === 0) return { body: await loadCosts(auth, query) };
-          const key = `${query.group_by}|${query.from}|${query.to}`;
-          return { body: await cache.forTenant(auth.orgId).getOrLoad(key, () => loadCosts(auth, query)) };
-        },
-      }),
-    ],
-  }),
-);
+defineHttpFunction('costs', {
+  routes: [
+    route({
+      method: 'GET',
+      path: '/v1/costs',
+      auth: authenticateTenant,
+      query: costsQuery,
+      handler: async ({ auth, query }) => {
+        if (config.COSTS_CACHE_TTL_MS === 0) return { body: await loadCosts(auth, query) };
+        const key = `${query.group_by}|${query.from}|${query.to}`;
+        return { body: await cache.forTenant(auth.orgId).getOrLoad(key, () => loadCosts(auth, query)) };
+      },
+    }),
+  ],
+});

@@ -1,9 +1,6 @@
-import { http } from '@google-cloud/functions-framework';
-import { createAuditHook } from '../../shared/audit/index.js';
-import { flushLastUsedIfDue } from '../../shared/auth/index.js';
-import { runtimeConfig } from '../../shared/config/index.js';
 import { parseKekConfig } from '../../shared/crypto/index.js';
-import { createHttpHandler } from '../../shared/http/index.js';
+import { createAuditHook } from '../../shared/audit/index.js';
+import { defineHttpFunction } from '../../shared/function/index.js';
 import { integrationRoutes } from './routes.js';
 
 // Checked at load: without KMS_KEY_NAME or KEK_FILE the function refuses to start (it
@@ -11,12 +8,4 @@ import { integrationRoutes } from './routes.js';
 // use through the lazy client cache.
 parseKekConfig();
 
-http(
-  'integrations',
-  createHttpHandler({
-    name: runtimeConfig().functionName,
-    finalize: flushLastUsedIfDue,
-    audit: createAuditHook(),
-    routes: integrationRoutes(),
-  }),
-);
+defineHttpFunction('integrations', { routes: integrationRoutes(), audit: createAuditHook() });

@@ -1,12 +1,11 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
-import { getKek, sealSecret } from '../../shared/crypto/index.js';
+import { credentialAad, getKek, sealSecret } from '../../shared/crypto/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { noQuery, route, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { checkCredential } from './providers.js';
-import { noQuery, providerParams, putBody } from './schema.js';
-import { credentialAad, deleteIntegration, fingerprintOf, listIntegrations, upsertIntegration, type IntegrationStatus } from './store.js';
+import { providerParams, putBody } from './schema.js';
+import { deleteIntegration, fingerprintOf, listIntegrations, upsertIntegration, type IntegrationStatus } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);
 

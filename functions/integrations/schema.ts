@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { storableText } from '../../shared/http/text.js';
+import { storableText } from '../../shared/http/index.js';
+import { providerName } from '../../shared/providers/index.js';
 
-/** The same provider names as pricing: `^[a-z][a-z0-9_-]{1,39}$`. */
-export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;
 export const MAX_CREDENTIAL_CHARS = 4096;
 
 /** `/v1/integrations/{provider}`. */
 export const providerParams = z.strictObject({
-  provider: z.string().regex(PROVIDER_PATTERN, { error: 'must match ^[a-z][a-z0-9_-]{1,39}$' }),
+  provider: providerName,
 });
 
 /**
@@ -19,6 +18,3 @@ export const putBody = z.strictObject({
   validate: z.boolean({ error: 'must be true or false' }).optional(),
 });
 export type PutBody = z.infer<typeof putBody>;
-
-/** Endpoints without query parameters accept none. */
-export const noQuery = z.strictObject({});

@@ -45,11 +45,6 @@ export function fingerprintOf(credential: string): string {
   return chars.length >= MIN_CHARS_FOR_FINGERPRINT ? chars.slice(-4).join('') : '';
 }
 
-/** The AAD of a stored credential: its row. Sealed bytes moved to another row fail to open. */
-export function credentialAad(orgId: string, provider: string): string {
-  return `${orgId}|${provider}`;
-}
-
 /** Creates or replaces the org's credential for a provider. */
 export async function upsertIntegration(
   orgId: string,
@@ -86,20 +81,4 @@ export async function deleteIntegration(orgId: string, provider: string): Promis
   const db = await getDb();
   const { rowCount } = await db.query(`DELETE FROM integrations WHERE org_id = $1 AND provider = $2`, [orgId, provider]);
   return (rowCount ?? 0) > 0;
-}
-
-/**
- * The sealed credential of an org's provider, for the code that must use it (the pipeline
- * worker reads the same columns and opens them with `openSecret` and {@link credentialAad}).
- */
-export async function loadSealedCredential(orgId: string, provider: string): Promise<SealedSecret | undefined> {
-  const db = await getDb();
-  const { rows } = await db.query<{ ciphertext: Buffer; iv: Buffer; auth_tag: Buffer; wrapped_dek: Buffer; kek_id: string }>(
-    `SELECT ciphertext, iv, auth_tag, wrapped_dek, kek_id FROM integrations WHERE org_id = $1 AND provider = $2`,
-    [orgId, provider],
-  );
-  const row = rows[0];
-  return row === undefined
-    ? undefined
-    : { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag, wrappedDek: row.wrapped_dek, kekId: row.kek_id };
 }

@@ -1,8 +1,5 @@
-import { http } from '@google-cloud/functions-framework';
 import { createAuditHook, withAuditedOrg } from '../../shared/audit/index.js';
-import { flushLastUsedIfDue } from '../../shared/auth/index.js';
-import { runtimeConfig } from '../../shared/config/index.js';
-import { createHttpHandler } from '../../shared/http/index.js';
+import { defineHttpFunction } from '../../shared/function/index.js';
 import { parseOrgsConfig } from './config.js';
 import { setAnalyticsProvisioner } from './provision.js';
 import { createBigQueryProvisioner } from './provisionBigQuery.js';
@@ -18,12 +15,7 @@ setAnalyticsProvisioner(createBigQueryProvisioner());
 /** Admin actions, and the body field naming the org they act on (for logs and the audit row). */
 const ADMIN_ACTIONS = { 'POST /v1/orgs': 'org_slug' } as const;
 
-http(
-  'orgs',
-  createHttpHandler({
-    name: runtimeConfig().functionName,
-    routes: withAuditedOrg(orgRoutes(config.ADMIN_TOKEN), ADMIN_ACTIONS),
-    finalize: flushLastUsedIfDue,
-    audit: createAuditHook({ adminActions: Object.keys(ADMIN_ACTIONS) }),
-  }),
-);
+defineHttpFunction('orgs', {
+  routes: withAuditedOrg(orgRoutes(config.ADMIN_TOKEN), ADMIN_ACTIONS),
+  audit: createAuditHook({ adminActions: Object.keys(ADMIN_ACTIONS) }),
+});

@@ -16,8 +16,8 @@ export interface AnalyticsProvisioner {
 }
 
 let provisioner: AnalyticsProvisioner = {
-  // Seam: the BigQuery provisioner is plugged in by the analytics work; until then
-  // onboarding completes with Postgres alone.
+  // Seam: `index.ts` plugs in the BigQuery provisioner at load, before the first request;
+  // this no-op only stands until then (tests plug in their own).
   provision: async () => undefined,
 };
 

@@ -6,13 +6,13 @@ import {
   SchemaDriftError,
   type EnsureReport,
   type ProvisionStep,
-} from '../../deploy/bigquery/index.js';
+} from '../../shared/analytics/index.js';
 import { bigQueryConfig, getBigQuery } from '../../shared/bigquery/index.js';
 import { InternalError, isAppError, UnavailableError } from '../../shared/errors/index.js';
 import { log } from '../../shared/log/index.js';
 import type { AnalyticsProvisioner, OnboardedOrg } from './provision.js';
 
-export type { ProvisionStep } from '../../deploy/bigquery/index.js';
+export type { ProvisionStep } from '../../shared/analytics/index.js';
 
 export interface BigQueryProvisionerOptions {
   /** @default the instance's lazy client (`getBigQuery`) */

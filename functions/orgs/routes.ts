@@ -3,11 +3,11 @@ import { TenantCache } from '../../shared/cache/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { withBudget } from '../../shared/deadline/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
+import { noQuery, route, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { analyticsProvisioner } from './provision.js';
-import { keyIdParams, noQuery, onboardBody } from './schema.js';
-import { createOrResumeOrg, markActive, releaseOnboardingLease } from './store.js';
+import { keyIdParams, onboardBody } from './schema.js';
+import { createOrResumeOrg, insertApiKey, markActive, releaseOnboardingLease } from './store.js';
 
 interface OrgProfile {
   org_slug: string;
@@ -123,12 +123,7 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
       query: noQuery,
       handler: async ({ auth }) => {
         const key = generateApiKey();
-        const db = await getDb();
-        const { rows } = await db.query<{ id: string; created_at: Date }>(
-          `INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3) RETURNING id, created_at`,
-          [auth.orgId, key.hash, key.prefix],
-        );
-        const row = rows[0] as { id: string; created_at: Date };
+        const row = await insertApiKey(await getDb(), auth.orgId, key);
         return { status: 201, body: { id: row.id, key: key.key, created_at: row.created_at.toISOString() } };
       },
     }),

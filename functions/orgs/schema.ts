@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { ORG_SLUG_PATTERN } from '../../shared/analytics/index.js';
 
 export const PLANS = ['free', 'pro', 'enterprise'] as const;
 
 export const onboardBody = z.strictObject({
-  org_slug: z.string().regex(/^[a-z][a-z0-9_]{2,39}$/, { error: 'must match ^[a-z][a-z0-9_]{2,39}$' }),
+  org_slug: z.string().regex(ORG_SLUG_PATTERN, { error: 'must match ^[a-z][a-z0-9_]{2,39}$' }),
   name: z.string().trim().min(1).max(200),
   plan: z.enum(PLANS).default('free'),
   admin_email: z.email().max(254),
@@ -11,6 +12,3 @@ export const onboardBody = z.strictObject({
 export type OnboardBody = z.infer<typeof onboardBody>;
 
 export const keyIdParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
-
-/** Endpoints that take no body accept none: an empty object schema with no keys. */
-export const noQuery = z.strictObject({});

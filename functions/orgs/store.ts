@@ -70,12 +70,20 @@ export async function createOrResumeOrg(
     [org.id],
   );
   const key = generateApiKey();
-  const created = await client.query<{ id: string; created_at: Date }>(
-    `INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3) RETURNING id, created_at`,
-    [org.id, key.hash, key.prefix],
-  );
-  const keyRow = created.rows[0] as { id: string; created_at: Date };
+  const keyRow = await insertApiKey(client, org.id, key);
   return { org, key, keyId: keyRow.id, keyCreatedAt: keyRow.created_at };
+}
+
+/**
+ * Stores a new API key of an org (its hash and display prefix; the key itself is never
+ * stored). Takes a transaction's client or the pool alike.
+ */
+export async function insertApiKey(client: Pick<DbClient, 'query'>, orgId: string, key: NewApiKey): Promise<{ id: string; created_at: Date }> {
+  const { rows } = await client.query<{ id: string; created_at: Date }>(
+    `INSERT INTO api_keys (org_id, key_hash, prefix) VALUES ($1, $2, $3) RETURNING id, created_at`,
+    [orgId, key.hash, key.prefix],
+  );
+  return rows[0] as { id: string; created_at: Date };
 }
 
 export async function markActive(client: DbClient, orgId: string): Promise<void> {

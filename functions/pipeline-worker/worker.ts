@@ -90,7 +90,7 @@ async function execute(message: PipelineRunMessage, orgId: string, provider: Usa
  *   still nacks, so Pub/Sub forwards the message to the dead-letter topic.
  */
 export async function runPipeline(message: PipelineRunMessage, context: MessageContext, config: WorkerConfig): Promise<void> {
-  addLogContext({ org: message.org_slug, run_id: message.run_id });
+  addLogContext({ org: message.org_slug, runId: message.run_id });
   const provider = providerOfPipeline(message.pipeline_id);
   const db = await getDb();
   if (provider === undefined) {

@@ -1,9 +1,6 @@
-import { http } from '@google-cloud/functions-framework';
-import { createAuditHook } from '../../shared/audit/index.js';
-import { flushLastUsedIfDue } from '../../shared/auth/index.js';
 import type { CacheStats } from '../../shared/cache/index.js';
-import { runtimeConfig } from '../../shared/config/index.js';
-import { createHttpHandler } from '../../shared/http/index.js';
+import { createAuditHook } from '../../shared/audit/index.js';
+import { defineHttpFunction } from '../../shared/function/index.js';
 import { PricingCache } from './cache.js';
 import { parsePricingConfig } from './config.js';
 import { pricingRoutes } from './routes.js';
@@ -34,12 +31,4 @@ export function invalidatePricingCache(orgId: string): void {
   cache.invalidate(orgId);
 }
 
-http(
-  'pricing',
-  createHttpHandler({
-    name: runtimeConfig().functionName,
-    finalize: flushLastUsedIfDue,
-    audit: createAuditHook(),
-    routes: pricingRoutes(cache),
-  }),
-);
+defineHttpFunction('pricing', { routes: pricingRoutes(cache), audit: createAuditHook() });

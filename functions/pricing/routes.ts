@@ -1,11 +1,9 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { route, SerializedJson, type AnyRoute } from '../../shared/http/index.js';
-import { decodeCursor, encodeCursor } from '../../shared/http/cursor.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { decodeCursor, keysetPage, noQuery, route, SerializedJson, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import type { PricingCache, PricingPage } from './cache.js';
-import { listQuery, modelParams, noQuery, putBody, type ListQuery } from './schema.js';
-import { deletePricing, listPricingPage, upsertPricing } from './store.js';
+import { listQuery, modelParams, putBody, type ListQuery } from './schema.js';
+import { deletePricing, listPricing, upsertPricing } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);
 
@@ -20,11 +18,14 @@ function normalizedQuery({ provider, limit, cursor }: ListQuery): string {
 }
 
 async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
-  const scope = cursorScope(orgId, query.provider);
-  const after = query.cursor === undefined ? undefined : (decodeCursor(scope, query.cursor, 2) as [string, string]);
-  const { items, hasMore } = await listPricingPage(orgId, { provider: query.provider, after, limit: query.limit });
-  const last = items.at(-1);
-  return { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.provider, last.model]) : null };
+  return keysetPage({
+    scope: cursorScope(orgId, query.provider),
+    cursor: query.cursor,
+    limit: query.limit,
+    arity: 2,
+    load: (after, take) => listPricing(orgId, { provider: query.provider, after: after as [string, string] | undefined, take }),
+    keyOf: (item) => [item.provider, item.model],
+  });
 }
 
 /** Each page is serialized once, by the request that loaded it; its cache hits send that text. */

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../../shared/http/cursor.js';
+import { cursorParam, limitParam } from '../../shared/http/index.js';
+import { providerName } from '../../shared/providers/index.js';
 
-/** API.md: `provider` is `^[a-z][a-z0-9_-]{1,39}$`. */
-export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;
 /** API.md: `model` is `^[A-Za-z0-9._:-]{1,100}$` (percent-decoded from the path). */
 export const MODEL_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 
@@ -13,7 +12,7 @@ export const MODEL_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
  */
 export const MAX_PRICE_PER_1K_USD = 1_000_000;
 
-const provider = z.string().regex(PROVIDER_PATTERN, { error: 'must match ^[a-z][a-z0-9_-]{1,39}$' });
+const provider = providerName;
 const model = z.string().regex(MODEL_PATTERN, { error: 'must match ^[A-Za-z0-9._:-]{1,100}$' });
 
 /** A price: a finite JSON number (zod refuses `Infinity`, which `1e309` parses to), 0…cap. */
@@ -40,6 +39,3 @@ export const putBody = z.strictObject({
   output_per_1k_usd: price,
 });
 export type PutBody = z.infer<typeof putBody>;
-
-/** Endpoints without query parameters accept none. */
-export const noQuery = z.strictObject({});

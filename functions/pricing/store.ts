@@ -39,16 +39,15 @@ export interface PageRequest {
   provider: string | undefined;
   /** The last (provider, model) of the previous page. */
   after: readonly [string, string] | undefined;
-  limit: number;
+  /** Rows to fetch (`keysetPage` asks for one more than the page). */
+  take: number;
 }
 
 /**
- * One page in (provider, model) order — the primary key's order, so the page is an index
- * range scan. Keyset paging (`(provider, model) > last`) instead of OFFSET: rows inserted
- * or deleted between two fetches cannot shift a row onto a second page or off every page.
- * Fetches one row more than asked to know whether another page exists.
+ * Up to `take` prices after `after`, in (provider, model) order — the primary key's order,
+ * so a page is an index range scan; `keysetPage` (shared/http) makes the page and cursor.
  */
-export async function listPricingPage(orgId: string, { provider, after, limit }: PageRequest): Promise<{ items: PricingItem[]; hasMore: boolean }> {
+export async function listPricing(orgId: string, { provider, after, take }: PageRequest): Promise<PricingItem[]> {
   const params: SqlParam[] = [orgId];
   const where = ['org_id = $1'];
   if (provider !== undefined) {
@@ -59,14 +58,13 @@ export async function listPricingPage(orgId: string, { provider, after, limit }:
     params.push(after[0], after[1]);
     where.push(`(provider, model) > ($${params.length - 1}, $${params.length})`);
   }
-  params.push(limit + 1);
+  params.push(take);
   const db = await getDb();
   const { rows } = await db.query<PricingRow>(
     `SELECT ${COLUMNS} FROM llm_pricing WHERE ${where.join(' AND ')} ORDER BY provider, model LIMIT $${params.length}`,
     params,
   );
-  const hasMore = rows.length > limit;
-  return { items: rows.slice(0, limit).map(toItem), hasMore };
+  return rows.map(toItem);
 }
 
 /** Creates or replaces one price; returns it as stored (rounded to the column's scale). */

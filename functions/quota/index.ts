@@ -1,10 +1,8 @@
-import { http } from '@google-cloud/functions-framework';
-import { authenticateTenant, flushLastUsedIfDue } from '../../shared/auth/index.js';
+import { authenticateTenant } from '../../shared/auth/index.js';
 import { TenantCache } from '../../shared/cache/index.js';
-import { runtimeConfig } from '../../shared/config/index.js';
-import { createHttpHandler, route } from '../../shared/http/index.js';
+import { defineHttpFunction } from '../../shared/function/index.js';
+import { noQuery, route } from '../../shared/http/index.js';
 import { loadQuota, type QuotaView } from './quota.js';
-import { noQuery } from './schema.js';
 
 /**
  * Quota is read on every pipeline page load and must answer in milliseconds; counters
@@ -12,21 +10,16 @@ import { noQuery } from './schema.js';
  */
 const quotaCache = new TenantCache<QuotaView>({ ttlMs: 2_000, maxEntriesPerTenant: 1 });
 
-http(
-  'quota',
-  createHttpHandler({
-    name: runtimeConfig().functionName,
-    finalize: flushLastUsedIfDue,
-    routes: [
-      route({
-        method: 'GET',
-        path: '/v1/quota',
-        auth: authenticateTenant,
-        query: noQuery,
-        handler: async ({ auth }) => ({
-          body: await quotaCache.forTenant(auth.orgId).getOrLoad('today', () => loadQuota(auth)),
-        }),
+defineHttpFunction('quota', {
+  routes: [
+    route({
+      method: 'GET',
+      path: '/v1/quota',
+      auth: authenticateTenant,
+      query: noQuery,
+      handler: async ({ auth }) => ({
+        body: await quotaCache.forTenant(auth.orgId).getOrLoad('today', () => loadQuota(auth)),
       }),
-    ],
-  }),
-);
+    }),
+  ],
+});

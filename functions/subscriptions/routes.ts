@@ -1,11 +1,9 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
-import { route, type AnyRoute } from '../../shared/http/index.js';
-import { decodeCursor, encodeCursor } from '../../shared/http/cursor.js';
-import { withUtf8Body } from '../../shared/http/text.js';
+import { keysetPage, noQuery, route, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
-import { BULK_MAX_BODY_BYTES, bulkBody, createBody, idParams, listQuery, mergedRowProblem, noQuery, patchBody, type SubscriptionFields } from './schema.js';
+import { BULK_MAX_BODY_BYTES, bulkBody, createBody, idParams, listQuery, mergedRowProblem, patchBody, type SubscriptionFields } from './schema.js';
 import {
   deleteSubscription,
   getSubscription,
@@ -37,11 +35,15 @@ export function subscriptionRoutes(): AnyRoute[] {
       auth: tenant,
       query: listQuery,
       handler: async ({ auth, query }) => {
-        const scope = cursorScope(auth.orgId, query.status);
-        const afterId = query.cursor === undefined ? undefined : decodeCursor(scope, query.cursor, 1)[0];
-        const { items, hasMore } = await listSubscriptions(auth.orgId, { status: query.status, afterId, limit: query.limit });
-        const last = items.at(-1);
-        return { body: { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.id]) : null } };
+        const page = await keysetPage({
+          scope: cursorScope(auth.orgId, query.status),
+          cursor: query.cursor,
+          limit: query.limit,
+          arity: 1,
+          load: (after, take) => listSubscriptions(auth.orgId, { status: query.status, afterId: after?.[0], take }),
+          keyOf: (item) => [item.id],
+        });
+        return { body: page };
       },
     }),
     route({

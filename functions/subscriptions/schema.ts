@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../../shared/http/cursor.js';
-import { storableText } from '../../shared/http/text.js';
+import { cursorParam, limitParam, storableText } from '../../shared/http/index.js';
 
 export const BILLING_CYCLES = ['monthly', 'annual'] as const;
 export const STATUSES = ['active', 'cancelled'] as const;
@@ -109,6 +108,3 @@ export type ListQuery = z.infer<typeof listQuery>;
 
 /** `/v1/subscriptions/{id}`: a UUID, else `400` (before any lookup). */
 export const idParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
-
-/** Endpoints without query parameters accept none. */
-export const noQuery = z.strictObject({});

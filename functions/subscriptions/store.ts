@@ -29,14 +29,13 @@ function toSubscription(row: Subscription): Subscription {
 }
 
 /**
- * One page in `id` order (the `(org_id, id)` and `(org_id, status, id)` indexes). Keyset
- * paging: rows inserted between two fetches never shift a row to a second page. Fetches
- * one more row than asked to know whether another page exists.
+ * Up to `take` subscriptions after `afterId`, in `id` order (the `(org_id, id)` and
+ * `(org_id, status, id)` indexes); `keysetPage` (shared/http) makes the page and cursor.
  */
 export async function listSubscriptions(
   orgId: string,
-  { status, afterId, limit }: { status: string | undefined; afterId: string | undefined; limit: number },
-): Promise<{ items: Subscription[]; hasMore: boolean }> {
+  { status, afterId, take }: { status: string | undefined; afterId: string | undefined; take: number },
+): Promise<Subscription[]> {
   const params: SqlParam[] = [orgId];
   const where = ['org_id = $1'];
   if (status !== undefined) {
@@ -47,13 +46,13 @@ export async function listSubscriptions(
     params.push(afterId);
     where.push(`id > $${params.length}`);
   }
-  params.push(limit + 1);
+  params.push(take);
   const db = await getDb();
   const { rows } = await db.query<Subscription>(
     `SELECT ${COLUMNS} FROM subscriptions WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`,
     params,
   );
-  return { items: rows.slice(0, limit).map(toSubscription), hasMore: rows.length > limit };
+  return rows.map(toSubscription);
 }
 
 /** One subscription of the org; undefined for an unknown id or another org's. */

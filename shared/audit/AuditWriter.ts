@@ -1,4 +1,4 @@
-import type { AuditLogRow } from '../../deploy/bigquery/tables.js';
+import type { AuditLogRow } from '../analytics/index.js';
 import { raceSignal } from '../deadline/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';

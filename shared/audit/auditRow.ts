@@ -1,4 +1,4 @@
-import type { AuditLogRow } from '../../deploy/bigquery/tables.js';
+import type { AuditLogRow } from '../analytics/index.js';
 import type { AuditEvent } from '../http/index.js';
 import { ACTOR_ADMIN, ACTOR_ANONYMOUS, AUTH_FAILURE_CODES } from './constants.js';
 

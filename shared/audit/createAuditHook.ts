@@ -1,4 +1,4 @@
-import { CENTRAL_DATASET, ORG_AUDIT_LOGS } from '../../deploy/bigquery/tables.js';
+import { CENTRAL_DATASET, ORG_AUDIT_LOGS } from '../analytics/index.js';
 import { insertIdFor, insertRows } from '../bigquery/index.js';
 import { runtimeConfig } from '../config/index.js';
 import type { AuditEvent } from '../http/index.js';

@@ -1,9 +1,9 @@
 /**
  * The audit log: one `cloudact_meta.org_audit_logs` row per mutating call, written by the
- * `audit` hook of `createHttpHandler`.
+ * `audit` hook that `defineHttpFunction` wires into the HTTP wrapper:
  *
  * ```ts
- * createHttpHandler({ name, routes, audit: createAuditHook() });
+ * defineHttpFunction('pricing', { routes, audit: createAuditHook() });
  * ```
  */
 export { createAuditHook, type AuditHook, type AuditHookOptions } from './createAuditHook.js';

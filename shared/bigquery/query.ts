@@ -1,6 +1,6 @@
 import type { BigQuery, Query } from '@google-cloud/bigquery';
 import { budgetMs, now, type Tier } from '../deadline/index.js';
-import { DeadlineExceededError, InvalidArgumentError, UnavailableError } from '../errors/index.js';
+import { DeadlineExceededError, InternalError, UnavailableError } from '../errors/index.js';
 import { getLogContext, log } from '../log/index.js';
 import { bigQueryConfig, getBigQuery } from './client.js';
 
@@ -83,14 +83,18 @@ export async function runQuery<T = Record<string, unknown>>(query: BigQueryQuery
   }
 }
 
-/** Wraps client errors: timeouts → 504, invalid queries → 400 (a bug, logged), 5xx → 503. */
+/**
+ * Wraps client errors: timeouts → 504; invalid queries → 500 (we build every query and
+ * pass input only as parameters, so a query BigQuery rejects is our bug, never the
+ * client's: the wrapper logs it at ERROR with its cause); 5xx and rate limits → 503.
+ */
 export function mapBigQueryError(error: unknown, ms: number): unknown {
   const reason = reasonOf(error);
   const code = (error as BigQueryApiError | undefined)?.code;
   if (reason === 'timeout' || reason === 'stopped' || /Job timed out|timed out after/i.test((error as Error)?.message ?? '')) {
     return new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget`, error);
   }
-  if (reason === 'invalidQuery') return new InvalidArgumentError('The analytics query was rejected', [], error);
+  if (reason === 'invalidQuery') return new InternalError('BigQuery rejected an analytics query the function built', error);
   if (reason === 'backendError' || reason === 'rateLimitExceeded' || (typeof code === 'number' && code >= 500)) {
     return new UnavailableError('BigQuery is unavailable, retry shortly', { cause: error, retryAfterSeconds: 2 });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SAFETY_MARGIN_MS, DEFAULT_SHUTDOWN_DRAIN_MS } from './defaults.js';
 import { envBool, envInt, parseEnv, type Env } from './parseEnv.js';
 
 /** Most connections a pool may hold: db-f1-micro has 25, 3 reserved; see the deploy budget check. */
@@ -25,14 +26,10 @@ export const runtimeConfigSchema = z
     K_REVISION: z.string().optional(),
     /** The function's configured timeout. @default 60 */
     FUNCTION_TIMEOUT_SECONDS: envInt({ min: 1, max: 3600, default: 60 }),
-    /** Time kept back from the platform's timeout to answer and clean up. @default 1000 */
-    DEADLINE_SAFETY_MARGIN_MS: envInt({ min: 0, max: 60_000, default: 1000 }),
-    /**
-     * After SIGTERM, how long in-flight invocations may run before their deadlines are
-     * aborted. The platform kills the instance 10 s after SIGTERM; flushes and closing
-     * clients need the rest. @default 6000
-     */
-    SHUTDOWN_DRAIN_MS: envInt({ min: 0, max: 8000, default: 6000 }),
+    /** Time kept back from the platform's timeout to answer and clean up. @default DEFAULT_SAFETY_MARGIN_MS (1000) */
+    DEADLINE_SAFETY_MARGIN_MS: envInt({ min: 0, max: 60_000, default: DEFAULT_SAFETY_MARGIN_MS }),
+    /** After SIGTERM, how long in-flight invocations may run. @default DEFAULT_SHUTDOWN_DRAIN_MS (6000) */
+    SHUTDOWN_DRAIN_MS: envInt({ min: 0, max: 8000, default: DEFAULT_SHUTDOWN_DRAIN_MS }),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// URL' }).optional(),
     INSTANCE_CONNECTION_NAME: z
       .string()

@@ -10,4 +10,5 @@ export type { KeyEncryptionKey } from './KeyEncryptionKey.js';
 export { LocalFileKek } from './LocalFileKek.js';
 export { KmsKek, KMS_KEY_NAME_PATTERN, type KmsClientLike } from './KmsKek.js';
 export { openSecret, sealSecret, type SealedSecret } from './envelope.js';
+export { credentialAad, loadSealedCredential } from './sealedCredential.js';
 export { createKek, getKek, getKmsClient, parseKekConfig, type ClosableKmsClient, type KekConfig } from './getKek.js';

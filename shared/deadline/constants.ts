@@ -17,5 +17,5 @@ export type Tier = keyof typeof TIERS;
 
 export const TIER_NAMES = Object.keys(TIERS) as Tier[];
 
-/** Time kept back from the platform timeout to write the answer and clean up. @default 1000 */
-export const DEFAULT_SAFETY_MARGIN_MS = 1000;
+/** Time kept back from the platform timeout to write the answer and clean up (set once, in config). */
+export { DEFAULT_SAFETY_MARGIN_MS } from '../config/index.js';

@@ -8,3 +8,5 @@ export { cursorParam, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, limitParam,
 export { assertUtf8Body, storableText, withUtf8Body } from './text.js';
 export { installFrameworkErrorHandler, type BodyLimitFor } from './frameworkErrors.js';
 export { UNROUTED_BODY_LIMIT } from './boundedBody.js';
+export { keysetPage, type KeysetPageOptions, type Page } from './keysetPage.js';
+export { noQuery } from './noQuery.js';

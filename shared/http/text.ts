@@ -42,8 +42,9 @@ export function assertUtf8Body(req: IncomingMessage & { rawBody?: Buffer }): voi
 
 /**
  * Wraps a route's authenticator so the body's bytes are checked as UTF-8 right after the
- * caller is known (the wrapper's only hook between authentication and schema parsing):
- * an anonymous caller still learns nothing, and no handler can forget the check.
+ * caller is known: an anonymous caller still learns nothing. The wrapper checks the body
+ * of a route that declares a body schema on its own; this covers every route the
+ * authenticator guards, so no route of a function can forget the check.
  */
 export function withUtf8Body<A>(authenticate: Authenticator<A>): Authenticator<A> {
   return async function authenticateWithUtf8Body(req: Request): Promise<A> {

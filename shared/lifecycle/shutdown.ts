@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeClients } from '../clients/index.js';
+import { DEFAULT_SHUTDOWN_DRAIN_MS } from '../config/index.js';
 import type { Deadline } from '../deadline/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
@@ -12,7 +13,7 @@ import { log } from '../log/index.js';
 export type ShutdownHook = (limit: { timeoutMs: number }) => Promise<void> | void;
 
 export interface ShutdownOptions {
-  /** How long in-flight invocations may take to finish. Cloud Run kills 10 s after SIGTERM. @default 6000 */
+  /** How long in-flight invocations may take to finish. Cloud Run kills 10 s after SIGTERM. @default DEFAULT_SHUTDOWN_DRAIN_MS (6000) */
   drainTimeoutMs?: number;
   /**
    * After the drain time, how long cancelled invocations may take to answer and give back
@@ -115,7 +116,7 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean>
  */
 export function shutdown(reason: string, options: ShutdownOptions = {}): Promise<void> {
   const {
-    drainTimeoutMs = 6000,
+    drainTimeoutMs = DEFAULT_SHUTDOWN_DRAIN_MS,
     cancelGraceMs = 500,
     flushTimeoutMs = 2000,
     graceMs = 9500,

@@ -7,6 +7,8 @@ export interface LogContext {
   executionId?: string;
   requestId?: string;
   org?: string;
+  /** The pipeline run an event invocation works on. */
+  runId?: string;
   trace?: TraceContext;
 }
 

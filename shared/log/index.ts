@@ -13,3 +13,4 @@ export {
 export { withLogContext, getLogContext, addLogContext, type LogContext } from './context.js';
 export { parseTraceContext, type TraceContext } from './trace.js';
 export { redact, redactString, REDACTED } from './redact.js';
+export { parseLogConfig, type LogConfig } from './config.js';

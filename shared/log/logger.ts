@@ -1,3 +1,4 @@
+import { parseLogConfig } from './config.js';
 import { getLogContext } from './context.js';
 import { redact, redactString } from './redact.js';
 
@@ -14,7 +15,13 @@ const defaultSink: LogSink = (line) => {
 };
 
 let sink: LogSink = defaultSink;
-let minRank = SEVERITY_RANK[(process.env.LOG_LEVEL?.toUpperCase() as Severity | undefined) ?? 'INFO'] ?? SEVERITY_RANK.INFO;
+let minRank = SEVERITY_RANK[parseLogConfig().level];
+
+/**
+ * The project that qualifies trace ids, read on the first traced line rather than at
+ * load: the platform sets it before any request, and a test may set it after importing.
+ */
+let traceProject: { id: string | undefined } | undefined;
 
 /** Redirects log output (tests capture lines this way); returns a function that restores it. */
 export function setLogSink(next: LogSink): () => void {
@@ -44,8 +51,10 @@ function baseEntry(severity: Severity, message: string): Record<string, unknown>
   if (context.executionId !== undefined) entry.execution_id = context.executionId;
   if (context.requestId !== undefined) entry.request_id = context.requestId;
   if (context.org !== undefined) entry.org = context.org;
+  if (context.runId !== undefined) entry.run_id = context.runId;
   if (context.trace !== undefined) {
-    const project = process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT;
+    traceProject ??= { id: parseLogConfig().project };
+    const project = traceProject.id;
     entry['logging.googleapis.com/trace'] =
       project === undefined ? context.trace.traceId : `projects/${project}/traces/${context.trace.traceId}`;
     if (context.trace.spanId !== undefined) entry['logging.googleapis.com/spanId'] = context.trace.spanId;

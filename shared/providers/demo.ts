@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ORG_SLUG_PATTERN } from '../../deploy/bigquery/tables.js';
+import { ORG_SLUG_PATTERN } from '../analytics/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { mulberry32 } from './mulberry32.js';
 import { usageDay } from './usageDay.js';

@@ -1,8 +1,13 @@
 /**
- * Provider usage for the pipeline worker: pull one org's day of usage (`demo`, OpenAI,
- * Anthropic), price it with the org's pricing table, and the errors that say whether a
- * failed pull is worth retrying.
+ * LLM providers as the runtime knows them: the provider name rule (`providerName.ts`),
+ * where each provider's API is (`baseUrl.ts`), and what the pipeline worker needs to pull
+ * one org's day of usage (`demo`, OpenAI, Anthropic), price it with the org's pricing
+ * table, and tell whether a failed pull is worth retrying. Shared because the integrations
+ * function validates credentials against these APIs and the pipeline worker pulls usage
+ * from them — and a function never imports another.
  */
+export { baseUrlVariable, providerBaseUrl } from './baseUrl.js';
+export { PROVIDER_PATTERN, providerName } from './providerName.js';
 export { USAGE_PROVIDERS, isUsageProvider, type UsageFetch, type UsageProvider, type UsageRow } from './UsageRow.js';
 export { fetchUsage, type FetchUsageOptions } from './fetchUsage.js';
 export type { RetryOptions } from './getJson.js';

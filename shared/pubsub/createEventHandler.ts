@@ -23,6 +23,11 @@ export interface EventFunctionOptions<S extends z.ZodType> {
   handler: (message: z.infer<S>, context: MessageContext) => Promise<void>;
   /** Messages older than this are dropped with an error log (acked). @default 86_400_000 (24 h) */
   maxAgeMs?: number;
+  /**
+   * Called with the payload of a message dropped for its age (when it parses), before it is
+   * acked — e.g. to fail the work it stood for. Its errors are logged; the message is acked.
+   */
+  onExpired?: (message: z.infer<S>, context: MessageContext) => Promise<void>;
 }
 
 /** The CloudEvent handler functions-framework calls. */
@@ -35,7 +40,7 @@ export type EventHandler = (event: CloudEvent<unknown>) => Promise<void>;
  * - throws (non-2xx, Pub/Sub retries): transient failures — deadline, unavailable,
  *   anything unexpected.
  */
-export function createEventHandler<S extends z.ZodType>({ name, schema, handler, maxAgeMs = 86_400_000 }: EventFunctionOptions<S>): EventHandler {
+export function createEventHandler<S extends z.ZodType>({ name, schema, handler, maxAgeMs = 86_400_000, onExpired }: EventFunctionOptions<S>): EventHandler {
   const config = runtimeConfig();
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
@@ -59,6 +64,13 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
               age_ms: ageMs,
               max_age_ms: maxAgeMs,
             });
+            if (onExpired !== undefined) {
+              try {
+                await onExpired(decodeMessage(event.data, schema), { messageId, publishTime, deliveryAttempt: undefined, deadline });
+              } catch (error) {
+                log.error('Handling an expired message failed; it is acked anyway', error, { message_id: messageId });
+              }
+            }
             return;
           }
           let payload: z.infer<S>;
@@ -77,7 +89,12 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
               log.error('Acked a message the handler rejected as invalid', error, { message_id: messageId, code: appError.code });
               return;
             }
-            log.error('Message handling failed; Pub/Sub will retry', error, { message_id: messageId, code: appError.code });
+            // An expected transient failure (a busy backend, a full org) is a warning; anything else an error.
+            if (isAppError(error) && (appError.code === 'UNAVAILABLE' || appError.code === 'DEADLINE_EXCEEDED')) {
+              log.warn('Message handling failed; Pub/Sub will retry', { message_id: messageId, code: appError.code, reason: appError.message });
+            } else {
+              log.error('Message handling failed; Pub/Sub will retry', error, { message_id: messageId, code: appError.code });
+            }
             throw error;
           }
         } finally {

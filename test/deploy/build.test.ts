@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunction, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
+import { manifest } from '../../deploy/manifest.js';
 import { BuildError } from '../../deploy/errors.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'deploy', 'fixtures');
@@ -102,11 +103,33 @@ describe('buildFunction', () => {
       entry: path.join(FIXTURES, 'undeclared', 'index.ts'),
       message: 'nowhere: the bundle imports esbuild, not listed in package.json "dependencies"',
     },
+    {
+      case: 'a planted wrong-way import of deploy/',
+      entry: path.join(FIXTURES, 'wrongway', 'index.ts'),
+      message: 'nowhere: the bundle includes deploy/paths.ts, outside test/deploy/fixtures/wrongway/ and shared/',
+    },
+    {
+      case: "an import of another function's folder",
+      entry: path.join(FIXTURES, 'sibling', 'index.ts'),
+      message: 'nowhere: the bundle includes test/deploy/fixtures/hello/index.ts, outside test/deploy/fixtures/sibling/ and shared/',
+    },
   ])('fails with a BuildError for $case', async ({ entry, message }) => {
     const attempt = buildFunction({ name: 'nowhere', entry, outdir: path.join(OUT_ROOT, 'nowhere') });
 
     await expect(attempt).rejects.toThrow(BuildError);
     await expect(attempt).rejects.toThrow(message);
     expect(existsSync(path.join(OUT_ROOT, 'nowhere', 'index.js'))).toBe(false);
+  });
+});
+
+describe('the layering check of the build on the real tree', () => {
+  it('builds every function of the manifest: each bundle holds only its own folder and shared/', async () => {
+    const built = await Promise.all(
+      manifest.functions.map((fn) =>
+        buildFunction({ name: fn.name, entry: path.join(REPO_ROOT, fn.source, 'index.ts'), outdir: path.join(OUT_ROOT, 'tree', fn.name) }),
+      ),
+    );
+
+    expect(built.map((r) => r.name).sort()).toEqual(manifest.functions.map((fn) => fn.name).sort());
   });
 });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../deploy/bigquery/index.js';
+import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { databaseUrl, eventually, uniqueName } from '../fixtures/runtime/postgres.js';

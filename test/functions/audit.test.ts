@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CENTRAL_DATASET, centralDataset, ensureTable, ORG_AUDIT_LOGS, type AuditLogRow } from '../../deploy/bigquery/index.js';
+import { CENTRAL_DATASET, centralDataset, ensureTable, ORG_AUDIT_LOGS, type AuditLogRow } from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { toAuditRow } from '../../shared/audit/index.js';
 import type { AuditEvent } from '../../shared/http/index.js';

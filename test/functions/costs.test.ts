@@ -5,7 +5,7 @@
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LLM_USAGE_DAILY, orgDatasetId, type LlmUsageDailyRow } from '../../deploy/bigquery/index.js';
+import { LLM_USAGE_DAILY, orgDatasetId, type LlmUsageDailyRow } from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { demoUsageRows, seedDemoUsage } from '../../dev/seedDemo.js';
 import type * as CostsModule from '../../functions/costs/index.js';

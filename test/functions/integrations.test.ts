@@ -51,7 +51,7 @@ process.env.PROVIDER_BASE_URL_OPENAI = providerUrl;
 process.env.PROVIDER_BASE_URL_FAKE_AI = `${providerUrl}/`;
 
 await import('../../functions/integrations/index.js');
-const { loadSealedCredential, credentialAad } = await import('../../functions/integrations/store.js');
+const { loadSealedCredential, credentialAad } = await import('../../shared/crypto/index.js');
 
 /**
  * Credentials made to slip past the logger's shape-based redaction (no `sk-`, no `Bearer`

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { BigQuery, type TableMetadata } from '@google-cloud/bigquery';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { centralDataset, LLM_USAGE_DAILY, ORG_AUDIT_LOGS, ORG_META_PIPELINE_RUNS, type ProvisionStep, type TableDefinition } from '../../deploy/bigquery/index.js';
+import { centralDataset, LLM_USAGE_DAILY, ORG_AUDIT_LOGS, ORG_META_PIPELINE_RUNS, type ProvisionStep, type TableDefinition } from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import type * as ProvisionModule from '../../functions/orgs/provision.js';
 import type * as ProvisionBigQueryModule from '../../functions/orgs/provisionBigQuery.js';

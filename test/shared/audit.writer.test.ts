@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../deploy/bigquery/index.js';
+import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { AuditWriter, toAuditRow, type AuditEntry } from '../../shared/audit/index.js';
 import { captureLogs } from '../fixtures/runtime/logs.js';

@@ -63,6 +63,12 @@ async function waitUntilDone(job: Job, timeoutMs = 10_000): Promise<JobResource>
 }
 
 describe('runQuery', () => {
+  it('answers a query BigQuery rejects as our own bug (500 INTERNAL), never as the caller\'s 400', async () => {
+    const attempt = runQuery({ sql: 'SELECT NO_SUCH_FUNCTION(1) AS x' });
+
+    await expect(attempt).rejects.toMatchObject({ code: 'INTERNAL', status: 500 });
+  });
+
   it('labels the job with the function and org of the invocation and the caller labels, and caps its billed bytes', async () => {
     const testCase = marker();
 

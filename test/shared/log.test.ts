@@ -4,7 +4,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHttpHandler, route } from '../../shared/http/index.js';
-import { log, REDACTED, setLogLevel } from '../../shared/log/index.js';
+import { log, parseLogConfig, REDACTED, setLogLevel } from '../../shared/log/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 
 process.env.GOOGLE_CLOUD_PROJECT = 'demo-project';
@@ -35,6 +35,18 @@ beforeEach(() => {
 afterEach(() => {
   logs.restore();
   vi.restoreAllMocks();
+});
+
+describe('parseLogConfig', () => {
+  it.each([
+    { case: 'nothing set', env: {}, level: 'INFO', project: undefined },
+    { case: 'a level in any case', env: { LOG_LEVEL: 'warning' }, level: 'WARNING', project: undefined },
+    { case: 'an unknown level (falls back, never throws)', env: { LOG_LEVEL: 'LOUD' }, level: 'INFO', project: undefined },
+    { case: 'the project', env: { GOOGLE_CLOUD_PROJECT: 'p1', GCLOUD_PROJECT: 'p2' }, level: 'INFO', project: 'p1' },
+    { case: 'the older project variable alone', env: { GCLOUD_PROJECT: 'p2' }, level: 'INFO', project: 'p2' },
+  ])('reads $case', ({ env, level, project }) => {
+    expect(parseLogConfig(env)).toEqual({ level, project });
+  });
 });
 
 describe('log lines', () => {

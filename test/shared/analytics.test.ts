@@ -1,5 +1,5 @@
 /**
- * `deploy/bigquery`: the table definitions applied through the real client against the
+ * `shared/analytics`: the table definitions applied through the real client against the
  * local endpoint — created as defined, idempotent, patched where BigQuery allows it, and
  * refused with a clear error where it does not.
  */
@@ -18,7 +18,7 @@ import {
   tableResource,
   type ProvisionStep,
   type TableDefinition,
-} from '../../deploy/bigquery/index.js';
+} from '../../shared/analytics/index.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 
 let endpoint: BigQueryEndpoint;
