@@ -12,6 +12,7 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
+import { fromEngineError } from './engineErrors.js';
 import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, notFound, toErrorProto } from './errors.js';
 import type { ErrorProto } from './errors.js';
 import { translateQuery } from './translator.js';
@@ -564,10 +565,8 @@ function stopError(job: Job): BigQueryApiError {
 function asQueryError(err: unknown): BigQueryApiError {
   if (err instanceof BigQueryApiError) return err;
   if (err instanceof ValueError) return invalidQuery(err.message, err.location);
-  const message = err instanceof Error ? err.message : String(err);
-  if (/^(INTERNAL|FATAL) Error/i.test(message)) return new BigQueryApiError(500, 'backendError', message);
-  if (/Out of Memory/i.test(message)) return new BigQueryApiError(400, 'invalidQuery', `Resources exceeded during query execution: ${message}`);
-  return invalidQuery(message);
+  // Engine text never reaches the client: it gets BigQuery's wording instead.
+  return fromEngineError(err instanceof Error ? err.message : String(err));
 }
 
 /** Turns `queryParameters` into positional DuckDB values for `$1..$n`. */

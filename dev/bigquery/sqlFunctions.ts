@@ -8,7 +8,8 @@
  * `concat` skips NULLs, BigQuery's returns NULL), and against DuckDB-only
  * functions such as `read_csv` reaching the engine.
  */
-import { invalidQuery, unsupported } from './errors.js';
+import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from './errors.js';
+import { checkedIntDivide, checkedModulo, nonNegative } from './sqlChecks.js';
 import { duckString, literalString, parseDatePart, weekdayIndex } from './sqlHelpers.js';
 import type { DatePart } from './sqlHelpers.js';
 import { isWord } from './sqlTree.js';
@@ -230,6 +231,23 @@ function wordOfNode(n: SqlNode | undefined): string | undefined {
   return n && n.t === 'tok' && n.tok.kind === 'ident' ? n.tok.text.toUpperCase() : undefined;
 }
 
+/**
+ * SUBSTR/SUBSTRING: a position of 0, or one before the start of the string,
+ * means 1 in BigQuery (DuckDB counts the characters before the start against
+ * the length); a negative length is an error.
+ */
+function substr(s: string, p: string, n: string | undefined): string {
+  const pos = `(CASE WHEN (${p}) = 0 OR (${p}) < -length(${s}) THEN 1 ELSE (${p}) END)`;
+  if (n === undefined) return `substring(${s}, ${pos})`;
+  return `substring(${s}, ${pos}, ${nonNegative(n, 'Third argument in SUBSTR() cannot be negative')})`;
+}
+
+/** LPAD/RPAD pattern: a space by default; an empty pattern is an error in BigQuery. */
+function padPattern(p: string | undefined, fn: string): string {
+  if (p === undefined) return "' '";
+  return `(CASE WHEN length(${p}) = 0 THEN error(${duckString(`${ENGINE_ERROR_MARKER}Third argument in ${fn}() cannot be an empty string`)}) ELSE ${p} END)`;
+}
+
 /** The allow-list, keyed by upper-case GoogleSQL name. */
 export const FUNCTIONS: Record<string, FnSpec> = {
   // --- math
@@ -249,8 +267,8 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   IS_NAN: rename('isnan', 1, 1),
   IS_INF: rename('isinf', 1, 1),
   RAND: fixed(0, 0, () => 'random()'),
-  MOD: fixed(2, 2, ([a, b]) => `((${a}) % (${b}))`),
-  DIV: fixed(2, 2, ([a, b]) => `((${a}) // (${b}))`),
+  MOD: fixed(2, 2, ([a, b]) => checkedModulo(a as string, b as string)),
+  DIV: fixed(2, 2, ([a, b]) => checkedIntDivide(a as string, b as string)),
   LOG: fixed(1, 2, ([x, base]) => (base === undefined ? `ln(${x})` : `(ln(${x}) / ln(${base}))`)),
   GREATEST: fixed(1, INF, (a) => nullIfAnyNull('greatest', a)),
   LEAST: fixed(1, INF, (a) => nullIfAnyNull('least', a)),
@@ -266,24 +284,25 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   CONCAT: fixed(1, INF, (a) => `(${a.join(' || ')})`),
   LOWER: rename('lower', 1, 1),
   UPPER: rename('upper', 1, 1),
-  LENGTH: rename('length', 1, 1),
+  // LENGTH counts characters (code points) of a STRING and bytes of BYTES;
+  // typeof() is constant-folded and TRY_CAST keeps the unused branch bindable.
+  LENGTH: fixed(1, 1, ([x]) => `(CASE WHEN typeof(${x}) = 'BLOB' THEN octet_length(TRY_CAST(${x} AS BLOB)) ELSE length(TRY_CAST(${x} AS VARCHAR)) END)`),
   CHAR_LENGTH: rename('length', 1, 1),
   CHARACTER_LENGTH: rename('length', 1, 1),
-  SUBSTR: rename('substring', 2, 3),
-  SUBSTRING: rename('substring', 2, 3),
+  SUBSTR: fixed(2, 3, ([s, p, n]) => substr(s as string, p as string, n)),
+  SUBSTRING: fixed(2, 3, ([s, p, n]) => substr(s as string, p as string, n)),
   STARTS_WITH: rename('starts_with', 2, 2),
   ENDS_WITH: rename('ends_with', 2, 2),
   REPLACE: rename('replace', 3, 3),
   TRIM: rename('trim', 1, 2),
   LTRIM: rename('ltrim', 1, 2),
   RTRIM: rename('rtrim', 1, 2),
-  LPAD: fixed(2, 3, ([s, n, p]) => `lpad(${s}, ${n}, ${p ?? "' '"})`),
-  RPAD: fixed(2, 3, ([s, n, p]) => `rpad(${s}, ${n}, ${p ?? "' '"})`),
-  REVERSE: rename('reverse', 1, 1),
-  REPEAT: rename('repeat', 2, 2),
+  LPAD: fixed(2, 3, ([s, n, p]) => `lpad(${s}, CAST(${nonNegative(n as string, 'Second argument in LPAD() cannot be negative')} AS INTEGER), ${padPattern(p, 'LPAD')})`),
+  RPAD: fixed(2, 3, ([s, n, p]) => `rpad(${s}, CAST(${nonNegative(n as string, 'Second argument in RPAD() cannot be negative')} AS INTEGER), ${padPattern(p, 'RPAD')})`),
+  REPEAT: fixed(2, 2, ([s, n]) => `repeat(${s}, ${nonNegative(n as string, 'Second argument in REPEAT() cannot be negative')})`),
   STRPOS: rename('strpos', 2, 2),
-  LEFT: rename('left', 2, 2),
-  RIGHT: rename('right', 2, 2),
+  LEFT: fixed(2, 2, ([s, n]) => `left(${s}, ${nonNegative(n as string, 'Second argument in LEFT() cannot be negative')})`),
+  RIGHT: fixed(2, 2, ([s, n]) => `right(${s}, ${nonNegative(n as string, 'Second argument in RIGHT() cannot be negative')})`),
   SPLIT: fixed(1, 2, ([s, d]) => `string_split(${s}, ${d ?? "','"})`),
   REGEXP_CONTAINS: rename('regexp_matches', 2, 2),
   REGEXP_REPLACE: fixed(3, 3, ([s, re, rep]) => `regexp_replace(${s}, ${re}, ${rep}, 'g')`),
