@@ -44,8 +44,9 @@ function bigQueryTypes(text: string): string {
  */
 export function fromEngineError(raw: string): BigQueryApiError {
   // Our own runtime checks (sqlChecks.ts) already carry BigQuery's message.
-  const marked = raw.indexOf(ENGINE_ERROR_MARKER);
-  if (marked >= 0) return invalidQuery(raw.slice(marked + ENGINE_ERROR_MARKER.length).split('\n')[0] as string);
+  // Only at the head of the message: a bind error may quote the translated SQL, marker included.
+  const head = /^[A-Za-z ]*Error: (.*)/.exec(raw)?.[1] ?? raw;
+  if (head.startsWith(ENGINE_ERROR_MARKER)) return invalidQuery(head.slice(ENGINE_ERROR_MARKER.length).split('\n')[0] as string);
 
   // "Out of Range Error: Overflow in addition of INT64 (9223372036854775807 + 1)!"
   const overflow = /Overflow in (?:addition|subtraction|multiplication) of \w+ \((.+) ([-+*]) (.+)\)!?/.exec(raw);
@@ -66,6 +67,7 @@ export function fromEngineError(raw: string): BigQueryApiError {
   if (badTimestamp) return invalidQuery(`Invalid timestamp: '${badTimestamp[1]}'`);
   const badTime = /time field value out of range: "(.*?)"/.exec(raw);
   if (badTime) return invalidQuery(`Invalid time string "${badTime[1]}"`);
+  if (/Failure in decode/.test(raw)) return invalidQuery('Invalid cast from BYTES to STRING: the value is not valid UTF-8');
   if (/Could not convert|Conversion Error/i.test(raw)) return invalidQuery('Invalid cast: the value cannot be converted to the target type');
 
   if (/cannot take logarithm of (zero|a negative number)/.test(raw)) return invalidQuery('Floating point error in function: LN or LOG of a number that is not positive');

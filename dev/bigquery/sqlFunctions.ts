@@ -260,8 +260,9 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   FLOOR: rename('floor', 1, 1),
   CEIL: rename('ceil', 1, 1),
   CEILING: rename('ceil', 1, 1),
-  ROUND: rename('round', 1, 2),
-  TRUNC: rename('trunc', 1, 2),
+  // DuckDB takes the digits as INTEGER; an INT64 expression there would not bind.
+  ROUND: fixed(1, 2, ([x, d]) => (d === undefined ? `round(${x})` : `round(${x}, CAST(${d} AS INTEGER))`)),
+  TRUNC: fixed(1, 2, ([x, d]) => (d === undefined ? `trunc(${x})` : `trunc(${x}, CAST(${d} AS INTEGER))`)),
   POW: rename('pow', 2, 2),
   POWER: rename('pow', 2, 2),
   IS_NAN: rename('isnan', 1, 1),
@@ -459,7 +460,8 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   ARRAY_REVERSE: rename('list_reverse', 1, 1),
   GENERATE_ARRAY: rename('generate_series', 2, 3),
   GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e], raw, tr, fn) => generateDateArray(s as string, e as string, raw[2], tr, fn), [2]),
-  GENERATE_TIMESTAMP_ARRAY: rename('generate_series', 3, 3),
+  // String literals coerce to TIMESTAMP in BigQuery; DuckDB has no VARCHAR signature.
+  GENERATE_TIMESTAMP_ARRAY: fixed(3, 3, ([a, b, i]) => `generate_series(CAST(${a} AS TIMESTAMPTZ), CAST(${b} AS TIMESTAMPTZ), ${i})`),
 
   // --- JSON
   JSON_VALUE: fixed(1, 2, ([j, p]) => jsonScalar(j as string, p ?? "'$'")),

@@ -14,7 +14,7 @@ import { invalid, invalidQuery, notFound, unsupported } from './errors.js';
 import { FUNCTIONS } from './sqlFunctions.js';
 import { checkedDivide, checkedStringToInt64, checkedSubscript } from './sqlChecks.js';
 import { duckString, parseDatePart } from './sqlHelpers.js';
-import { isSubscriptAt, leftOperandStart, termEnd, termStart } from './sqlOperands.js';
+import { isSubscriptAt, isUnaryAt, leftOperandStart, termEnd, termStart } from './sqlOperands.js';
 import { tokenize } from './sqlTokenizer.js';
 import type { Token } from './sqlTokenizer.js';
 import { buildTree, isGroup, isOp, isWord, posOf, splitCommas, wordOf } from './sqlTree.js';
@@ -393,7 +393,7 @@ export class Translator {
         parts.push(duckBytes(tok.bytes as Uint8Array));
         return i + 1;
       case 'number':
-        parts.push(tok.isFloat ? `CAST(${tok.text} AS DOUBLE)` : this.intLiteral(tok.text, prev, next));
+        parts.push(tok.isFloat ? `CAST(${tok.text} AS DOUBLE)` : this.intLiteral(tok.text, isUnaryAt(nodes, i - 1, KEYWORDS) ? undefined : prev, next));
         return i + 1;
       case 'param':
         parts.push(this.param(tok));
@@ -791,6 +791,12 @@ export class Translator {
         `WHEN typeof(${value}) = 'VARCHAR' THEN ${checkedStringToInt64(`TRY_CAST(${value} AS VARCHAR)`, safe)} ` +
         `ELSE ${fn}(${value} AS BIGINT) END)`
       );
+    }
+    // STRING <-> BYTES is UTF-8 encoding in BigQuery; DuckDB's casts read/write `\xHH` escapes instead.
+    if (target === 'BLOB') return `(CASE WHEN typeof(${value}) = 'VARCHAR' THEN encode(TRY_CAST(${value} AS VARCHAR)) ELSE ${fn}(${value} AS BLOB) END)`;
+    if (target === 'VARCHAR') {
+      const decode = safe ? `CASE WHEN TRY_CAST(${value} AS BLOB) IS NULL THEN NULL ELSE TRY(decode(TRY_CAST(${value} AS BLOB))) END` : `decode(TRY_CAST(${value} AS BLOB))`;
+      return `(CASE WHEN typeof(${value}) = 'BLOB' THEN ${decode} ELSE ${fn}(${value} AS VARCHAR) END)`;
     }
     return `${fn}(${value} AS ${target})`;
   }
