@@ -287,7 +287,10 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   UPPER: rename('upper', 1, 1),
   // LENGTH counts characters (code points) of a STRING and bytes of BYTES;
   // typeof() is constant-folded and TRY_CAST keeps the unused branch bindable.
-  LENGTH: fixed(1, 1, ([x]) => `(CASE WHEN typeof(${x}) = 'BLOB' THEN octet_length(TRY_CAST(${x} AS BLOB)) ELSE length(TRY_CAST(${x} AS VARCHAR)) END)`),
+  LENGTH: fixed(1, 1, ([x]) =>
+    `(CASE WHEN (${x}) IS NULL THEN NULL WHEN typeof(${x}) = 'BLOB' THEN octet_length(TRY_CAST(${x} AS BLOB)) WHEN typeof(${x}) = 'VARCHAR' THEN length(TRY_CAST(${x} AS VARCHAR)) ` +
+    `ELSE error(${duckString(`${ENGINE_ERROR_MARKER}No matching signature for function LENGTH: the argument must be STRING or BYTES`)}) END)`,
+  ),
   CHAR_LENGTH: rename('length', 1, 1),
   CHARACTER_LENGTH: rename('length', 1, 1),
   SUBSTR: fixed(2, 3, ([s, p, n]) => substr(s as string, p as string, n)),
@@ -458,7 +461,11 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   }),
   ARRAY_CONCAT: fixed(1, INF, (a) => a.slice(1).reduce((acc, x) => `list_concat(${acc}, ${x})`, a[0] as string)),
   ARRAY_REVERSE: rename('list_reverse', 1, 1),
-  GENERATE_ARRAY: rename('generate_series', 2, 3),
+  GENERATE_ARRAY: fixed(2, 3, ([a, b, step]) =>
+    step === undefined
+      ? `generate_series(${a}, ${b})`
+      : `generate_series(${a}, ${b}, (CASE WHEN (${step}) = 0 THEN error(${duckString(`${ENGINE_ERROR_MARKER}Sequence step cannot be 0.`)}) ELSE (${step}) END))`,
+  ),
   GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e], raw, tr, fn) => generateDateArray(s as string, e as string, raw[2], tr, fn), [2]),
   // String literals coerce to TIMESTAMP in BigQuery; DuckDB has no VARCHAR signature.
   GENERATE_TIMESTAMP_ARRAY: fixed(3, 3, ([a, b, i]) => `generate_series(CAST(${a} AS TIMESTAMPTZ), CAST(${b} AS TIMESTAMPTZ), ${i})`),

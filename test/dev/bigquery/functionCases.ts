@@ -83,6 +83,7 @@ export const FUNCTION_CASES: ValueCase[] = [
   { name: 'LOWER', query: "SELECT LOWER('FOO Bar') AS v", expected: 'foo bar', doc: 'string_functions#lower' },
   { name: 'UPPER', query: "SELECT UPPER('foo') AS v", expected: 'FOO', doc: 'string_functions#upper' },
   { name: 'LENGTH of STRING counts characters', query: "SELECT LENGTH('абвгд') AS v", expected: 5, doc: 'string_functions#length' },
+  { name: 'LENGTH of NULL is NULL', query: 'SELECT LENGTH(CAST(NULL AS STRING)) AS v', expected: null, doc: 'string_functions#length' },
   { name: 'LENGTH of BYTES counts bytes', query: "SELECT LENGTH(CAST('абвгд' AS BYTES)) AS v", expected: 10, doc: 'string_functions#length' },
   { name: 'CHAR_LENGTH counts characters', query: "SELECT CHAR_LENGTH('абвгд') AS v", expected: 5, doc: 'string_functions#char_length' },
   { name: 'CHARACTER_LENGTH counts characters', query: "SELECT CHARACTER_LENGTH('абвгд') AS v", expected: 5, doc: 'string_functions#character_length' },
@@ -248,6 +249,8 @@ export const RUNTIME_ERROR_CASES: ErrorCase[] = [
   { name: 'CAST of a decimal STRING to INT64', query: "SELECT CAST('1.5' AS INT64) AS v", message: 'Bad int64 value: 1.5', doc: 'conversion_functions#cast_int64' },
   { name: 'CAST of a word to FLOAT64', query: "SELECT CAST('x' AS FLOAT64) AS v", message: 'Bad double value: x', doc: 'conversion_functions#cast_float64' },
   { name: 'CAST of a word to BOOL', query: "SELECT CAST('x' AS BOOL) AS v", message: 'Bad bool value: x', doc: 'conversion_functions#cast_bool' },
+  { name: 'LENGTH of an INT64', query: 'SELECT LENGTH(1) AS v', message: /No matching signature for function LENGTH/, doc: 'string_functions#length' },
+  { name: 'GENERATE_ARRAY with a zero step', query: 'SELECT GENERATE_ARRAY(1, 10, 0) AS v', message: 'Sequence step cannot be 0', doc: 'array_functions#generate_array' },
   { name: 'SUBSTR with a negative length', query: "SELECT SUBSTR('apple', 1, -1) AS v", message: /cannot be negative/, doc: 'string_functions#substr' },
   { name: 'REPEAT with a negative count', query: "SELECT REPEAT('a', -1) AS v", message: /cannot be negative/, doc: 'string_functions#repeat' },
 ];
