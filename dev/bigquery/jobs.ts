@@ -19,7 +19,7 @@ import { translateQuery } from './translator.js';
 import type { TableRef, Translation } from './translator.js';
 import { duckTypeToBqField } from './types.js';
 import type { BqField } from './types.js';
-import { encodeRow, paramToDuck, ValueError } from './values.js';
+import { encodeRow, nullArrayElementColumn, paramToDuck, ValueError } from './values.js';
 import type { ParamType, ParamValue, TimestampFormat } from './values.js';
 
 /** Most jobs remembered; older finished jobs (and their rows) are forgotten first. */
@@ -360,7 +360,10 @@ export class JobManager {
         if (t.statementType !== 'SELECT') return { fields: [], rows: [], numDmlAffectedRows: reader.rowsChanged };
         const names = dedupeNames(reader.columnNames());
         const fields = reader.columnTypes().map((ty, i) => duckTypeToBqField(names[i] as string, ty));
-        return { fields, rows: reader.getRows() };
+        const rows = reader.getRows();
+        const nullElement = nullArrayElementColumn(names, rows);
+        if (nullElement !== undefined) throw invalidQuery(`Array cannot have a null element; error in writing field ${nullElement}`);
+        return { fields, rows };
       } finally {
         job.conn = undefined;
         this.engine.release(conn);

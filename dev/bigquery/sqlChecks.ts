@@ -74,3 +74,15 @@ export function checkedStringToInt64(s: string, safe: boolean): string {
   const bad = safe ? 'NULL' : raise(`'Bad int64 value: ' || ${s}`);
   return `(CASE WHEN ${ok} THEN TRY_CAST(${s} AS BIGINT) ELSE ${bad} END)`;
 }
+
+/**
+ * POW / EXP: BigQuery fails ("Floating point error in function: POW(0, -1)")
+ * where the result is infinite or NaN although the inputs were finite;
+ * DuckDB returns Infinity / NaN.
+ */
+export function checkedFloatFunction(name: string, duckFn: string, args: string[]): string {
+  const call = `${duckFn}(${args.join(', ')})`;
+  const finite = args.map((a) => `isfinite(CAST(${a} AS DOUBLE))`).join(' AND ');
+  const shown = args.map((a) => text(a)).join(` || ', ' || `);
+  return `(CASE WHEN ${finite} AND NOT isfinite(${call}) THEN ${raise(`'Floating point error in function: ${name}(' || ${shown} || ')'`)} ELSE ${call} END)`;
+}

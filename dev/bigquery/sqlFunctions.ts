@@ -9,7 +9,7 @@
  * functions such as `read_csv` reaching the engine.
  */
 import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from './errors.js';
-import { checkedIntDivide, checkedModulo, nonNegative } from './sqlChecks.js';
+import { checkedFloatFunction, checkedIntDivide, checkedModulo, nonNegative } from './sqlChecks.js';
 import { duckString, literalString, parseDatePart, weekdayIndex } from './sqlHelpers.js';
 import type { DatePart } from './sqlHelpers.js';
 import { isWord } from './sqlTree.js';
@@ -254,7 +254,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   ABS: rename('abs', 1, 1),
   SIGN: rename('sign', 1, 1),
   SQRT: rename('sqrt', 1, 1),
-  EXP: rename('exp', 1, 1),
+  EXP: fixed(1, 1, ([x]) => checkedFloatFunction('EXP', 'exp', [x as string])),
   LN: rename('ln', 1, 1),
   LOG10: rename('log10', 1, 1),
   FLOOR: rename('floor', 1, 1),
@@ -263,8 +263,8 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   // DuckDB takes the digits as INTEGER; an INT64 expression there would not bind.
   ROUND: fixed(1, 2, ([x, d]) => (d === undefined ? `round(${x})` : `round(${x}, CAST(${d} AS INTEGER))`)),
   TRUNC: fixed(1, 2, ([x, d]) => (d === undefined ? `trunc(${x})` : `trunc(${x}, CAST(${d} AS INTEGER))`)),
-  POW: rename('pow', 2, 2),
-  POWER: rename('pow', 2, 2),
+  POW: fixed(2, 2, ([x, y]) => checkedFloatFunction('POW', 'pow', [x as string, y as string])),
+  POWER: fixed(2, 2, ([x, y]) => checkedFloatFunction('POWER', 'pow', [x as string, y as string])),
   IS_NAN: rename('isnan', 1, 1),
   IS_INF: rename('isinf', 1, 1),
   RAND: fixed(0, 0, () => 'random()'),

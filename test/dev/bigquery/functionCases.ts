@@ -51,6 +51,8 @@ export const FUNCTION_CASES: ValueCase[] = [
   { name: 'LOG(100, 10)', query: 'SELECT LOG(100, 10) AS v', expected: 2, doc: 'mathematical_functions#log' },
   { name: 'LOG10(100)', query: 'SELECT LOG10(100) AS v', expected: 2, doc: 'mathematical_functions#log10' },
   { name: 'POW(2, 3)', query: 'SELECT POW(2, 3) AS v', expected: 8, doc: 'mathematical_functions#pow' },
+  { name: 'POW of IEEE infinity is infinity', query: "SELECT POW(CAST('inf' AS FLOAT64), 2) AS v", expected: Infinity, doc: 'mathematical_functions#pow' },
+  { name: 'an array with a NULL element inside the query', query: 'SELECT ARRAY_LENGTH([1, NULL]) AS v', expected: 2, doc: 'data-types#array_nulls' },
   { name: 'POWER(2, 3)', query: 'SELECT POWER(2, 3) AS v', expected: 8, doc: 'mathematical_functions#power' },
   { name: 'ROUND(2.5) is 3 (half away from zero)', query: 'SELECT ROUND(2.5) AS v', expected: 3, doc: 'mathematical_functions#round' },
   { name: 'ROUND(-2.5) is -3', query: 'SELECT ROUND(-2.5) AS v', expected: -3, doc: 'mathematical_functions#round' },
@@ -251,6 +253,9 @@ export const RUNTIME_ERROR_CASES: ErrorCase[] = [
   { name: 'CAST of a word to BOOL', query: "SELECT CAST('x' AS BOOL) AS v", message: 'Bad bool value: x', doc: 'conversion_functions#cast_bool' },
   { name: 'LENGTH of an INT64', query: 'SELECT LENGTH(1) AS v', message: /No matching signature for function LENGTH/, doc: 'string_functions#length' },
   { name: 'GENERATE_ARRAY with a zero step', query: 'SELECT GENERATE_ARRAY(1, 10, 0) AS v', message: 'Sequence step cannot be 0', doc: 'array_functions#generate_array' },
+  { name: 'POW(0, -1)', query: 'SELECT POW(0, -1) AS v', message: 'Floating point error in function: POW', doc: 'mathematical_functions#pow' },
+  { name: 'EXP overflow', query: 'SELECT EXP(1000.0) AS v', message: 'Floating point error in function: EXP', doc: 'mathematical_functions#exp' },
+  { name: 'an array with a NULL element in the result', query: 'SELECT [1, NULL] AS v', message: 'Array cannot have a null element; error in writing field v', doc: 'data-types#array_nulls' },
   { name: 'SUBSTR with a negative length', query: "SELECT SUBSTR('apple', 1, -1) AS v", message: /cannot be negative/, doc: 'string_functions#substr' },
   { name: 'REPEAT with a negative count', query: "SELECT REPEAT('a', -1) AS v", message: /cannot be negative/, doc: 'string_functions#repeat' },
 ];
