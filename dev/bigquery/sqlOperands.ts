@@ -138,7 +138,7 @@ export function termEnd(nodes: SqlNode[], start: number): number {
   } else {
     k++;
   }
-  // Postfix: `.field`, `.fn(...)` is not GoogleSQL, `[subscript]`.
+  // Postfix: `.field` and `[subscript]`.
   for (;;) {
     if (isOp(nodes[k], '.') && nodes[k + 1]?.t === 'tok') {
       k += 2;
