@@ -22,6 +22,13 @@ export type BigQueryErrorReason =
   | 'notImplemented'
   | 'responseTooLarge';
 
+/**
+ * Prefix of messages raised inside DuckDB by the endpoint's own runtime checks
+ * (`error('<marker>division by zero: 1 / 0')`): the text after it is already
+ * BigQuery's message and goes to the client unchanged.
+ */
+export const ENGINE_ERROR_MARKER = '[bigquery-local] ';
+
 /** An error that maps one-to-one onto a BigQuery error response. */
 export class BigQueryApiError extends Error {
   constructor(

@@ -12,13 +12,14 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
+import { fromEngineError } from './engineErrors.js';
 import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, notFound, toErrorProto } from './errors.js';
 import type { ErrorProto } from './errors.js';
 import { translateQuery } from './translator.js';
 import type { TableRef, Translation } from './translator.js';
 import { duckTypeToBqField } from './types.js';
 import type { BqField } from './types.js';
-import { encodeRow, paramToDuck, ValueError } from './values.js';
+import { encodeRow, nullArrayElementColumn, paramToDuck, ValueError } from './values.js';
 import type { ParamType, ParamValue, TimestampFormat } from './values.js';
 
 /** Most jobs remembered; older finished jobs (and their rows) are forgotten first. */
@@ -359,7 +360,10 @@ export class JobManager {
         if (t.statementType !== 'SELECT') return { fields: [], rows: [], numDmlAffectedRows: reader.rowsChanged };
         const names = dedupeNames(reader.columnNames());
         const fields = reader.columnTypes().map((ty, i) => duckTypeToBqField(names[i] as string, ty));
-        return { fields, rows: reader.getRows() };
+        const rows = reader.getRows();
+        const nullElement = nullArrayElementColumn(names, rows);
+        if (nullElement !== undefined) throw invalidQuery(`Array cannot have a null element; error in writing field ${nullElement}`);
+        return { fields, rows };
       } finally {
         job.conn = undefined;
         this.engine.release(conn);
@@ -564,10 +568,8 @@ function stopError(job: Job): BigQueryApiError {
 function asQueryError(err: unknown): BigQueryApiError {
   if (err instanceof BigQueryApiError) return err;
   if (err instanceof ValueError) return invalidQuery(err.message, err.location);
-  const message = err instanceof Error ? err.message : String(err);
-  if (/^(INTERNAL|FATAL) Error/i.test(message)) return new BigQueryApiError(500, 'backendError', message);
-  if (/Out of Memory/i.test(message)) return new BigQueryApiError(400, 'invalidQuery', `Resources exceeded during query execution: ${message}`);
-  return invalidQuery(message);
+  // Engine text never reaches the client: it gets BigQuery's wording instead.
+  return fromEngineError(err instanceof Error ? err.message : String(err));
 }
 
 /** Turns `queryParameters` into positional DuckDB values for `$1..$n`. */

@@ -8,7 +8,8 @@
  * `concat` skips NULLs, BigQuery's returns NULL), and against DuckDB-only
  * functions such as `read_csv` reaching the engine.
  */
-import { invalidQuery, unsupported } from './errors.js';
+import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from './errors.js';
+import { checkedFloatFunction, checkedIntDivide, checkedModulo, nonNegative } from './sqlChecks.js';
 import { duckString, literalString, parseDatePart, weekdayIndex } from './sqlHelpers.js';
 import type { DatePart } from './sqlHelpers.js';
 import { isWord } from './sqlTree.js';
@@ -230,27 +231,45 @@ function wordOfNode(n: SqlNode | undefined): string | undefined {
   return n && n.t === 'tok' && n.tok.kind === 'ident' ? n.tok.text.toUpperCase() : undefined;
 }
 
+/**
+ * SUBSTR/SUBSTRING: a position of 0, or one before the start of the string,
+ * means 1 in BigQuery (DuckDB counts the characters before the start against
+ * the length); a negative length is an error.
+ */
+function substr(s: string, p: string, n: string | undefined): string {
+  const pos = `(CASE WHEN (${p}) = 0 OR (${p}) < -length(${s}) THEN 1 ELSE (${p}) END)`;
+  if (n === undefined) return `substring(${s}, ${pos})`;
+  return `substring(${s}, ${pos}, ${nonNegative(n, 'Third argument in SUBSTR() cannot be negative')})`;
+}
+
+/** LPAD/RPAD pattern: a space by default; an empty pattern is an error in BigQuery. */
+function padPattern(p: string | undefined, fn: string): string {
+  if (p === undefined) return "' '";
+  return `(CASE WHEN length(${p}) = 0 THEN error(${duckString(`${ENGINE_ERROR_MARKER}Third argument in ${fn}() cannot be an empty string`)}) ELSE ${p} END)`;
+}
+
 /** The allow-list, keyed by upper-case GoogleSQL name. */
 export const FUNCTIONS: Record<string, FnSpec> = {
   // --- math
   ABS: rename('abs', 1, 1),
   SIGN: rename('sign', 1, 1),
   SQRT: rename('sqrt', 1, 1),
-  EXP: rename('exp', 1, 1),
+  EXP: fixed(1, 1, ([x]) => checkedFloatFunction('EXP', 'exp', [x as string])),
   LN: rename('ln', 1, 1),
   LOG10: rename('log10', 1, 1),
   FLOOR: rename('floor', 1, 1),
   CEIL: rename('ceil', 1, 1),
   CEILING: rename('ceil', 1, 1),
-  ROUND: rename('round', 1, 2),
-  TRUNC: rename('trunc', 1, 2),
-  POW: rename('pow', 2, 2),
-  POWER: rename('pow', 2, 2),
+  // DuckDB takes the digits as INTEGER; an INT64 expression there would not bind.
+  ROUND: fixed(1, 2, ([x, d]) => (d === undefined ? `round(${x})` : `round(${x}, CAST(${d} AS INTEGER))`)),
+  TRUNC: fixed(1, 2, ([x, d]) => (d === undefined ? `trunc(${x})` : `trunc(${x}, CAST(${d} AS INTEGER))`)),
+  POW: fixed(2, 2, ([x, y]) => checkedFloatFunction('POW', 'pow', [x as string, y as string])),
+  POWER: fixed(2, 2, ([x, y]) => checkedFloatFunction('POWER', 'pow', [x as string, y as string])),
   IS_NAN: rename('isnan', 1, 1),
   IS_INF: rename('isinf', 1, 1),
   RAND: fixed(0, 0, () => 'random()'),
-  MOD: fixed(2, 2, ([a, b]) => `((${a}) % (${b}))`),
-  DIV: fixed(2, 2, ([a, b]) => `((${a}) // (${b}))`),
+  MOD: fixed(2, 2, ([a, b]) => checkedModulo(a as string, b as string)),
+  DIV: fixed(2, 2, ([a, b]) => checkedIntDivide(a as string, b as string)),
   LOG: fixed(1, 2, ([x, base]) => (base === undefined ? `ln(${x})` : `(ln(${x}) / ln(${base}))`)),
   GREATEST: fixed(1, INF, (a) => nullIfAnyNull('greatest', a)),
   LEAST: fixed(1, INF, (a) => nullIfAnyNull('least', a)),
@@ -266,24 +285,28 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   CONCAT: fixed(1, INF, (a) => `(${a.join(' || ')})`),
   LOWER: rename('lower', 1, 1),
   UPPER: rename('upper', 1, 1),
-  LENGTH: rename('length', 1, 1),
+  // LENGTH counts characters (code points) of a STRING and bytes of BYTES;
+  // typeof() is constant-folded and TRY_CAST keeps the unused branch bindable.
+  LENGTH: fixed(1, 1, ([x]) =>
+    `(CASE WHEN (${x}) IS NULL THEN NULL WHEN typeof(${x}) = 'BLOB' THEN octet_length(TRY_CAST(${x} AS BLOB)) WHEN typeof(${x}) = 'VARCHAR' THEN length(TRY_CAST(${x} AS VARCHAR)) ` +
+    `ELSE error(${duckString(`${ENGINE_ERROR_MARKER}No matching signature for function LENGTH: the argument must be STRING or BYTES`)}) END)`,
+  ),
   CHAR_LENGTH: rename('length', 1, 1),
   CHARACTER_LENGTH: rename('length', 1, 1),
-  SUBSTR: rename('substring', 2, 3),
-  SUBSTRING: rename('substring', 2, 3),
+  SUBSTR: fixed(2, 3, ([s, p, n]) => substr(s as string, p as string, n)),
+  SUBSTRING: fixed(2, 3, ([s, p, n]) => substr(s as string, p as string, n)),
   STARTS_WITH: rename('starts_with', 2, 2),
   ENDS_WITH: rename('ends_with', 2, 2),
   REPLACE: rename('replace', 3, 3),
   TRIM: rename('trim', 1, 2),
   LTRIM: rename('ltrim', 1, 2),
   RTRIM: rename('rtrim', 1, 2),
-  LPAD: fixed(2, 3, ([s, n, p]) => `lpad(${s}, ${n}, ${p ?? "' '"})`),
-  RPAD: fixed(2, 3, ([s, n, p]) => `rpad(${s}, ${n}, ${p ?? "' '"})`),
-  REVERSE: rename('reverse', 1, 1),
-  REPEAT: rename('repeat', 2, 2),
+  LPAD: fixed(2, 3, ([s, n, p]) => `lpad(${s}, CAST(${nonNegative(n as string, 'Second argument in LPAD() cannot be negative')} AS INTEGER), ${padPattern(p, 'LPAD')})`),
+  RPAD: fixed(2, 3, ([s, n, p]) => `rpad(${s}, CAST(${nonNegative(n as string, 'Second argument in RPAD() cannot be negative')} AS INTEGER), ${padPattern(p, 'RPAD')})`),
+  REPEAT: fixed(2, 2, ([s, n]) => `repeat(${s}, ${nonNegative(n as string, 'Second argument in REPEAT() cannot be negative')})`),
   STRPOS: rename('strpos', 2, 2),
-  LEFT: rename('left', 2, 2),
-  RIGHT: rename('right', 2, 2),
+  LEFT: fixed(2, 2, ([s, n]) => `left(${s}, ${nonNegative(n as string, 'Second argument in LEFT() cannot be negative')})`),
+  RIGHT: fixed(2, 2, ([s, n]) => `right(${s}, ${nonNegative(n as string, 'Second argument in RIGHT() cannot be negative')})`),
   SPLIT: fixed(1, 2, ([s, d]) => `string_split(${s}, ${d ?? "','"})`),
   REGEXP_CONTAINS: rename('regexp_matches', 2, 2),
   REGEXP_REPLACE: fixed(3, 3, ([s, re, rep]) => `regexp_replace(${s}, ${re}, ${rep}, 'g')`),
@@ -438,9 +461,14 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   }),
   ARRAY_CONCAT: fixed(1, INF, (a) => a.slice(1).reduce((acc, x) => `list_concat(${acc}, ${x})`, a[0] as string)),
   ARRAY_REVERSE: rename('list_reverse', 1, 1),
-  GENERATE_ARRAY: rename('generate_series', 2, 3),
+  GENERATE_ARRAY: fixed(2, 3, ([a, b, step]) =>
+    step === undefined
+      ? `generate_series(${a}, ${b})`
+      : `generate_series(${a}, ${b}, (CASE WHEN (${step}) = 0 THEN error(${duckString(`${ENGINE_ERROR_MARKER}Sequence step cannot be 0.`)}) ELSE (${step}) END))`,
+  ),
   GENERATE_DATE_ARRAY: fixed(2, 3, ([s, e], raw, tr, fn) => generateDateArray(s as string, e as string, raw[2], tr, fn), [2]),
-  GENERATE_TIMESTAMP_ARRAY: rename('generate_series', 3, 3),
+  // String literals coerce to TIMESTAMP in BigQuery; DuckDB has no VARCHAR signature.
+  GENERATE_TIMESTAMP_ARRAY: fixed(3, 3, ([a, b, i]) => `generate_series(CAST(${a} AS TIMESTAMPTZ), CAST(${b} AS TIMESTAMPTZ), ${i})`),
 
   // --- JSON
   JSON_VALUE: fixed(1, 2, ([j, p]) => jsonScalar(j as string, p ?? "'$'")),

@@ -12,7 +12,9 @@
  */
 import { invalid, invalidQuery, notFound, unsupported } from './errors.js';
 import { FUNCTIONS } from './sqlFunctions.js';
+import { checkedDivide, checkedStringToInt64, checkedSubscript } from './sqlChecks.js';
 import { duckString, parseDatePart } from './sqlHelpers.js';
+import { isSubscriptAt, isUnaryAt, leftOperandStart, termEnd, termStart } from './sqlOperands.js';
 import { tokenize } from './sqlTokenizer.js';
 import type { Token } from './sqlTokenizer.js';
 import { buildTree, isGroup, isOp, isWord, posOf, splitCommas, wordOf } from './sqlTree.js';
@@ -287,14 +289,72 @@ export class Translator {
     const st: SeqState = { inFrom: false, expectTable: false, afterTable: false, sawLimit: false };
     if (top) st.autoAliases = this.anonymousColumns(nodes);
     const parts: string[] = [];
+    // Where each emitted chunk of nodes starts in `parts`, so an operand already
+    // emitted can be taken back and wrapped (division, array subscripts).
+    const chunkStarts = new Map<number, number>();
     let i = 0;
     while (i < nodes.length) {
       const start = i;
-      i = this.node(nodes, i, st, parts, insertBody);
+      chunkStarts.set(i, parts.length);
+      if (isOp(nodes[i], '/') && i > 0 && !st.expectTable) {
+        i = this.checkedOperator(nodes, i, st, parts, chunkStarts, insertBody);
+      } else if (isSubscriptAt(nodes, i, KEYWORDS) && !st.expectTable) {
+        i = this.subscript(nodes, i, parts, chunkStarts);
+      } else {
+        i = this.node(nodes, i, st, parts, insertBody);
+      }
       const alias = st.autoAliases?.get(i - 1);
       if (alias !== undefined && i - 1 >= start) parts.push(`AS ${quoteIdent(alias)}`);
     }
     return joinParts(parts);
+  }
+
+  /** Takes back the emitted SQL of the operand starting at node `from` (rounded down to a chunk start). */
+  private takeBack(from: number, parts: string[], chunkStarts: Map<number, number>): string {
+    let k = from;
+    while (k > 0 && !chunkStarts.has(k)) k--;
+    const at = chunkStarts.get(k) ?? 0;
+    return joinParts(parts.splice(at));
+  }
+
+  /** Emits nodes `[from, to)` into a separate SQL string. */
+  private emitRange(nodes: SqlNode[], from: number, to: number, st: SeqState, insertBody: boolean): { sql: string; next: number } {
+    const out: string[] = [];
+    const starts = new Map<number, number>();
+    let k = from;
+    while (k < to) {
+      starts.set(k, out.length);
+      k = isSubscriptAt(nodes, k, KEYWORDS) && k > from ? this.subscript(nodes, k, out, starts) : this.node(nodes, k, st, out, insertBody);
+    }
+    return { sql: joinParts(out), next: k };
+  }
+
+  /** `l / r` → a division that fails on zero like BigQuery (DuckDB answers NULL). */
+  private checkedOperator(nodes: SqlNode[], i: number, st: SeqState, parts: string[], chunkStarts: Map<number, number>, insertBody: boolean): number {
+    const left = this.takeBack(leftOperandStart(nodes, i, KEYWORDS), parts, chunkStarts);
+    const end = termEnd(nodes, i + 1);
+    if (end <= i + 1) throw invalidQuery(`Syntax error: Expected an operand after "/"${posOf(nodes[i])}`);
+    const right = this.emitRange(nodes, i + 1, end, st, insertBody);
+    parts.push(checkedDivide(left, right.sql));
+    return right.next;
+  }
+
+  /** `arr[OFFSET(i)]` (and ORDINAL, SAFE_*, plain `[i]`) with BigQuery's bounds rules. */
+  private subscript(nodes: SqlNode[], i: number, parts: string[], chunkStarts: Map<number, number>): number {
+    const arr = this.takeBack(termStart(nodes, i - 1, KEYWORDS), parts, chunkStarts);
+    parts.push(this.subscriptSql(arr, nodes[i] as GroupNode));
+    return i + 1;
+  }
+
+  private subscriptSql(arr: string, g: GroupNode): string {
+    const head = wordOf(g.items[0]);
+    if (g.items.length === 2 && isGroup(g.items[1]) && (head === 'OFFSET' || head === 'ORDINAL' || head === 'SAFE_OFFSET' || head === 'SAFE_ORDINAL')) {
+      return checkedSubscript(arr, this.expr(g.items[1].items), head);
+    }
+    if (g.items.length === 1 && g.items[0]?.t === 'tok' && g.items[0].tok.kind === 'string') {
+      throw unsupported('JSON/STRUCT subscript with a string key');
+    }
+    return checkedSubscript(arr, this.expr(g.items), 'OFFSET');
   }
 
   /** Translates an expression (a node list without clause structure). */
@@ -333,7 +393,7 @@ export class Translator {
         parts.push(duckBytes(tok.bytes as Uint8Array));
         return i + 1;
       case 'number':
-        parts.push(tok.isFloat ? `CAST(${tok.text} AS DOUBLE)` : tok.text);
+        parts.push(tok.isFloat ? `CAST(${tok.text} AS DOUBLE)` : this.intLiteral(tok.text, isUnaryAt(nodes, i - 1, KEYWORDS) ? undefined : prev, next));
         return i + 1;
       case 'param':
         parts.push(this.param(tok));
@@ -355,6 +415,17 @@ export class Translator {
       default:
         return i + 1;
     }
+  }
+
+  /**
+   * An integer literal next to an arithmetic operator is typed INT64: DuckDB
+   * types small literals INTEGER and would fail `2147483647 + 1` with an
+   * INT32 overflow that BigQuery does not have. Elsewhere the literal stays
+   * bare so `GROUP BY 1` / `ORDER BY 1` keep meaning a column ordinal.
+   */
+  private intLiteral(text: string, prev: SqlNode | undefined, next: SqlNode | undefined): string {
+    const arithmetic = (n: SqlNode | undefined): boolean => ['+', '-', '*', '/'].some((o) => isOp(n, o));
+    return arithmetic(prev) || arithmetic(next) ? `CAST(${text} AS BIGINT)` : text;
   }
 
   private subSeq(items: SqlNode[]): string {
@@ -514,6 +585,12 @@ export class Translator {
       return i + 2;
     }
 
+    // LEFT(s, n) / RIGHT(s, n) are functions (as join keywords they are never followed by "(").
+    if ((word === 'LEFT' || word === 'RIGHT') && isGroup(next)) {
+      parts.push(this.call(word, next, n));
+      return i + 2;
+    }
+
     if (this.isKeywordHere(word, prev, next, st, insertBody)) {
       parts.push(word);
       return i + 1;
@@ -662,25 +739,13 @@ export class Translator {
     return `$${idx + 1}`;
   }
 
-  /** `[...]`: array literal, or subscript (OFFSET/ORDINAL/SAFE_*) after an expression. */
+  /** `[...]` array literal. */
   private bracket(g: GroupNode, prev: SqlNode | undefined): string {
-    const isSubscript =
-      !!prev &&
-      (isGroup(prev) ||
-        isGroup(prev, '[') ||
-        (prev.t === 'tok' &&
-          (prev.tok.kind === 'qident' || prev.tok.kind === 'param' || prev.tok.kind === 'posparam' || (prev.tok.kind === 'ident' && !KEYWORDS.has(prev.tok.text.toUpperCase())))));
-    if (!isSubscript) return `[${this.seq(g.items)}]`;
-    const head = wordOf(g.items[0]);
-    if (g.items.length === 2 && isGroup(g.items[1]) && head) {
-      const inner = this.expr((g.items[1]).items);
-      if (head === 'OFFSET' || head === 'SAFE_OFFSET') return `[(${inner}) + 1]`;
-      if (head === 'ORDINAL' || head === 'SAFE_ORDINAL') return `[${inner}]`;
+    // Subscripts are taken by seq() (they need the array operand); what reaches here is an array literal.
+    if (prev && (isGroup(prev) || isGroup(prev, '[') || (prev.t === 'tok' && prev.tok.kind !== 'op' && !KEYWORDS.has(prev.tok.text.toUpperCase())))) {
+      throw unsupported(`array subscript in this position${posOf(g)}`);
     }
-    if (g.items.length === 1 && g.items[0]?.t === 'tok' && g.items[0].tok.kind === 'string') {
-      throw unsupported('JSON/STRUCT subscript with a string key');
-    }
-    return `[(${this.expr(g.items)}) + 1]`;
+    return `[${this.seq(g.items)}]`;
   }
 
   /** `INTERVAL expr unit` → `INTERVAL (expr) unit` (DuckDB needs the parentheses for non-literals). */
@@ -720,7 +785,18 @@ export class Translator {
     if (target === 'BIGINT') {
       // DuckDB rounds DOUBLE → BIGINT half-to-even; BigQuery rounds half away from zero (round() does).
       // typeof() is constant-folded, and TRY_CAST keeps the unused branch bindable for any input type.
-      return `(CASE WHEN typeof(${value}) IN ('DOUBLE', 'FLOAT') THEN ${fn}(round(TRY_CAST(${value} AS DOUBLE)) AS BIGINT) ELSE ${fn}(${value} AS BIGINT) END)`;
+      // A STRING must be an integer literal ("Bad int64 value: 1.5"); DuckDB would round it.
+      return (
+        `(CASE WHEN typeof(${value}) IN ('DOUBLE', 'FLOAT') THEN ${fn}(round(TRY_CAST(${value} AS DOUBLE)) AS BIGINT) ` +
+        `WHEN typeof(${value}) = 'VARCHAR' THEN ${checkedStringToInt64(`TRY_CAST(${value} AS VARCHAR)`, safe)} ` +
+        `ELSE ${fn}(${value} AS BIGINT) END)`
+      );
+    }
+    // STRING <-> BYTES is UTF-8 encoding in BigQuery; DuckDB's casts read/write `\xHH` escapes instead.
+    if (target === 'BLOB') return `(CASE WHEN typeof(${value}) = 'VARCHAR' THEN encode(TRY_CAST(${value} AS VARCHAR)) ELSE ${fn}(${value} AS BLOB) END)`;
+    if (target === 'VARCHAR') {
+      const decode = safe ? `CASE WHEN TRY_CAST(${value} AS BLOB) IS NULL THEN NULL ELSE TRY(decode(TRY_CAST(${value} AS BLOB))) END` : `decode(TRY_CAST(${value} AS BLOB))`;
+      return `(CASE WHEN typeof(${value}) = 'BLOB' THEN ${decode} ELSE ${fn}(${value} AS VARCHAR) END)`;
     }
     return `${fn}(${value} AS ${target})`;
   }

@@ -537,3 +537,24 @@ function formatInterval(v: DuckDBIntervalValue): string {
   const time = `${neg ? '-' : ''}${Math.floor(s / 3600)}:${Math.floor((s % 3600) / 60)}:${s % 60}${frac ? `.${pad(frac, 6).replace(/0+$/, '')}` : ''}`;
   return `${y}-${Math.abs(m)} ${v.days} ${time}`;
 }
+
+// ------------------------------------------------------------------ result checks
+
+function holdsNullElement(v: DuckDBValue): boolean {
+  if (v instanceof DuckDBListValue) return v.items.some((item) => item === null || holdsNullElement(item));
+  if (v instanceof DuckDBStructValue) return Object.values(v.entries).some((x) => x !== null && holdsNullElement(x));
+  return false;
+}
+
+/**
+ * The first result column holding an array with a NULL element, or undefined.
+ * BigQuery refuses to write such a result ("Array cannot have a null element;
+ * error in writing field f"), even though arrays inside the query may hold NULLs.
+ */
+export function nullArrayElementColumn(names: readonly string[], rows: readonly (readonly DuckDBValue[])[]): string | undefined {
+  for (const row of rows) {
+    const k = row.findIndex((v) => v !== null && holdsNullElement(v));
+    if (k >= 0) return names[k];
+  }
+  return undefined;
+}

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { BigQuery, BigQueryDate, BigQueryDatetime, BigQueryTime, BigQueryTimestamp } from '@google-cloud/bigquery';
 import type { Job, Table } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FUNCTION_CASES, RUNTIME_ERROR_CASES } from './functionCases.js';
 
 /** big.js exactly as the client loads it (an ESM `import` would give a different class). */
 interface BigValue {
@@ -205,6 +206,34 @@ export function defineConformanceCases(client: () => BigQuery, datasetId: string
   it('returns an empty typed ARRAY parameter as an empty array', async () => {
     const [rows] = await bq.query({ query: 'SELECT ARRAY_LENGTH(@xs) AS n', params: { xs: [] }, types: { xs: ['INT64'] } });
     expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it.each(FUNCTION_CASES)('matches the BigQuery reference ($doc): $name', async ({ query, expected }) => {
+    const [rows] = await bq.query(query);
+    expect(comparable((rows as Record<string, unknown>[])[0]?.v)).toEqual(expected);
+  });
+
+  it.each(RUNTIME_ERROR_CASES)('fails like BigQuery ($doc): $name', async ({ query, message }) => {
+    const err = await rejectionOf(() => bq.query(query));
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('invalidQuery');
+    if (typeof message === 'string') expect(err.message).toContain(message);
+    else expect(err.message).toMatch(message);
+  });
+
+  /** Arrays of every date/time type, sent as the client's typed values (BigQuery.date(), …). */
+  const temporalArrays = [
+    { type: 'DATE', values: [BigQuery.date('2024-01-01'), BigQuery.date('2024-02-29')], second: 'BigQueryDate:2024-02-29' },
+    { type: 'DATETIME', values: [BigQuery.datetime('2024-01-01 00:00:00'), BigQuery.datetime('2024-02-29 12:34:56.5')], second: 'BigQueryDatetime:2024-02-29T12:34:56.500000' },
+    { type: 'TIMESTAMP', values: [BigQuery.timestamp('2024-01-01T00:00:00Z'), BigQuery.timestamp('2024-02-29T12:34:56.123456Z')], second: 'BigQueryTimestamp:2024-02-29T12:34:56.123456000Z' },
+    { type: 'TIME', values: [BigQuery.time('00:00:00'), BigQuery.time('12:34:56')], second: 'BigQueryTime:12:34:56' },
+  ];
+
+  it.each(temporalArrays)('reads an ARRAY<$type> parameter with OFFSET and UNNEST, named and positional', async ({ type, values, second }) => {
+    const [named] = await bq.query({ query: 'SELECT @d[OFFSET(1)] AS v, (SELECT COUNT(x) FROM UNNEST(@d) AS x) AS n', params: { d: values }, types: { d: [type] } });
+    expect(comparable(named)).toEqual([{ v: second, n: 2 }]);
+    const [positional] = await bq.query({ query: 'SELECT ?[ORDINAL(2)] AS v', params: [values] });
+    expect(comparable(positional)).toEqual([{ v: second }]);
   });
 
   it.each(SEMANTIC_CASES)('keeps GoogleSQL semantics: $name', async ({ query, expected }) => {
