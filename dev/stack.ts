@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { generateApiKey } from '../shared/auth/index.js';
@@ -52,6 +52,8 @@ export interface Stack {
 
 interface Secrets {
   admin_token: string;
+  /** The database superuser's password, generated with this `.local/`. */
+  database_password: string;
   demo_api_key?: string;
 }
 
@@ -62,8 +64,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const localDir = path.resolve(options.localDir ?? '.local');
   const out = options.output ?? ((line: string) => console.log(line));
   const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
-  mkdirSync(localDir, { recursive: true });
-  const secrets = loadSecrets(localDir);
+  mkdirSync(localDir, { recursive: true, mode: 0o700 });
+  // Owner only, also for a `.local/` made before this was enforced.
+  chmodSync(localDir, 0o700);
+  const { secrets, migrated } = loadSecrets(localDir);
 
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
@@ -83,6 +87,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dataDir: path.join(localDir, 'postgres'),
       database: 'cloudact',
       persistent: true,
+      password: secrets.database_password,
+      // A `.local/` from before generated passwords had `postgres`; its cluster is given the new one.
+      ...(migrated ? { formerPassword: 'postgres' } : {}),
       // db-f1-micro's limit, so the local stack feels the same connection pressure.
       maxConnections: 25,
     });
@@ -136,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       demo: { org_slug: DEMO_ORG.org_slug, api_key: demoKey },
     };
     writeFileSync(path.join(localDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(path.join(localDir, 'stack.json'), 0o600);
     gateway.markReady();
     return { info, stop: stopAll };
   } catch (error) {
@@ -144,18 +152,32 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function loadSecrets(localDir: string): Secrets {
+/** The secrets of this `.local/`; `migrated` when an older one got its database password now. */
+function loadSecrets(localDir: string): { secrets: Secrets; migrated: boolean } {
   const file = path.join(localDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const secrets: Secrets = { admin_token: `adm_${randomBytes(24).toString('base64url')}` };
-  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  if (existsSync(file)) {
+    const secrets = JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets> & { admin_token: string };
+    if (secrets.database_password !== undefined) return { secrets: secrets as Secrets, migrated: false };
+    const upgraded: Secrets = { ...secrets, database_password: newPassword() };
+    saveSecrets(localDir, upgraded);
+    return { secrets: upgraded, migrated: true };
+  }
+  const secrets: Secrets = { admin_token: `adm_${randomBytes(24).toString('base64url')}`, database_password: newPassword() };
+  saveSecrets(localDir, secrets);
   const kek = path.join(localDir, 'kek.key');
   if (!existsSync(kek)) writeFileSync(kek, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
-  return secrets;
+  return { secrets, migrated: false };
+}
+
+function newPassword(): string {
+  return randomBytes(24).toString('base64url');
 }
 
 function saveSecrets(localDir: string, secrets: Secrets): void {
-  writeFileSync(path.join(localDir, 'secrets.json'), JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  const file = path.join(localDir, 'secrets.json');
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  // `mode` applies only when the file is created.
+  chmodSync(file, 0o600);
 }
 
 /** Starts one function the way the platform does: `functions-framework --target=NAME`. */

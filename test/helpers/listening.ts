@@ -14,6 +14,15 @@ export function listeningAddresses(pid: number): string[] {
     .map((line) => line.trim().split(/\s+/)[3] ?? '');
 }
 
+/** The local addresses with a TCP listener on `port` (whichever process holds it). */
+export function listenersOnPort(port: number): string[] {
+  const out = execFileSync('ss', ['-H', '-ltn'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[3] ?? '')
+    .filter((address) => address.endsWith(`:${port}`));
+}
+
 /** The machine's addresses other than loopback: what another host (or user) would connect to. */
 export function nonLoopbackAddresses(): string[] {
   return Object.values(networkInterfaces())
