@@ -9,6 +9,7 @@ import { migrate } from '../deploy/migrate.js';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
+import { formatLogLine, logFormatFrom, type LogFormatOptions } from './logFormat.js';
 import { startLocalPostgres, type LocalPostgres } from './postgres.js';
 import { seedDemoUsage } from './seedDemo.js';
 
@@ -29,6 +30,8 @@ export interface StackOptions {
   port?: number;
   /** Receives each line the stack and its functions print. */
   output?: (line: string) => void;
+  /** How function log lines are shown. @default from `LOG_FORMAT`, `NO_COLOR` and whether stdout is a terminal */
+  logFormat?: LogFormatOptions;
   /** Functions to run. @default every function in the manifest */
   functions?: string[];
   /** Load the 90 days of demo usage into the demo org's dataset (idempotent). @default true */
@@ -115,9 +118,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       GOOGLE_CLOUD_PROJECT: 'local-project',
       KEK_FILE: path.join(localDir, 'kek.key'),
     };
+    const logFormat = options.logFormat ?? logFormatFrom(process.env, process.stdout.isTTY === true);
     await Promise.all(
       names.map(async (name) => {
-        processes.set(name, await startFunction(name, env, out));
+        const show = (line: string): void => {
+          const text = formatLogLine(name, line, logFormat);
+          if (text !== undefined) out(text);
+        };
+        processes.set(name, await startFunction(name, env, show));
       }),
     );
 
@@ -181,7 +189,7 @@ function saveSecrets(localDir: string, secrets: Secrets): void {
 }
 
 /** Starts one function the way the platform does: `functions-framework --target=NAME`. */
-async function startFunction(name: string, extraEnv: Record<string, string>, out: (line: string) => void): Promise<FunctionProcess> {
+async function startFunction(name: string, extraEnv: Record<string, string>, onLine: (line: string) => void): Promise<FunctionProcess> {
   const spec = getFunction(name);
   return startFunctionProcess({
     source: path.join(DIST_DIR, name),
@@ -189,7 +197,7 @@ async function startFunction(name: string, extraEnv: Record<string, string>, out
     signatureType: spec.trigger.type === 'http' ? 'http' : 'cloudevent',
     env: { ...process.env, ...functionEnv(name), ...extraEnv },
     healthTimeoutMs: 30_000,
-    onLine: (line) => out(`[${name}] ${line}`),
+    onLine,
   });
 }
 
