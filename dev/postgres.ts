@@ -85,6 +85,11 @@ function unprivilegedUid(): number {
 /** Messages in English whatever the machine's locale: readiness is read from them. */
 const SERVER_ENV = { ...process.env, LC_MESSAGES: 'C' };
 
+/** What to do when root cannot create the user namespace (e.g. a container without the right). */
+function rootHint(output: string): string {
+  return output.includes('unshare') ? '\nAs root, PostgreSQL runs in a user namespace; allow them (or run as a normal user).' : '';
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -122,7 +127,7 @@ function run(file: string, args: string[], log: (line: string) => void): Promise
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (${code}):\n${output}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (${code}):\n${output}${rootHint(output)}`))));
   });
 }
 
@@ -140,7 +145,7 @@ function startServer(args: string[], log: (line: string) => void): Promise<Child
     child.stdout.on('data', onOutput);
     child.stderr.on('data', onOutput);
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (${code}):\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (${code}):\n${output}${rootHint(output)}`)));
   });
 }
 

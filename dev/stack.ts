@@ -196,7 +196,8 @@ async function startFunction(name: string, extraEnv: Record<string, string>, onL
     target: spec.entryPoint,
     signatureType: spec.trigger.type === 'http' ? 'http' : 'cloudevent',
     env: { ...process.env, ...functionEnv(name), ...extraEnv },
-    healthTimeoutMs: 30_000,
+    // Six functions start at once; on a busy 2-core machine that alone took 20-28 s.
+    healthTimeoutMs: 90_000,
     onLine,
   });
 }
