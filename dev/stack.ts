@@ -119,7 +119,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       KEK_FILE: path.join(localDir, 'kek.key'),
     };
     const logFormat = options.logFormat ?? logFormatFrom(process.env, process.stdout.isTTY === true);
-    await Promise.all(
+    // allSettled: when one function fails to start, the others that did are still stopped.
+    const starts = await Promise.allSettled(
       names.map(async (name) => {
         const show = (line: string): void => {
           const text = formatLogLine(name, line, logFormat);
@@ -128,6 +129,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         processes.set(name, await startFunction(name, env, show));
       }),
     );
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
 
     const routes = [...processes].flatMap(([name, p]) => (ROUTE_PREFIXES[name] ?? []).map((prefix) => ({ prefix, target: p.url })));
     const gateway: Gateway = await startGateway({
