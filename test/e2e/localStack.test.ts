@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/postgres.js';
+import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -143,6 +144,27 @@ describe('the local stack, as a new user runs it', () => {
     expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
     expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${gateway}/v1/quota`)).status).toBe(401);
+    const unknown = await fetch(`${gateway}/v1/nothing`, { headers: { 'x-request-id': 'e2e-1' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('x-request-id')).toBe('e2e-1');
+    expect(await unknown.json()).toMatchObject({ error: { code: 'NOT_FOUND', request_id: 'e2e-1' } });
+
+    // Safe on a shared host: loopback only, a generated database password, owner-only .local/.
+    const dbUrl = new URL(stack.database_url);
+    expect(decodeURIComponent(dbUrl.password)).not.toBe('postgres');
+    for (const url of [stack.database_url, ...Object.values(stack.functions)]) {
+      const port = Number(new URL(url).port);
+      expect(listenersOnPort(port)).toEqual([`127.0.0.1:${port}`]);
+      for (const address of nonLoopbackAddresses()) expect(await accepts(address, port)).toBe(false);
+    }
+    expect((statSync(path.join(clone, '.local')).mode & 0o777).toString(8)).toBe('700');
+    expect((statSync(path.join(clone, '.local/secrets.json')).mode & 0o777).toString(8)).toBe('600');
+    expect((statSync(clone).mode & 0o777).toString(8)).toBe('700');
+    // Function logs rendered for a person (no colours: not a terminal); no probe lines.
+    const shown = first.output.join('\n');
+    expect(shown).toMatch(/\d\d:\d\d:\d\d\.\d{3} quota {9}INFO {5}GET \/v1\/quota 200 [0-9.]+ms request_id=\S+ org=demo/);
+    expect(shown).not.toContain('GET /healthz 200');
+    expect(shown).not.toContain('"severity"');
     // The first start seeded 90 days of demo usage, so costs show real numbers.
     const to = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const from = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
