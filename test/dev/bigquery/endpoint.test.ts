@@ -12,7 +12,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
-import { defineConformanceCases, rejectionOf, SLOW_QUERY } from './conformance.js';
+import { defineConformanceCases, defineScriptConformanceCases, rejectionOf, SLOW_QUERY } from './conformance.js';
 
 let endpoint: BigQueryEndpoint;
 let bigquery: BigQuery;
@@ -38,6 +38,10 @@ async function rest(method: string, path: string, body?: unknown): Promise<{ sta
 
 describe('the local endpoint through the real client', () => {
   defineConformanceCases(() => bigquery, 'conformance_local', { slowCaseTimeoutMs: 5000 });
+});
+
+describe('scripts, transactions, DDL and copy jobs through the real client', () => {
+  defineScriptConformanceCases(() => bigquery, 'conformance_scripts_local');
 });
 
 describe('unsupported GoogleSQL', () => {
