@@ -400,6 +400,8 @@ export function ddlReads(stmt: DdlStatement): TableRef[] {
 export interface BoundParams {
   values: DuckDBValue[];
   types: DuckDBType[];
+  /** The query's SQL after parameter binding (large arrays rewrite their placeholders). */
+  sql?: string;
 }
 
 function tableSql(ref: { datasetId: string; tableId: string }): string {
@@ -502,7 +504,7 @@ export async function runDdl(conn: DuckDBConnection, catalog: Catalog, projectId
   } else {
     let fields: BqField[];
     if (stmt.query) {
-      const prepared = await conn.prepare(stmt.query.sql);
+      const prepared = await conn.prepare(params.sql ?? stmt.query.sql);
       let queryFields: BqField[];
       try {
         queryFields = [];
@@ -515,7 +517,7 @@ export async function runDdl(conn: DuckDBConnection, catalog: Catalog, projectId
       }
       fields = stmt.columns ?? normalizeSchema({ fields: queryFields }, 'query').fields;
       const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
-      fill = { sql: `INSERT INTO ${tableSql(target)} (${cols}) SELECT * FROM (${stmt.query.sql})`, params };
+      fill = { sql: `INSERT INTO ${tableSql(target)} (${cols}) SELECT * FROM (${params.sql ?? stmt.query.sql})`, params };
     } else {
       fields = stmt.columns ?? [];
       fill = { sql: '' };

@@ -8,7 +8,9 @@
  * `jobTimeoutMs` and `jobs.cancel` can `interrupt()` exactly that query.
  */
 import { randomUUID } from 'node:crypto';
+import { VARCHAR } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { jsonArrayParam, replacePlaceholders } from './bulkParams.js';
 import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
@@ -320,7 +322,9 @@ export class JobManager {
         translation = translateQuery(config.query, ctx);
         job.statementType = translation.statementType;
         this.checkTables(projectId, translation.tables);
-        ({ values, types } = bindParameters(translation, config));
+        const bound = bindParameters(translation, config);
+        ({ values, types } = bound);
+        translation = { ...translation, sql: bound.sql };
       }
     } catch (err) {
       this.finish(job, asQueryError(err));
@@ -755,13 +759,25 @@ function asQueryError(err: unknown): BigQueryApiError {
   return invalidQuery(message);
 }
 
-/** Turns `queryParameters` into positional DuckDB values for `$1..$n`. */
-function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBValue[]; types: DuckDBType[] } {
+/**
+ * Turns `queryParameters` into positional DuckDB values for `$1..$n`. Large
+ * ARRAY<STRUCT> parameters are bound as JSON text (bulkParams.ts), which
+ * rewrites their placeholders: run the returned `sql`, not `t.sql`.
+ */
+function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBValue[]; types: DuckDBType[]; sql: string } {
   const params = config.queryParameters ?? [];
   const mode = (config.parameterMode ?? (params.some((p) => p.name) ? 'NAMED' : params.length ? 'POSITIONAL' : '')).toUpperCase();
   const values: DuckDBValue[] = [];
   const types: DuckDBType[] = [];
+  const replacements = new Map<number, string>();
   const convert = (p: QueryParameter, where: string): void => {
+    const fast = jsonArrayParam(p.parameterType, p.parameterValue);
+    if (fast) {
+      values.push(fast.json);
+      types.push(VARCHAR);
+      replacements.set(values.length, fast.placeholderSql(values.length));
+      return;
+    }
     try {
       const b = paramToDuck(p.parameterType, p.parameterValue, where);
       values.push(b.value);
@@ -784,7 +800,7 @@ function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBVa
     if (params.length < t.positionalCount) throw invalidQuery(`Query has ${t.positionalCount} positional parameters but ${params.length} were provided`);
     params.slice(0, t.positionalCount).forEach((p, i) => convert(p, `#${i + 1}`));
   }
-  return { values, types };
+  return { values, types, sql: replacements.size > 0 ? replacePlaceholders(t.sql, replacements) : t.sql };
 }
 
 export type { ErrorProto };

@@ -89,7 +89,7 @@ export interface ScriptHost {
   /** 404 for tables/datasets that do not exist (checked just before each statement runs). */
   checkTables(tables: TableRef[]): void;
   /** Binds the job's query parameters for one translated statement. */
-  bind(t: Translation): { values: DuckDBValue[]; types: DuckDBType[] };
+  bind(t: Translation): { values: DuckDBValue[]; types: DuckDBType[]; sql: string };
   /** The job's stop error once cancelled or timed out. */
   stopped(): BigQueryApiError | undefined;
   /** The connection running the script (for interrupts); `undefined` when done. */
@@ -238,8 +238,8 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
           } else {
             const t = (step as Extract<ScriptStep, { kind: 'query' }>).translation;
             host.checkTables(t.tables);
-            const { values, types } = host.bind(t);
-            const reader = await conn.runAndReadAll(t.sql, values, types);
+            const { values, types, sql } = host.bind(t);
+            const reader = await conn.runAndReadAll(sql, values, types);
             if (t.statementType === 'SELECT') {
               const fields = reader.columnTypes().map((ty, i) => duckTypeToBqField(reader.columnNames()[i] as string, ty));
               result = { fields, rows: reader.getRows() };
