@@ -111,7 +111,7 @@ export async function runCopyJob(engine: Engine, catalog: Catalog, ctx: Translat
         if (first.clustering) meta.clustering = structuredClone(first.clustering);
         if (first.requirePartitionFilter !== undefined) meta.requirePartitionFilter = first.requirePartitionFilter;
       } else {
-        meta = { ...(existing as TableMeta), lastModifiedTime: t };
+        meta = { ...(existing), lastModifiedTime: t };
       }
       let copiedRows = 0;
       await conn.run('BEGIN TRANSACTION');
