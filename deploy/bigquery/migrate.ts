@@ -67,7 +67,7 @@ export interface TableReport {
 }
 
 function errorCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
 }
 
 /** The datasets a run covers: the central one and every `org_*`, or just `--dataset`. */

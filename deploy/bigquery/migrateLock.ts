@@ -33,7 +33,7 @@ export class MigrationLockedError extends Error {
 }
 
 function errorCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
 }
 
 /** A held lock. */
