@@ -218,11 +218,9 @@ export function parseDdl(text: string, ctx: TranslateContext): DdlStatement {
     } else if (w === 'OPTIONS') {
       options = parseOptions(c);
     } else if (w === 'AS') {
-      const asTok = c.peek() as Token;
       c.i++;
       const start = c.peek();
       if (!start) throw syntax('Expected a query after AS', undefined);
-      void asTok;
       query = translateQuery(text.slice(tokenOffset(lineStarts(text), start)), ctx);
       if (query.statementType !== 'SELECT') throw invalidQuery('CREATE TABLE AS needs a query (SELECT or WITH)');
       c.i = c.toks.length;

@@ -297,9 +297,10 @@ export class JobManager {
     this.remember(job);
     this.counters.jobsCreated++;
 
-    let translation: Translation;
-    let values: DuckDBValue[];
-    let types: DuckDBType[];
+    // Assigned on the single-statement path; a script (plan) returns before they are read.
+    let translation!: Translation;
+    let values!: DuckDBValue[];
+    let types!: DuckDBType[];
     let plan: ScriptPlan | undefined;
     try {
       if (typeof config.query !== 'string' || config.query.trim() === '') throw invalid('Query text is required', 'query');
@@ -315,9 +316,6 @@ export class JobManager {
           if (step.kind === 'query') bindParameters(step.translation, config);
           if (step.kind === 'ddl' && step.params) bindParameters(step.params, config);
         }
-        translation = undefined as unknown as Translation;
-        values = [];
-        types = [];
       } else {
         translation = translateQuery(config.query, ctx);
         job.statementType = translation.statementType;
@@ -473,8 +471,7 @@ export class JobManager {
         },
         onStatement: (r) => {
           if (!isScriptJob) return;
-          children++;
-          this.childJob(job, r);
+          this.childJob(job, r, children++);
         },
       });
       job.result = result;
@@ -489,12 +486,12 @@ export class JobManager {
   }
 
   /** Remembers one executed statement of a script as a finished child job. */
-  private childJob(parent: Job, r: StepResult): void {
+  private childJob(parent: Job, r: StepResult, index: number): void {
     let markDone!: () => void;
     const done = new Promise<void>((res) => (markDone = res));
     const child: Job = {
       projectId: parent.projectId,
-      jobId: `script_job_${randomUUID().replace(/-/g, '')}_${parent.numChildJobs ?? 0}`,
+      jobId: `script_job_${randomUUID().replace(/-/g, '')}_${index}`,
       location: parent.location,
       state: 'DONE',
       configuration: { jobType: 'QUERY', query: { query: r.step.text, useLegacySql: false, priority: 'INTERACTIVE' } },

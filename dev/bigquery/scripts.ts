@@ -196,6 +196,10 @@ export function planScript(sql: string, ctx: TranslateContext): ScriptPlan {
     }
   }
   if (steps.length === 0) throw invalidQuery('Syntax error: Unexpected end of script at [1:1]');
+  // Each statement would count its `?` from the first parameter again; BigQuery scripts take named parameters.
+  if (steps.length > 1 && steps.some((s) => (s.kind === 'query' ? s.translation : s.kind === 'ddl' ? s.params : undefined)?.positionalCount)) {
+    throw unsupported('positional (?) parameters in multi-statement queries (use named @parameters)');
+  }
   const only = steps.length === 1 ? steps[0] : undefined;
   let statementType = 'SCRIPT';
   if (only?.kind === 'ddl') statementType = only.ddl.statementType;

@@ -333,9 +333,12 @@ describe('scripts: load size, concurrency and crashes (local endpoint only)', ()
     await bigquery.query({ query: replaceDayScript('scripts_local.usage'), params });
     const firstMs = performance.now() - started;
     const again = performance.now();
-    await bigquery.query({ query: replaceDayScript('scripts_local.usage'), params });
+    const [job] = await bigquery.createQueryJob({ query: replaceDayScript('scripts_local.usage'), params });
+    await job.getQueryResults();
     const secondMs = performance.now() - again;
-    console.log(`10k-row replace script: first load ${firstMs.toFixed(0)} ms, replace ${secondMs.toFixed(0)} ms`);
+    const stats = (await job.getMetadata())[0] as { statistics: { startTime: string; endTime: string } };
+    const serverMs = Number(stats.statistics.endTime) - Number(stats.statistics.startTime);
+    console.log(`10k-row replace script: first load ${firstMs.toFixed(0)} ms, replace ${secondMs.toFixed(0)} ms end to end (${serverMs} ms running in the endpoint)`);
     const [out] = await bigquery.query("SELECT COUNT(*) AS n, SUM(input_tokens) AS t FROM scripts_local.usage WHERE usage_date = '2024-06-01'");
     expect(out).toEqual([{ n: 10_000, t: (9_999 * 10_000) / 2 }]);
     expect(secondMs).toBeLessThan(10_000);
