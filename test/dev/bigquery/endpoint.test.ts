@@ -51,6 +51,7 @@ describe('unsupported GoogleSQL', () => {
     { query: 'DECLARE x INT64 DEFAULT 1', names: 'DECLARE' },
     { query: 'BEGIN SELECT 1; END', names: 'BEGIN … END blocks' },
     { query: 'SELECT 1; DECLARE x INT64', names: 'statement DECLARE' },
+    { query: 'SELECT ? AS a; SELECT 2 AS b', names: 'positional (?) parameters in multi-statement queries' },
     { query: 'CREATE SNAPSHOT TABLE conformance_local.s CLONE conformance_local.events', names: 'CREATE SNAPSHOT TABLE' },
     { query: 'CREATE VIEW conformance_local.v AS SELECT 1 AS x', names: 'CREATE VIEW' },
     { query: 'ALTER TABLE conformance_local.events ADD COLUMN x INT64', names: 'ALTER TABLE ADD' },
