@@ -8,6 +8,7 @@
  * `--data` file keeps it across restarts. An in-memory copy serves reads.
  */
 import { createHash } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Engine } from './engine.js';
 import { BigQueryApiError, duplicate, invalid, notFound } from './errors.js';
 import { canonicalType, fieldDdl, normalizeSchema, quoteIdent } from './types.js';
@@ -55,7 +56,8 @@ export interface Page<T> {
 const ID_RE = /^[A-Za-z0-9_]{1,1024}$/;
 const TABLE_ID_RE = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}]{1,1024}$/u;
 
-function now(): string {
+/** Milliseconds since the epoch as BigQuery's string timestamps. */
+export function now(): string {
   return String(Date.now());
 }
 
@@ -72,7 +74,8 @@ function pageOf<T>(all: T[], maxResults: number | undefined, pageToken: string |
   return page;
 }
 
-function cleanLabels(labels: unknown): Record<string, string> | undefined {
+/** Validates labels (null values dropped). */
+export function cleanLabels(labels: unknown): Record<string, string> | undefined {
   if (labels === undefined || labels === null) return undefined;
   if (typeof labels !== 'object') throw invalid('labels must be an object');
   const out: Record<string, string> = {};
@@ -280,8 +283,7 @@ export class Catalog {
     const meta: TableMeta = { datasetId, tableId, schema, creationTime: t, lastModifiedTime: t };
     this.applyTableFields(meta, body, false);
     validatePartitioning(meta);
-    const cols = schema.fields.map((f) => `${quoteIdent(f.name)} ${fieldDdl(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
-    await this.engine.with((conn) => conn.run(`CREATE TABLE ${quoteIdent(datasetId)}.${quoteIdent(tableId)} (${cols.length ? cols.join(', ') : '"__no_columns" BOOLEAN'})`));
+    await this.engine.with((conn) => conn.run(createTableSql(datasetId, tableId, schema)));
     this.tables.set(`${datasetId}.${tableId}`, meta);
     await this.persist('table', datasetId, tableId, meta);
     return this.tableResource(projectId, meta);
@@ -390,6 +392,22 @@ export class Catalog {
     await this.persist('table', datasetId, tableId, null);
   }
 
+  /**
+   * Writes (or with `null` removes) a table's metadata row on `conn`, inside the
+   * caller's DuckDB transaction, so DDL and its metadata commit or roll back
+   * together. Call {@link setTableMeta} once the transaction has committed.
+   */
+  async writeTableMeta(conn: DuckDBConnection, datasetId: string, tableId: string, meta: TableMeta | null): Promise<void> {
+    await conn.run(`DELETE FROM ${META_TABLE} WHERE kind = 'table' AND dataset = $1 AND name = $2`, [datasetId, tableId]);
+    if (meta) await conn.run(`INSERT INTO ${META_TABLE} VALUES ('table', $1, $2, $3)`, [datasetId, tableId, JSON.stringify(meta)]);
+  }
+
+  /** Makes committed table metadata (from {@link writeTableMeta}) visible; `null` forgets the table. */
+  setTableMeta(datasetId: string, tableId: string, meta: TableMeta | null): void {
+    if (meta) this.tables.set(`${datasetId}.${tableId}`, meta);
+    else this.tables.delete(`${datasetId}.${tableId}`);
+  }
+
   /** Records a data change (insertAll / DML) for `lastModifiedTime`. */
   touch(datasetId: string, tableId: string): void {
     const t = this.tables.get(`${datasetId}.${tableId}`);
@@ -459,7 +477,8 @@ function schemaChanges(projectId: string, cur: TableMeta, next: BqSchema): strin
   return ddl;
 }
 
-function validatePartitioning(meta: TableMeta): void {
+/** Validates partitioning and clustering against the schema (tables.insert/patch and DDL). */
+export function validatePartitioning(meta: TableMeta): void {
   const tp = meta.timePartitioning;
   if (tp) {
     if (!['DAY', 'HOUR', 'MONTH', 'YEAR'].includes(tp.type)) throw invalid(`Invalid timePartitioning.type: ${tp.type}`, 'timePartitioning');
@@ -481,6 +500,12 @@ function validatePartitioning(meta: TableMeta): void {
       }
     }
   }
+}
+
+/** DuckDB `CREATE TABLE` for a BigQuery schema (REQUIRED → NOT NULL). */
+export function createTableSql(datasetId: string, tableId: string, schema: BqSchema): string {
+  const cols = schema.fields.map((f) => `${quoteIdent(f.name)} ${fieldDdl(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
+  return `CREATE TABLE ${quoteIdent(datasetId)}.${quoteIdent(tableId)} (${cols.length ? cols.join(', ') : '"__no_columns" BOOLEAN'})`;
 }
 
 /** `labels.key:value` / `labels.key` filters of datasets.list. */

@@ -8,13 +8,21 @@
  * `jobTimeoutMs` and `jobs.cancel` can `interrupt()` exactly that query.
  */
 import { randomUUID } from 'node:crypto';
+import { VARCHAR } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { jsonArrayParam, replacePlaceholders } from './bulkParams.js';
 import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
 import { fromEngineError } from './engineErrors.js';
 import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, notFound, toErrorProto } from './errors.js';
 import type { ErrorProto } from './errors.js';
+import { runCopyJob } from './copyJobs.js';
+import type { CopyConfig, CopyOutcome } from './copyJobs.js';
+import type { DdlOutcome } from './ddl.js';
+import { isScript, planScript, runScript } from './scripts.js';
+import type { ScriptPlan, StepResult } from './scripts.js';
+import { tableLogicalBytes } from './tableBytes.js';
 import { translateQuery } from './translator.js';
 import type { TableRef, Translation } from './translator.js';
 import { duckTypeToBqField } from './types.js';
@@ -56,6 +64,7 @@ interface JobResult {
   fields: BqField[];
   rows: DuckDBValue[][];
   numDmlAffectedRows?: number;
+  ddl?: DdlOutcome;
 }
 
 /** One job in the job table. */
@@ -72,6 +81,14 @@ export interface Job {
   error?: BigQueryApiError;
   result?: JobResult;
   dryRunSchema?: BqField[];
+  /** Dry-run estimate (see tableBytes.ts). */
+  bytesProcessed?: number;
+  /** Child jobs of a script point at their parent. */
+  parentJobId?: string;
+  scriptStatistics?: Record<string, unknown>;
+  numChildJobs?: number;
+  /** Copy jobs report `statistics.copy` instead of `statistics.query`. */
+  copy?: CopyOutcome;
   /** Set when a timeout or cancel asks the job to stop; the first reason wins. */
   stopReason?: 'timeout' | 'stopped';
   jobTimeoutMs?: number;
@@ -155,9 +172,10 @@ export class JobManager {
   async insert(projectId: string, body: Record<string, unknown>): Promise<unknown> {
     const configuration = (body.configuration ?? {}) as Record<string, unknown>;
     const q = configuration.query as QueryConfig | undefined;
+    if (!q && configuration.copy) return this.insertCopy(projectId, body, configuration);
     if (!q) {
       const kind = ['load', 'extract', 'copy'].find((k) => k in configuration) ?? 'unknown';
-      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query jobs are supported)`);
+      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query and copy jobs are supported)`);
     }
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
@@ -217,8 +235,10 @@ export class JobManager {
   /** jobs.list (most recent first). */
   list(projectId: string, qs: URLSearchParams): unknown {
     const stateFilter = qs.getAll('stateFilter').map((s) => s.toUpperCase());
+    // Like BigQuery: top-level jobs only, or the children of `parentJobId`.
+    const parent = qs.get('parentJobId') ?? undefined;
     const all = [...this.jobs.values()]
-      .filter((j) => j.projectId === projectId && (stateFilter.length === 0 || stateFilter.includes(j.state)))
+      .filter((j) => j.projectId === projectId && j.parentJobId === parent && (stateFilter.length === 0 || stateFilter.includes(j.state)))
       .reverse();
     const start = Number(qs.get('pageToken') ? Buffer.from(qs.get('pageToken') as string, 'base64url').toString() : 0) || 0;
     const size = Number(qs.get('maxResults') ?? 50) || 50;
@@ -278,21 +298,48 @@ export class JobManager {
     this.remember(job);
     this.counters.jobsCreated++;
 
-    let translation: Translation;
-    let values: DuckDBValue[];
-    let types: DuckDBType[];
+    // Assigned on the single-statement path; a script (plan) returns before they are read.
+    let translation!: Translation;
+    let values!: DuckDBValue[];
+    let types!: DuckDBType[];
+    let plan: ScriptPlan | undefined;
     try {
       if (typeof config.query !== 'string' || config.query.trim() === '') throw invalid('Query text is required', 'query');
       if (config.useLegacySql === true) throw invalidQuery('Unsupported by the local BigQuery endpoint: legacy SQL (set useLegacySql: false)');
       if (config.destinationTable) throw invalid('Unsupported by the local BigQuery endpoint: destinationTable');
       const ctx: Parameters<typeof translateQuery>[1] = { projectId: this.endpointProjectId, requestProjectId: projectId };
       if (config.defaultDataset?.datasetId) ctx.defaultDataset = config.defaultDataset;
-      translation = translateQuery(config.query, ctx);
-      job.statementType = translation.statementType;
-      this.checkTables(projectId, translation.tables);
-      ({ values, types } = bindParameters(translation, config));
+      if (isScript(config.query)) {
+        plan = planScript(config.query, ctx);
+        job.statementType = plan.statementType;
+        // Parameters are checked before anything runs (BigQuery validates the whole script first).
+        for (const step of plan.steps) {
+          if (step.kind === 'query') bindParameters(step.translation, config);
+          if (step.kind === 'ddl' && step.params) bindParameters(step.params, config);
+        }
+      } else {
+        translation = translateQuery(config.query, ctx);
+        job.statementType = translation.statementType;
+        this.checkTables(projectId, translation.tables);
+        const bound = bindParameters(translation, config);
+        ({ values, types } = bound);
+        translation = { ...translation, sql: bound.sql };
+      }
     } catch (err) {
       this.finish(job, asQueryError(err));
+      return job;
+    }
+
+    if (plan) {
+      if (extra.dryRun) {
+        void this.dryRunScript(job, plan);
+        return job;
+      }
+      if (job.jobTimeoutMs !== undefined) {
+        job.timer = setTimeout(() => this.stop(job, 'timeout'), job.jobTimeoutMs);
+        job.timer.unref();
+      }
+      void this.executeScript(job, plan, config);
       return job;
     }
 
@@ -336,6 +383,7 @@ export class JobManager {
             job.dryRunSchema = fields;
           } else job.dryRunSchema = [];
           void types;
+          job.bytesProcessed = await this.estimateBytes(conn, t.tables);
         } finally {
           prepared.destroySync();
         }
@@ -380,6 +428,128 @@ export class JobManager {
     } finally {
       this.counters.jobsRunning--;
     }
+  }
+
+  /** Bytes a query over `tables` would process (existing tables only; see tableBytes.ts). */
+  private async estimateBytes(conn: DuckDBConnection, tables: TableRef[]): Promise<number> {
+    let total = 0;
+    const seen = new Set<string>();
+    for (const ref of tables) {
+      const key = `${ref.datasetId}.${ref.tableId}`;
+      const meta = this.catalog.findTable(ref.datasetId, ref.tableId);
+      if (seen.has(key) || !meta) continue;
+      seen.add(key);
+      total += await tableLogicalBytes(conn, meta);
+    }
+    return total;
+  }
+
+  /** Dry run of a script: validated at planning; bytes estimated from the tables it reads. */
+  private async dryRunScript(job: Job, plan: ScriptPlan): Promise<void> {
+    try {
+      job.dryRunSchema = [];
+      job.bytesProcessed = await this.engine.with((conn) => this.estimateBytes(conn, plan.tables));
+      this.finish(job);
+    } catch (err) {
+      this.finish(job, asQueryError(err));
+    }
+  }
+
+  /** Runs a script (scripts.ts), recording one child job per executed statement. */
+  private async executeScript(job: Job, plan: ScriptPlan, config: QueryConfig): Promise<void> {
+    this.counters.jobsRunning++;
+    job.state = 'RUNNING';
+    job.startTime = Date.now();
+    let children = 0;
+    const isScriptJob = job.statementType === 'SCRIPT';
+    try {
+      const result = await runScript(plan, {
+        engine: this.engine,
+        catalog: this.catalog,
+        projectId: job.projectId,
+        checkTables: (tables) => this.checkTables(job.projectId, tables),
+        bind: (t) => bindParameters(t, config),
+        stopped: () => (job.stopReason ? stopError(job) : undefined),
+        setConnection: (conn) => {
+          job.conn = conn;
+        },
+        onStatement: (r) => {
+          if (!isScriptJob) return;
+          this.childJob(job, r, children++);
+        },
+      });
+      job.result = result;
+      if (isScriptJob) job.numChildJobs = children;
+      this.finish(job);
+    } catch (err) {
+      if (isScriptJob) job.numChildJobs = children;
+      this.finish(job, job.stopReason ? stopError(job) : asQueryError(err));
+    } finally {
+      this.counters.jobsRunning--;
+    }
+  }
+
+  /** Remembers one executed statement of a script as a finished child job. */
+  private childJob(parent: Job, r: StepResult, index: number): void {
+    let markDone!: () => void;
+    const done = new Promise<void>((res) => (markDone = res));
+    const child: Job = {
+      projectId: parent.projectId,
+      jobId: `script_job_${randomUUID().replace(/-/g, '')}_${index}`,
+      location: parent.location,
+      state: 'DONE',
+      configuration: { jobType: 'QUERY', query: { query: r.step.text, useLegacySql: false, priority: 'INTERACTIVE' } },
+      statementType: r.statementType,
+      creationTime: r.startTime,
+      startTime: r.startTime,
+      endTime: r.endTime,
+      done,
+      markDone,
+      parentJobId: parent.jobId,
+      scriptStatistics: {
+        evaluationKind: 'STATEMENT',
+        stackFrames: [{ startLine: r.step.startLine, startColumn: r.step.startColumn, endLine: r.step.endLine, endColumn: r.step.endColumn, text: r.step.text }],
+      },
+    };
+    const result: JobResult = { fields: r.fields ?? [], rows: r.rows ?? [] };
+    if (r.numDmlAffectedRows !== undefined) result.numDmlAffectedRows = r.numDmlAffectedRows;
+    if (r.ddl) result.ddl = r.ddl;
+    child.result = result;
+    if (r.error) child.error = r.error;
+    markDone();
+    this.remember(child);
+  }
+
+  /** jobs.insert of a copy job (copyJobs.ts): answers at once; the copy runs in the background. */
+  private insertCopy(projectId: string, body: Record<string, unknown>, configuration: Record<string, unknown>): unknown {
+    const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
+    if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
+    let markDone!: () => void;
+    const done = new Promise<void>((r) => (markDone = r));
+    const job: Job = {
+      projectId,
+      jobId: ref.jobId ?? `job_${randomUUID().replace(/-/g, '_')}`,
+      location: ref.location ?? 'US',
+      state: 'RUNNING',
+      configuration: { ...configuration, jobType: 'COPY' },
+      statementType: 'COPY',
+      creationTime: Date.now(),
+      startTime: Date.now(),
+      done,
+      markDone,
+      copy: { copiedRows: 0, copiedLogicalBytes: 0 },
+    };
+    this.remember(job);
+    this.counters.jobsCreated++;
+    this.counters.jobsRunning++;
+    void runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig)
+      .then((outcome) => {
+        job.copy = outcome;
+        this.finish(job);
+      })
+      .catch((err: unknown) => this.finish(job, asQueryError(err)))
+      .finally(() => this.counters.jobsRunning--);
+    return this.jobResource(job);
   }
 
   /** Interrupts a job (timeout or cancel); retries until the job settles. */
@@ -436,13 +606,26 @@ export class JobManager {
       cacheHit: false,
       statementType: job.statementType,
     };
-    if (job.result?.numDmlAffectedRows !== undefined) queryStats.numDmlAffectedRows = String(job.result.numDmlAffectedRows);
+    if (job.result?.numDmlAffectedRows !== undefined) {
+      queryStats.numDmlAffectedRows = String(job.result.numDmlAffectedRows);
+      queryStats.dmlStats = dmlStats(job.statementType, job.result.numDmlAffectedRows);
+    }
+    if (job.result?.ddl) {
+      queryStats.ddlOperationPerformed = job.result.ddl.ddlOperationPerformed;
+      queryStats.ddlTargetTable = job.result.ddl.ddlTargetTable;
+    }
     if (job.dryRunSchema) queryStats.schema = { fields: job.dryRunSchema };
+    const bytes = String(job.bytesProcessed ?? 0);
+    queryStats.totalBytesProcessed = bytes;
     const statistics: Record<string, unknown> = {
       creationTime: String(job.creationTime),
-      totalBytesProcessed: '0',
-      query: queryStats,
+      totalBytesProcessed: bytes,
     };
+    if (job.copy) statistics.copy = { copiedRows: String(job.copy.copiedRows), copiedLogicalBytes: String(job.copy.copiedLogicalBytes) };
+    else statistics.query = queryStats;
+    if (job.parentJobId) statistics.parentJobId = job.parentJobId;
+    if (job.scriptStatistics) statistics.scriptStatistics = job.scriptStatistics;
+    if (job.numChildJobs !== undefined) statistics.numChildJobs = String(job.numChildJobs);
     if (job.startTime !== undefined) statistics.startTime = String(job.startTime);
     if (job.endTime !== undefined) statistics.endTime = String(job.endTime);
     return {
@@ -469,7 +652,7 @@ export class JobManager {
       kind: 'bigquery#queryResponse',
       jobReference: this.reference(job),
       schema: { fields: job.dryRunSchema ?? [] },
-      totalBytesProcessed: '0',
+      totalBytesProcessed: String(job.bytesProcessed ?? 0),
       jobComplete: true,
       cacheHit: false,
     };
@@ -485,7 +668,7 @@ export class JobManager {
       cacheHit: false,
       totalBytesProcessed: '0',
     };
-    if (job.statementType !== 'SELECT') {
+    if (DML_TYPES.has(job.statementType)) {
       out.numDmlAffectedRows = String(result.numDmlAffectedRows ?? 0);
       out.dmlStats = dmlStats(job.statementType, result.numDmlAffectedRows ?? 0);
       out.totalRows = '0';
@@ -503,6 +686,9 @@ export class JobManager {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** Statement types whose results are affected-row counts. */
+const DML_TYPES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 function throwIfFailed(job: Job): void {
   if (job.error) throw job.error;
@@ -572,13 +758,25 @@ function asQueryError(err: unknown): BigQueryApiError {
   return fromEngineError(err instanceof Error ? err.message : String(err));
 }
 
-/** Turns `queryParameters` into positional DuckDB values for `$1..$n`. */
-function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBValue[]; types: DuckDBType[] } {
+/**
+ * Turns `queryParameters` into positional DuckDB values for `$1..$n`. Large
+ * ARRAY<STRUCT> parameters are bound as JSON text (bulkParams.ts), which
+ * rewrites their placeholders: run the returned `sql`, not `t.sql`.
+ */
+function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBValue[]; types: DuckDBType[]; sql: string } {
   const params = config.queryParameters ?? [];
   const mode = (config.parameterMode ?? (params.some((p) => p.name) ? 'NAMED' : params.length ? 'POSITIONAL' : '')).toUpperCase();
   const values: DuckDBValue[] = [];
   const types: DuckDBType[] = [];
+  const replacements = new Map<number, string>();
   const convert = (p: QueryParameter, where: string): void => {
+    const fast = jsonArrayParam(p.parameterType, p.parameterValue);
+    if (fast) {
+      values.push(fast.json);
+      types.push(VARCHAR);
+      replacements.set(values.length, fast.placeholderSql(values.length));
+      return;
+    }
     try {
       const b = paramToDuck(p.parameterType, p.parameterValue, where);
       values.push(b.value);
@@ -601,7 +799,7 @@ function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBVa
     if (params.length < t.positionalCount) throw invalidQuery(`Query has ${t.positionalCount} positional parameters but ${params.length} were provided`);
     params.slice(0, t.positionalCount).forEach((p, i) => convert(p, `#${i + 1}`));
   }
-  return { values, types };
+  return { values, types, sql: replacements.size > 0 ? replacePlaceholders(t.sql, replacements) : t.sql };
 }
 
 export type { ErrorProto };

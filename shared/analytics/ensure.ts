@@ -74,6 +74,7 @@ export function tableResource(def: TableDefinition, labels: Readonly<Record<stri
     schema: { fields: def.fields.map(fieldResource) },
     timePartitioning: { type: 'DAY', field: def.partitionField },
     clustering: { fields: [...def.clustering] },
+    ...(def.requirePartitionFilter === true ? { requirePartitionFilter: true } : {}),
     labels: { ...labels },
   };
 }

@@ -28,6 +28,8 @@ export interface TableDefinition {
   readonly partitionField: string;
   /** Up to four columns, most selective filter first (`org_slug` first where a table holds several orgs). */
   readonly clustering: readonly string[];
+  /** Queries must filter on the partition column (BigQuery refuses full scans). @default false */
+  readonly requirePartitionFilter?: boolean;
 }
 
 /** A dataset and the tables it must hold. */
@@ -79,6 +81,8 @@ export const LLM_USAGE_DAILY: TableDefinition = {
   partitionField: 'usage_date',
   // One org per table: queries filter on dates (partitions) then group by provider/model.
   clustering: ['provider', 'model'],
+  // Every reader (costs, the pipeline worker's replace) filters on usage_date; a full scan is a bug.
+  requirePartitionFilter: true,
 };
 
 /** One row per mutating API call, across all orgs. */

@@ -494,3 +494,197 @@ export function defineConformanceCases(client: () => BigQuery, datasetId: string
     expect(metadata.labels).toEqual({ env: 'prod' });
   });
 }
+
+/** The column list of the usage table the pipeline worker replaces per (org, provider, day). */
+const USAGE_SCHEMA = [
+  { name: 'usage_date', type: 'DATE', mode: 'REQUIRED' },
+  { name: 'org_slug', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'provider', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'model', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'input_tokens', type: 'INT64', mode: 'REQUIRED' },
+  { name: 'cost_usd', type: 'NUMERIC', mode: 'REQUIRED' },
+  { name: 'loaded_at', type: 'TIMESTAMP', mode: 'REQUIRED' },
+];
+
+/** The pipeline worker's replace-one-day script (DELETE + INSERT … FROM UNNEST(@rows) in one transaction). */
+export function replaceDayScript(table: string): string {
+  return `BEGIN TRANSACTION;
+DELETE FROM \`${table}\` WHERE org_slug = @org AND provider = @provider AND usage_date = @date;
+INSERT INTO \`${table}\` (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at)
+SELECT r.usage_date, r.org_slug, r.provider, r.model, r.input_tokens, r.cost_usd, r.loaded_at FROM UNNEST(@rows) AS r;
+COMMIT TRANSACTION;`;
+}
+
+/** `n` usage rows of one (org, provider, day) as query-parameter values. */
+export function usageRows(n: number, day: string, tag: string): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    usage_date: BigQuery.date(day),
+    org_slug: 'acme',
+    provider: 'openai',
+    model: `${tag}-${i}`,
+    input_tokens: i,
+    cost_usd: new Big(`${i}.125`),
+    loaded_at: BigQuery.timestamp('2024-05-01T00:00:00Z'),
+  }));
+}
+
+/** The ARRAY<STRUCT<…>> type of {@link usageRows} for `types` (needed when the array is empty). */
+export const USAGE_ROWS_TYPE = [
+  { usage_date: 'DATE', org_slug: 'STRING', provider: 'STRING', model: 'STRING', input_tokens: 'INT64', cost_usd: 'NUMERIC', loaded_at: 'TIMESTAMP' },
+];
+
+/**
+ * Scripts, transactions, DDL and copy jobs: what a pipeline load and a
+ * partitioning migration use. Call inside a `describe`; creates and deletes
+ * `datasetId`.
+ */
+export function defineScriptConformanceCases(client: () => BigQuery, datasetId: string): void {
+  let bq: BigQuery;
+  const usage = `${datasetId}.usage`;
+
+  beforeAll(async () => {
+    bq = client();
+    await bq.createDataset(datasetId);
+    await bq.dataset(datasetId).createTable('usage', { schema: USAGE_SCHEMA });
+  });
+
+  afterAll(async () => {
+    await bq?.dataset(datasetId).delete({ force: true });
+  });
+
+  const countDay = async (day: string): Promise<number> => {
+    const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${usage}\` WHERE usage_date = @d`, params: { d: BigQuery.date(day) } });
+    return (rows as { n: number }[])[0]?.n ?? -1;
+  };
+
+  it('replaces one day in a transaction, and a re-run leaves exactly one copy', async () => {
+    const params = { org: 'acme', provider: 'openai', date: BigQuery.date('2024-05-01'), rows: usageRows(50, '2024-05-01', 'a') };
+    await bq.query({ query: replaceDayScript(usage), params });
+    await bq.query({ query: replaceDayScript(usage), params });
+    expect(await countDay('2024-05-01')).toBe(50);
+    const [rows] = await bq.query(`SELECT SUM(cost_usd) AS c, MIN(loaded_at) AS t FROM \`${usage}\` WHERE usage_date = '2024-05-01'`);
+    expect(comparable(rows)).toEqual([{ c: 'Big:1231.25', t: 'BigQueryTimestamp:2024-05-01T00:00:00.000Z' }]);
+  });
+
+  it('reports the DML row counts of a script in its child jobs', async () => {
+    const params = { org: 'acme', provider: 'openai', date: BigQuery.date('2024-05-01'), rows: usageRows(20, '2024-05-01', 'b') };
+    const [job] = await bq.createQueryJob({ query: replaceDayScript(usage), params });
+    await job.getQueryResults();
+    const [metadata] = (await job.getMetadata()) as unknown as [{ statistics: { query: { statementType: string }; numChildJobs: string } }];
+    expect(metadata.statistics.query.statementType).toBe('SCRIPT');
+    expect(Number(metadata.statistics.numChildJobs)).toBe(4);
+    const [children] = await bq.getJobs({ parentJobId: job.id as string });
+    const stats = children.map((c) => (c.metadata as { statistics: { query: { statementType: string; numDmlAffectedRows?: string } } }).statistics.query);
+    const byType = Object.fromEntries(stats.filter((s) => s.numDmlAffectedRows !== undefined).map((s) => [s.statementType, Number(s.numDmlAffectedRows)]));
+    expect(byType).toEqual({ DELETE: 50, INSERT: 20 });
+  });
+
+  it('reports numDmlAffectedRows and dmlStats of a single DML statement', async () => {
+    const [job] = await bq.createQueryJob({ query: `UPDATE \`${usage}\` SET input_tokens = input_tokens + 1 WHERE usage_date = '2024-05-01'` });
+    await job.getQueryResults();
+    const [metadata] = (await job.getMetadata()) as unknown as [{ statistics: { query: { numDmlAffectedRows: string; dmlStats: Record<string, string> } } }];
+    expect(metadata.statistics.query.numDmlAffectedRows).toBe('20');
+    expect(metadata.statistics.query.dmlStats.updatedRowCount).toBe('20');
+  });
+
+  it('rolls back the whole transaction when a statement fails, and the job fails with its error', async () => {
+    const before = await countDay('2024-05-01');
+    const err = await rejectionOf(() =>
+      bq.query({
+        query: `BEGIN TRANSACTION;
+DELETE FROM \`${usage}\` WHERE usage_date = @date;
+INSERT INTO \`${usage}\` (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at) VALUES (NULL, 'x', 'x', 'x', 1, 1, CURRENT_TIMESTAMP());
+COMMIT TRANSACTION;`,
+        params: { date: BigQuery.date('2024-05-01') },
+      }),
+    );
+    expect(err.code).toBe(400);
+    expect(await countDay('2024-05-01')).toBe(before);
+  });
+
+  it('discards a transaction ended by ROLLBACK TRANSACTION', async () => {
+    const before = await countDay('2024-05-01');
+    await bq.query(`BEGIN TRANSACTION; DELETE FROM \`${usage}\` WHERE usage_date = '2024-05-01'; ROLLBACK TRANSACTION;`);
+    expect(await countDay('2024-05-01')).toBe(before);
+  });
+
+  it('returns the last SELECT of a script', async () => {
+    const [rows] = await bq.query({ query: 'SELECT 1 AS a; SELECT @x AS b', params: { x: 'shared' } });
+    expect(rows).toEqual([{ b: 'shared' }]);
+  });
+
+  it('creates a partitioned, clustered table with CTAS and reports the layout in tables.get', async () => {
+    await bq.query(`CREATE TABLE \`${datasetId}.usage_part\`
+PARTITION BY usage_date
+CLUSTER BY org_slug, provider
+OPTIONS(require_partition_filter = true, description = 'rebuilt')
+AS SELECT * FROM \`${usage}\``);
+    const [meta] = (await bq.dataset(datasetId).table('usage_part').getMetadata()) as unknown as [Record<string, unknown>];
+    expect(meta.timePartitioning).toMatchObject({ type: 'DAY', field: 'usage_date' });
+    expect(meta.clustering).toEqual({ fields: ['org_slug', 'provider'] });
+    expect(meta.requirePartitionFilter).toBe(true);
+    expect(meta.description).toBe('rebuilt');
+    expect(meta.numRows).toBe('20');
+  });
+
+  it('partitions by DATE(timestamp column)', async () => {
+    await bq.query(`CREATE TABLE \`${datasetId}.by_ts\` PARTITION BY DATE(loaded_at) AS SELECT loaded_at, model FROM \`${usage}\``);
+    const [meta] = (await bq.dataset(datasetId).table('by_ts').getMetadata()) as unknown as [Record<string, unknown>];
+    expect(meta.timePartitioning).toMatchObject({ type: 'DAY', field: 'loaded_at' });
+  });
+
+  it('refuses CREATE TABLE of an existing table with 409, skips it with IF NOT EXISTS', async () => {
+    const err = await rejectionOf(() => bq.query(`CREATE TABLE \`${datasetId}.by_ts\` AS SELECT 1 AS x`));
+    expect(err.code).toBe(409);
+    await bq.query(`CREATE TABLE IF NOT EXISTS \`${datasetId}.by_ts\` AS SELECT 1 AS x`);
+    const [meta] = (await bq.dataset(datasetId).table('by_ts').getMetadata()) as unknown as [{ schema: { fields: { name: string }[] } }];
+    expect(meta.schema.fields.map((f) => f.name)).toEqual(['loaded_at', 'model']);
+  });
+
+  it('copies a table with CREATE TABLE … COPY, keeping partitioning and clustering', async () => {
+    await bq.query(`CREATE TABLE \`${datasetId}.usage_part_copy\` COPY \`${datasetId}.usage_part\``);
+    const [meta] = (await bq.dataset(datasetId).table('usage_part_copy').getMetadata()) as unknown as [Record<string, unknown>];
+    expect(meta.timePartitioning).toMatchObject({ type: 'DAY', field: 'usage_date' });
+    expect(meta.clustering).toEqual({ fields: ['org_slug', 'provider'] });
+    expect(meta.numRows).toBe('20');
+  });
+
+  it('renames with ALTER TABLE RENAME TO and drops with DROP TABLE [IF EXISTS]', async () => {
+    await bq.query(`ALTER TABLE \`${datasetId}.usage_part_copy\` RENAME TO usage_part_renamed`);
+    const [exists] = await bq.dataset(datasetId).table('usage_part_copy').exists();
+    expect(exists).toBe(false);
+    const [rows] = await bq.query(`SELECT COUNT(*) AS n FROM \`${datasetId}.usage_part_renamed\` WHERE usage_date >= '2000-01-01'`);
+    expect(rows).toEqual([{ n: 20 }]);
+    await bq.query(`DROP TABLE \`${datasetId}.usage_part_renamed\``);
+    await bq.query(`DROP TABLE IF EXISTS \`${datasetId}.usage_part_renamed\``);
+    const err = await rejectionOf(() => bq.query(`DROP TABLE \`${datasetId}.usage_part_renamed\``));
+    expect(err.code).toBe(404);
+  });
+
+  it('runs copy jobs with WRITE_EMPTY, WRITE_TRUNCATE and CREATE_NEVER', async () => {
+    const ds = bq.dataset(datasetId);
+    await ds.table('usage_part').copy(ds.table('copied'));
+    const [meta] = (await ds.table('copied').getMetadata()) as unknown as [Record<string, unknown>];
+    expect(meta.timePartitioning).toMatchObject({ type: 'DAY', field: 'usage_date' });
+    expect(meta.clustering).toEqual({ fields: ['org_slug', 'provider'] });
+    expect(meta.numRows).toBe('20');
+    const again = await rejectionOf(() => ds.table('usage_part').copy(ds.table('copied')));
+    // A copy job fails as a job (status.errorResult), not as an HTTP error: only the reason is set.
+    expect(again.errors?.[0]?.reason).toBe('duplicate');
+    await bq.query(`CREATE TABLE \`${datasetId}.usage_small\` PARTITION BY usage_date CLUSTER BY org_slug, provider AS SELECT * FROM \`${usage}\` WHERE input_tokens < 5`);
+    await ds.table('usage_small').copy(ds.table('copied'), { writeDisposition: 'WRITE_TRUNCATE' });
+    const [after] = (await ds.table('copied').getMetadata()) as unknown as [{ numRows: string; timePartitioning: { field: string } }];
+    expect(after.numRows).toBe('4');
+    expect(after.timePartitioning.field).toBe('usage_date');
+    const never = await rejectionOf(() => ds.table('usage_part').copy(ds.table('nowhere'), { createDisposition: 'CREATE_NEVER' }));
+    expect(never.errors?.[0]?.reason).toBe('notFound');
+  });
+
+  it('estimates bytes in a dry run without running anything', async () => {
+    const [job] = await bq.createQueryJob({ query: `CREATE TABLE \`${datasetId}.never\` AS SELECT * FROM \`${usage}\``, dryRun: true });
+    const stats = (job.metadata as { statistics: { totalBytesProcessed: string } }).statistics;
+    expect(Number(stats.totalBytesProcessed)).toBeGreaterThan(0);
+    const [exists] = await bq.dataset(datasetId).table('never').exists();
+    expect(exists).toBe(false);
+  });
+}
