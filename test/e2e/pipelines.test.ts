@@ -1,0 +1,477 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BigQuery } from '@google-cloud/bigquery';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionEnv } from '../../deploy/manifest.js';
+import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
+import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
+import { centralDataset, ensureDatasetDefinition, orgDataset, orgDatasetId } from '../../shared/analytics/index.js';
+import { credentialAad, LocalFileKek, sealSecret } from '../../shared/crypto/index.js';
+import { startFakeAnthropic, startFakeOpenAi, type FakeProvider } from '../fixtures/providers/fakeProvider.js';
+import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
+import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
+
+/*
+ * Pipelines end to end, every part real: the official Pub/Sub emulator (a push
+ * subscription to the worker with the deployed retry and dead-letter policy), the
+ * pipelines, pipeline-worker, quota and costs functions as processes started the way the
+ * platform starts them, PostgreSQL, and the local BigQuery endpoint through the real
+ * client. Only the providers' APIs are fakes, at the HTTP boundary.
+ */
+
+const PROJECT = 'local-project';
+const MAX_ATTEMPTS = 5;
+const ADMIN_KEY = `sk-admin-${randomBytes(12).toString('hex')}`;
+const dir = path.join(process.cwd(), 'test', '.tmp', `pipelines-e2e-${process.pid}`);
+const kekFile = path.join(dir, 'kek.key');
+
+let pubsub: TestPubSub;
+let bigqueryEndpoint: BigQueryEndpoint;
+let bigquery: BigQuery;
+let openai: FakeProvider;
+let anthropic: FakeProvider;
+let sources: Record<string, string>;
+let pipelines: FunctionProcess;
+let quota: FunctionProcess;
+let costs: FunctionProcess;
+let worker: FunctionProcess;
+let proxy: { server: Server; url: string; target: string | undefined };
+
+/** The worker's environment; the worker is (re)started with it. */
+function workerEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    ...functionEnv('pipeline-worker'),
+    ...commonEnv(),
+    FUNCTION_TIMEOUT_SECONDS: '15',
+    PIPELINE_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    PROVIDER_REQUEST_ATTEMPTS: '1',
+    PROVIDER_BASE_URL_OPENAI: openai.url.toString(),
+    PROVIDER_BASE_URL_ANTHROPIC: anthropic.url.toString(),
+    ...extra,
+  };
+}
+
+function commonEnv(): Record<string, string | undefined> {
+  return {
+    DATABASE_URL: process.env.DATABASE_URL,
+    BIGQUERY_API_ENDPOINT: bigqueryEndpoint.url,
+    GOOGLE_CLOUD_PROJECT: PROJECT,
+    PUBSUB_EMULATOR_HOST: pubsub.emulator.host,
+    KEK_FILE: kekFile,
+    LOG_LEVEL: 'INFO',
+  };
+}
+
+async function startWorker(extra: Record<string, string> = {}): Promise<FunctionProcess> {
+  const started = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(extra), healthTimeoutMs: 90_000 });
+  proxy.target = started.url;
+  return started;
+}
+
+/**
+ * The push endpoint: a relay to whichever worker process is current, so a killed worker
+ * can be replaced without touching the subscription. With no worker, the push fails —
+ * as it would while a Cloud Run instance is gone.
+ */
+async function startRelay(): Promise<typeof proxy> {
+  const state = { target: undefined as string | undefined };
+  const server = createServer((req, res) => {
+    if (state.target === undefined) {
+      res.writeHead(503).end();
+      return;
+    }
+    const upstream = httpRequest(`${state.target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.defineProperties({ server, url } as typeof proxy, {
+    target: { get: () => state.target, set: (v: string | undefined) => (state.target = v), enumerable: true },
+  });
+}
+
+async function api(base: string, tenant: TestTenant, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${tenant.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
+}
+
+async function newTenant(plan = 'pro'): Promise<TestTenant> {
+  const tenant = await createTenant({ slugPrefix: 'pipe', plan });
+  await ensureDatasetDefinition(bigquery, orgDataset(tenant.orgSlug), { location: 'US' });
+  return tenant;
+}
+
+async function storeCredential(tenant: TestTenant, provider: string, credential: string): Promise<void> {
+  const kek = await LocalFileKek.fromFile(kekFile);
+  const sealed = await sealSecret(credential, credentialAad(tenant.orgId, provider), kek);
+  await testDb().query(
+    `INSERT INTO integrations (org_id, provider, status, fingerprint, ciphertext, iv, auth_tag, wrapped_dek, kek_id) VALUES ($1, $2, 'valid', $3, $4, $5, $6, $7, $8)`,
+    [tenant.orgId, provider, credential.slice(-4), sealed.ciphertext, sealed.iv, sealed.authTag, sealed.wrappedDek, sealed.kekId],
+  );
+}
+
+async function trigger(tenant: TestTenant, pipelineId: string, date: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  return api(pipelines.url, tenant, 'POST', `/v1/pipelines/${pipelineId}/runs`, { date }, headers);
+}
+
+async function run(tenant: TestTenant, runId: string): Promise<any> {
+  return (await api(pipelines.url, tenant, 'GET', `/v1/pipelines/runs/${runId}`)).body;
+}
+
+/** Polls a run until it reaches `status` (or fails the test after `timeoutMs`). */
+async function waitForRun(tenant: TestTenant, runId: string, status: string | string[], timeoutMs = 60_000): Promise<any> {
+  const wanted = Array.isArray(status) ? status : [status];
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await run(tenant, runId);
+    if (wanted.includes(current?.status)) return current;
+    if (Date.now() > until) throw new Error(`run ${runId} is ${JSON.stringify(current)}, not ${wanted.join('|')}, after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+/** The org's rows of one day in BigQuery, per provider and model: how many copies of each. */
+async function dayRows(tenant: TestTenant, date: string): Promise<{ provider: string; model: string; copies: number; cost: number }[]> {
+  const [rows] = await bigquery.query({
+    query: `SELECT provider, model, COUNT(*) AS copies, SUM(CAST(cost_usd AS FLOAT64)) AS cost FROM \`${orgDatasetId(tenant.orgSlug)}.llm_usage_daily\`
+             WHERE usage_date = @date GROUP BY provider, model ORDER BY provider, model`,
+    params: { date },
+    types: { date: 'DATE' },
+  });
+  return rows as { provider: string; model: string; copies: number; cost: number }[];
+}
+
+async function deadLetters(): Promise<{ run_id?: string }[]> {
+  const pulled = await pubsub.admin.pull('dead-letters', { maxMessages: 50 });
+  return pulled.map((m) => JSON.parse(m.data) as { run_id?: string });
+}
+
+function daysAgo(n: number): string {
+  return new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+}
+
+beforeAll(async () => {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(kekFile, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
+  [pubsub, bigqueryEndpoint] = await Promise.all([startTestPubSub(PROJECT), startBigQueryEndpoint({ port: 0 })]);
+  bigquery = new BigQuery(localBigQueryOptions(bigqueryEndpoint.url, PROJECT));
+  await ensureDatasetDefinition(bigquery, centralDataset(), { location: 'US' });
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAi({ adminKey: ADMIN_KEY, usage: [] }),
+    startFakeAnthropic({ adminKey: ADMIN_KEY, usage: [] }),
+  ]);
+  const names = ['pipelines', 'pipeline-worker', 'quota', 'costs'];
+  const built = await Promise.all(names.map((name) => bundleFunction(`functions/${name}/index.ts`, `e2e-${name}`)));
+  sources = Object.fromEntries(names.map((name, i) => [name, built[i] as string]));
+  proxy = await startRelay();
+  [pipelines, quota, costs, worker] = await Promise.all([
+    startFunctionProcess({ source: sources.pipelines as string, target: 'pipelines', env: { ...functionEnv('pipelines'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
+    startFunctionProcess({ source: sources.quota as string, target: 'quota', env: { ...functionEnv('quota'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
+    startFunctionProcess({ source: sources.costs as string, target: 'costs', env: { ...functionEnv('costs'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
+    startWorker(),
+  ]);
+  await pubsub.admin.createTopic('pipeline-runs');
+  await pubsub.admin.createTopic('pipeline-runs-dead');
+  await pubsub.admin.createSubscription('dead-letters', { topic: 'pipeline-runs-dead' });
+  await pubsub.admin.createSubscription('pipeline-worker', {
+    topic: 'pipeline-runs',
+    pushEndpoint: `${proxy.url}/`,
+    ackDeadlineSeconds: 60,
+    retryPolicy: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 4 },
+    deadLetterPolicy: { deadLetterTopic: 'pipeline-runs-dead', maxDeliveryAttempts: MAX_ATTEMPTS },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.allSettled([pipelines, quota, costs, worker].map((p) => p?.stop('SIGKILL')));
+  await Promise.allSettled([pubsub?.stop(), bigqueryEndpoint?.close(), openai?.close(), anthropic?.close()]);
+  proxy?.server.close();
+  await closeTestDb();
+}, 60_000);
+
+describe('a pipeline run, end to end', () => {
+  it('goes queued → succeeded; /v1/costs shows the day, /v1/quota counts the run, the history has it', async () => {
+    const tenant = await newTenant();
+    const date = daysAgo(3);
+
+    const accepted = await trigger(tenant, 'demo_usage_daily', date);
+
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toEqual({ run_id: expect.any(String), status: 'queued' });
+    const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 1, pipeline_id: 'demo_usage_daily', date, error: null });
+    expect(done.rows_loaded).toBeGreaterThan(0);
+    const rows = await dayRows(tenant, date);
+    expect(rows.length).toBe(done.rows_loaded);
+    expect(rows.every((r) => r.copies === 1)).toBe(true);
+    const day = await api(costs.url, tenant, 'GET', `/v1/costs?from=${date}&to=${date}&group_by=day`);
+    expect(day.status).toBe(200);
+    expect(day.body.rows).toHaveLength(1);
+    expect(day.body.rows[0].key).toBe(date);
+    const q = await api(quota.url, tenant, 'GET', '/v1/quota');
+    expect(q.body).toMatchObject({ pipelines_run_today: 1, concurrent_running: 0 });
+    const [history] = await bigquery.query({ query: 'SELECT status, attempt FROM `cloudact_meta.org_meta_pipeline_runs` WHERE run_id = @id', params: { id: accepted.body.run_id } });
+    expect(history).toEqual([{ status: 'succeeded', attempt: 1 }]);
+  });
+
+  it('loads one copy of the day however often the message is delivered or the day re-run', async () => {
+    const tenant = await newTenant();
+    const date = daysAgo(4);
+    const first = await trigger(tenant, 'demo_usage_daily', date);
+    await waitForRun(tenant, first.body.run_id, 'succeeded');
+    const message = { run_id: first.body.run_id, org_slug: tenant.orgSlug, pipeline_id: 'demo_usage_daily', date };
+
+    for (let i = 0; i < 3; i += 1) await pubsub.admin.publish('pipeline-runs', message);
+    const again = await trigger(tenant, 'demo_usage_daily', date);
+    expect(again.status).toBe(202);
+    await waitForRun(tenant, again.body.run_id, 'succeeded');
+    await sleep(3000); // let the duplicates arrive and be acked
+
+    const rows = await dayRows(tenant, date);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.copies === 1)).toBe(true);
+    expect((await run(tenant, first.body.run_id)).attempts).toBe(1);
+  });
+});
+
+describe('providers that fail', () => {
+  it('retries a provider that answers 503 twice, then succeeds with attempts: 3 and the org\'s prices', async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const date = daysAgo(2);
+    openai.fallback = { kind: 'ok' };
+    openai.script.push({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    await testDb().query(`INSERT INTO llm_pricing (org_id, provider, model, input_per_1k_usd, output_per_1k_usd) VALUES ($1, 'openai', 'gpt-4o', 0.0025, 0.01)`, [tenant.orgId]);
+
+    const accepted = await trigger(tenant, 'openai_usage_daily', date);
+
+    const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed'], 90_000);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 3 });
+  });
+
+  it('fails a run whose provider always answers 503 after the max attempts, and dead-letters its message', async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'anthropic', ADMIN_KEY);
+    anthropic.fallback = { kind: 'status', status: 503 };
+    try {
+      const accepted = await trigger(tenant, 'anthropic_usage_daily', daysAgo(2));
+
+      const done = await waitForRun(tenant, accepted.body.run_id, 'failed', 120_000);
+      expect(done.attempts).toBe(MAX_ATTEMPTS);
+      expect(done.error).toMatch(/gave up after 5 attempts/);
+      const until = Date.now() + 30_000;
+      let dead: { run_id?: string }[] = [];
+      while (Date.now() < until && !dead.some((m) => m.run_id === accepted.body.run_id)) {
+        dead = [...dead, ...(await deadLetters())];
+        await sleep(500);
+      }
+      expect(dead.map((m) => m.run_id)).toContain(accepted.body.run_id);
+    } finally {
+      anthropic.fallback = { kind: 'ok' };
+    }
+  });
+
+  it('fails at once, with a safe error, a run whose credential the provider rejects (message acked)', async () => {
+    const tenant = await newTenant();
+    const wrongKey = `sk-admin-wrong-${randomBytes(8).toString('hex')}`;
+    await storeCredential(tenant, 'openai', wrongKey);
+
+    const accepted = await trigger(tenant, 'openai_usage_daily', daysAgo(2));
+
+    const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(done.error).toMatch(/openai/i);
+    expect(done.error).not.toContain(wrongKey.slice(-8));
+    await sleep(3000);
+    expect((await run(tenant, accepted.body.run_id)).attempts).toBe(1);
+  });
+});
+
+describe('poison messages', () => {
+  it.each([
+    { case: 'not JSON', data: 'this is not json' },
+    { case: 'the wrong schema', data: { run_id: 'nope', org_slug: 'X', date: 'yesterday' } },
+  ])('acks a payload that is $case with one ERROR line, and never sees it again', async ({ data }) => {
+    const before = worker.lines.length;
+    const id = await pubsub.admin.publish('pipeline-runs', data);
+    const until = Date.now() + 20_000;
+    const poisonLines = (): string[] => worker.lines.slice(before).filter((l) => l.includes(id) && l.includes('"severity":"ERROR"'));
+    while (poisonLines().length === 0 && Date.now() < until) await sleep(200);
+    await sleep(4000); // a redelivery would come within the 1–4 s backoff
+
+    expect(poisonLines()).toHaveLength(1);
+    expect(poisonLines()[0]).toMatch(/poison/);
+  });
+});
+
+describe('the per-org concurrency limit', () => {
+  it('never has two runs of a free org running at once; all five finish', async () => {
+    const tenant = await newTenant('free');
+    const dates = [5, 6, 7, 8, 9].map(daysAgo);
+    const triggered = await Promise.all(dates.map((date) => trigger(tenant, 'demo_usage_daily', date)));
+    expect(triggered.map((t) => t.status)).toEqual([202, 202, 202, 202, 202]);
+
+    let maxRunning = 0;
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const { rows } = await testDb().query<{ running: number; done: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS done
+           FROM pipeline_runs WHERE org_id = $1`,
+        [tenant.orgId],
+      );
+      maxRunning = Math.max(maxRunning, rows[0]?.running ?? 0);
+      if (rows[0]?.done === 5 || Date.now() > until) break;
+      await sleep(50);
+    }
+
+    expect(maxRunning).toBe(1);
+    for (const t of triggered) expect((await run(tenant, t.body.run_id)).status).toBe('succeeded');
+  }, 180_000);
+});
+
+describe('the daily quota', () => {
+  it('answers the 11th trigger of a free org\'s day with 429 and Retry-After', async () => {
+    const tenant = await newTenant('free');
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i += 1) statuses.push((await trigger(tenant, 'demo_usage_daily', daysAgo(20 + i))).status);
+
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(202));
+    const eleventh = await trigger(tenant, 'demo_usage_daily', daysAgo(40));
+    expect(eleventh.status).toBe(429);
+    expect(eleventh.body.error.code).toBe('QUOTA_EXCEEDED');
+    expect(Number(eleventh.headers.get('retry-after'))).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('lets no more than 10 of 30 concurrent triggers through', async () => {
+    const tenant = await newTenant('free');
+
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => trigger(tenant, 'demo_usage_daily', daysAgo(50 + i))));
+
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(10);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(20);
+    const { rows } = await testDb().query<{ n: number }>('SELECT pipelines_run AS n FROM usage_quotas WHERE org_id = $1', [tenant.orgId]);
+    expect(rows[0]?.n).toBe(10);
+  }, 120_000);
+});
+
+describe('triggering', () => {
+  it('answers 409 naming the active run for the same pipeline and date', async () => {
+    const tenant = await newTenant();
+    const date = daysAgo(60);
+    // Hold the worker off: the run stays queued while no worker answers the push.
+    const held = proxy.target;
+    proxy.target = undefined;
+    try {
+      const first = await trigger(tenant, 'demo_usage_daily', date);
+      const second = await trigger(tenant, 'demo_usage_daily', date);
+
+      expect(second.status).toBe(409);
+      expect(second.body.error.code).toBe('ALREADY_EXISTS');
+      expect(second.body.error.details).toEqual([{ path: 'run_id', message: first.body.run_id }]);
+    } finally {
+      proxy.target = held;
+    }
+  });
+
+  it('replays the first answer for a repeated Idempotency-Key, and refuses the key with another body', async () => {
+    const tenant = await newTenant();
+    const key = `idem-${randomBytes(6).toString('hex')}`;
+
+    const first = await trigger(tenant, 'demo_usage_daily', daysAgo(70), { 'idempotency-key': key });
+    const repeat = await trigger(tenant, 'demo_usage_daily', daysAgo(70), { 'idempotency-key': key });
+    const other = await trigger(tenant, 'demo_usage_daily', daysAgo(71), { 'idempotency-key': key });
+
+    expect(first.status).toBe(202);
+    expect(repeat.status).toBe(202);
+    expect(repeat.body).toEqual(first.body);
+    expect(other.status).toBe(409);
+    const { rows } = await testDb().query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_runs WHERE org_id = $1', [tenant.orgId]);
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('answers 503 and keeps nothing when the run cannot be published', async () => {
+    const tenant = await newTenant();
+    // A pipelines process whose Pub/Sub is unreachable (nothing listens on port 9).
+    const cut = await startFunctionProcess({
+      source: sources.pipelines as string,
+      target: 'pipelines',
+      env: { ...functionEnv('pipelines'), ...commonEnv(), PUBSUB_EMULATOR_HOST: '127.0.0.1:9' },
+      healthTimeoutMs: 90_000,
+    });
+    try {
+      const answer = await api(cut.url, tenant, 'POST', '/v1/pipelines/demo_usage_daily/runs', { date: daysAgo(80) });
+
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('UNAVAILABLE');
+      expect(answer.headers.get('retry-after')).not.toBeNull();
+      const runs = await testDb().query('SELECT 1 FROM pipeline_runs WHERE org_id = $1', [tenant.orgId]);
+      expect(runs.rows).toHaveLength(0);
+      const q = await api(quota.url, tenant, 'GET', '/v1/quota');
+      expect(q.body.pipelines_run_today).toBe(0);
+    } finally {
+      await cut.stop('SIGKILL');
+    }
+  });
+
+  it('answers 404 for an unknown pipeline and for a provider without a stored integration', async () => {
+    const tenant = await newTenant();
+
+    expect((await trigger(tenant, 'nope_usage_daily', daysAgo(1))).status).toBe(404);
+    expect((await trigger(tenant, 'openai_usage_daily', daysAgo(1))).status).toBe(404);
+  });
+});
+
+describe('a worker that dies or stops mid-run', () => {
+  it('is taken over by the redelivery once its lease expires; the day is loaded once', async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const date = daysAgo(90);
+    openai.script.push({ kind: 'hang' });
+
+    const accepted = await trigger(tenant, 'openai_usage_daily', date);
+    await waitForRun(tenant, accepted.body.run_id, 'running');
+    await sleep(500);
+    worker.child.kill('SIGKILL');
+    proxy.target = undefined;
+    worker = await startWorker();
+
+    const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed'], 90_000);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect((await dayRows(tenant, date)).every((r) => r.copies === 1)).toBe(true);
+  }, 150_000);
+
+  it('on SIGTERM gives the run back within the grace period and the redelivery finishes it, loaded once', async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const date = daysAgo(91);
+    openai.script.push({ kind: 'hang' });
+
+    const accepted = await trigger(tenant, 'openai_usage_daily', date);
+    await waitForRun(tenant, accepted.body.run_id, 'running');
+    const stopping = worker.stop('SIGTERM');
+    const { code, ms } = await stopping;
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+    const given = await run(tenant, accepted.body.run_id);
+    expect(given.status).toBe('queued');
+    proxy.target = undefined;
+    worker = await startWorker();
+
+    const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed'], 90_000);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect((await dayRows(tenant, date)).every((r) => r.copies === 1)).toBe(true);
+  }, 150_000);
+});
