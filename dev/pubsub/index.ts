@@ -2,3 +2,4 @@
 export { INSTALL_EMULATOR, INSTALL_JAVA, findGcloud, processGroupAlive, startPubSubEmulator, type PubSubEmulator, type PubSubEmulatorOptions } from './emulator.js';
 export { PubSubAdmin, type DeadLetterPolicy, type PulledMessage, type RetryPolicy, type SubscriptionOptions } from './admin.js';
 export { EmulatorRequestError, EmulatorStartError, EmulatorUnavailableError } from './errors.js';
+export { deadLetterTopicsOf, startLocalPubSub, type LocalPubSub, type PubSubInfo } from './localPubSub.js';
