@@ -21,15 +21,20 @@ function projectNumberLine(project: string): string {
 /** Pub/Sub's own service agent: it forwards dead letters, so it must publish to the dead-letter topic and read the subscription. */
 const PUBSUB_AGENT = 'serviceAccount:service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com';
 
-/** Creates every topic of the manifest that does not exist yet. */
+/**
+ * Creates every topic of the manifest that does not exist yet, and lets the functions'
+ * runtime service account publish to it (every function runs as that one account;
+ * `pipelines` and `maintenance` publish runs).
+ */
 export function topicsScript(manifest: Manifest, projectId?: string): string {
   const project = resolveProject(PROJECT_PLACEHOLDER, projectId);
+  const runtime = `--member=serviceAccount:${serviceAccountEmail(manifest.cloud.serviceAccount, project)}`;
   return [
     'set -eu',
-    ...manifest.topics.map(
-      (topic) =>
-        `${sh('gcloud', 'pubsub', 'topics', 'describe', topic, `--project=${project}`)} >/dev/null 2>&1 || ${sh('gcloud', 'pubsub', 'topics', 'create', topic, `--project=${project}`)}`,
-    ),
+    ...manifest.topics.flatMap((topic) => [
+      `${sh('gcloud', 'pubsub', 'topics', 'describe', topic, `--project=${project}`)} >/dev/null 2>&1 || ${sh('gcloud', 'pubsub', 'topics', 'create', topic, `--project=${project}`)}`,
+      `${sh('gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', topic, `--project=${project}`, runtime, '--role=roles/pubsub.publisher')} >/dev/null`,
+    ]),
   ].join('\n');
 }
 

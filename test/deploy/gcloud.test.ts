@@ -102,6 +102,9 @@ describe('gcloud deploy commands', () => {
     );
 
     expect(topicsScript(m, 'acme')).toContain('gcloud pubsub topics describe ticks --project=acme >/dev/null 2>&1 || gcloud pubsub topics create ticks --project=acme');
+    expect(topicsScript(m, 'acme')).toContain(
+      'gcloud pubsub topics add-iam-policy-binding ticks --project=acme --member=serviceAccount:test-functions@acme.iam.gserviceaccount.com --role=roles/pubsub.publisher',
+    );
     const job = schedulerJobScript(m.schedulerJobs[0]!, 'acme');
     expect(job).toContain(
       "gcloud scheduler jobs create pubsub tick --location=europe-west1 --project=acme '--schedule=*/5 * * * *' --time-zone=UTC --topic=projects/acme/topics/ticks '--message-body={}'",
