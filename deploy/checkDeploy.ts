@@ -26,6 +26,8 @@ export interface CheckResult {
  * - every timeout tier a function uses, plus the safety margin, fits its timeout —
  *   otherwise the platform kills the work before its own deadline can answer;
  * - event functions time out at ≤ 540 s, HTTP functions at ≤ 3600 s (platform limits);
+ * - an event function's timeout fits its subscription's ack deadline (≤ 600 s), or
+ *   Pub/Sub redelivers the message while the first delivery is still running;
  * - concurrency above 1 needs at least 1 vCPU (platform rule, rejected at deploy).
  */
 export function checkManifest(manifest: Manifest): CheckResult {
@@ -53,6 +55,12 @@ export function checkManifest(manifest: Manifest): CheckResult {
     if (fn.trigger.type === 'topic' && fn.timeoutSeconds > MAX_EVENT_TIMEOUT_SECONDS) {
       problems.push(
         `${fn.name}: event functions may run at most ${MAX_EVENT_TIMEOUT_SECONDS} s, timeout is ${fn.timeoutSeconds} s`,
+      );
+    }
+    if (fn.trigger.type === 'topic' && fn.timeoutSeconds > fn.trigger.ackDeadlineSeconds) {
+      // Pub/Sub would redeliver a message whose push is still running: duplicate work.
+      problems.push(
+        `${fn.name}: timeout ${fn.timeoutSeconds} s outlasts its subscription's ack deadline of ${fn.trigger.ackDeadlineSeconds} s (Pub/Sub would redeliver while it runs)`,
       );
     }
     if (fn.trigger.type === 'http' && fn.timeoutSeconds > MAX_HTTP_TIMEOUT_SECONDS) {

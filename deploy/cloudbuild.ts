@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deployArgs } from './gcloud.js';
 import { isMain } from './isMain.js';
 import { manifest as realManifest, PROJECT_PLACEHOLDER, type Manifest } from './manifest.js';
 import { REPO_ROOT } from './paths.js';
+import { deploySteps } from './steps.js';
 
 /** The committed file this generator owns. */
 export const CLOUDBUILD_PATH = path.join(REPO_ROOT, 'cloudbuild.yaml');
@@ -37,7 +37,7 @@ function scalar(value: string): string {
   return /^(--)?[A-Za-z0-9][\w./=:@+-]*$/.test(value) ? value : JSON.stringify(value);
 }
 
-/** The pipeline's steps: checks in order, then the build, then every deploy in parallel. */
+/** The pipeline's steps: checks in order, then the build, then topics, deploys, subscription policies and scheduler jobs, each after what it needs. */
 export function cloudBuildSteps(manifest: Manifest = realManifest): Step[] {
   const npm = (id: string, ...args: string[]): Step => ({ id, name: NODE_IMAGE, entrypoint: 'npm', args });
   return [
@@ -47,13 +47,13 @@ export function cloudBuildSteps(manifest: Manifest = realManifest): Step[] {
     npm('check-deploy', 'run', 'check:deploy'),
     npm('test', 'test'),
     npm('build', 'run', 'build'),
-    ...manifest.functions.map((fn) => ({
-      id: `deploy-${fn.name}`,
+    ...deploySteps(manifest).map((step) => ({
+      id: step.id,
       name: GCLOUD_IMAGE,
-      entrypoint: 'gcloud',
-      args: deployArgs(fn.name, { manifest }).map(escapeSubstitutions),
-      // Deploys are independent of one another; each waits only for the bundles.
-      waitFor: ['build'],
+      ...('gcloud' in step.run
+        ? { entrypoint: 'gcloud', args: step.run.gcloud.map(escapeSubstitutions) }
+        : { entrypoint: 'bash', args: ['-c', escapeSubstitutions(step.run.script)] }),
+      waitFor: step.waitFor,
     })),
   ];
 }
@@ -67,7 +67,8 @@ export function renderCloudBuild(manifest: Manifest = realManifest): string {
     '# Steps without waitFor run in order, each after the previous one succeeded, so nothing',
     '# deploys unless lint, typecheck, the connection-budget check and the tests pass.',
     '# The tests run here: they start their own embedded PostgreSQL (as the `postgres` user,',
-    '# since build steps run as root) and need no other service.',
+    '# since build steps run as root); the Pub/Sub tests start the official emulator, which needs',
+    '# Java 17 and the gcloud pubsub-emulator component in the test step\'s image.',
     '# Migrations are not run here (the build has no route to Cloud SQL): apply them with',
     '# `npm run migrate` through the Cloud SQL Auth Proxy before deploying code that needs them.',
     'steps:',
@@ -78,7 +79,7 @@ export function renderCloudBuild(manifest: Manifest = realManifest): string {
     if (step.waitFor !== undefined) lines.push('    waitFor:', ...step.waitFor.map((id) => `      - ${scalar(id)}`));
   }
   lines.push(
-    '# Tests and six deploys fit comfortably in 30 minutes; a hang fails the build instead of billing on.',
+    '# Tests and the deploys fit comfortably in 30 minutes; a hang fails the build instead of billing on.',
     'timeout: 1800s',
     'options:',
     // Required when the build runs as a user-managed service account, harmless otherwise.

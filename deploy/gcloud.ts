@@ -62,14 +62,14 @@ export function deployArgs(name: string, options: DeployOptions = {}): string[] 
     `--runtime=${fn.runtime}`,
     `--source=dist/${fn.name}`,
     `--entry-point=${fn.entryPoint}`,
-    ...triggerArgs(fn),
+    ...triggerArgs(fn, manifest, project),
     `--memory=${fn.memory}`,
     `--cpu=${fn.cpu}`,
     `--timeout=${fn.timeoutSeconds}s`,
     `--min-instances=${fn.minInstances}`,
     `--max-instances=${fn.maxInstances}`,
     `--concurrency=${fn.concurrency}`,
-    `--service-account=${manifest.cloud.serviceAccount}@${project}.iam.gserviceaccount.com`,
+    `--service-account=${serviceAccountEmail(manifest.cloud.serviceAccount, project)}`,
   ];
   if (manifest.cloud.vpcConnector !== undefined) {
     args.push(`--vpc-connector=${manifest.cloud.vpcConnector}`, '--egress-settings=private-ranges-only');
@@ -81,13 +81,23 @@ export function deployArgs(name: string, options: DeployOptions = {}): string[] 
   return args;
 }
 
-function triggerArgs(fn: FunctionSpec): string[] {
+function triggerArgs(fn: FunctionSpec, manifest: Manifest, project: string): string[] {
   if (fn.trigger.type === 'http') {
     // Public on purpose: callers authenticate with our API keys (and the admin token),
     // checked in the function; Cloud Run IAM would demand Google identities they lack.
     return ['--trigger-http', '--allow-unauthenticated'];
   }
-  return [`--trigger-topic=${fn.trigger.topic}`, ...(fn.trigger.retry ? ['--retry'] : [])];
+  // Not public: only Eventarc's push, as the trigger service account, may invoke it.
+  return [
+    `--trigger-topic=${fn.trigger.topic}`,
+    ...(fn.trigger.retry ? ['--retry'] : []),
+    `--trigger-service-account=${serviceAccountEmail(fn.trigger.serviceAccount ?? manifest.cloud.serviceAccount, project)}`,
+  ];
+}
+
+/** `id@project.iam.gserviceaccount.com`. */
+export function serviceAccountEmail(id: string, project: string): string {
+  return `${id}@${project}.iam.gserviceaccount.com`;
 }
 
 /**
@@ -119,8 +129,15 @@ export function shellQuote(arg: string): string {
 
 /** One function's deploy as a shell command, one flag per line. */
 export function deployCommand(name: string, options: DeployOptions = {}): string {
-  const [functions, deploy, fnName, ...flags] = deployArgs(name, options).map(shellQuote);
-  return [`gcloud ${functions} ${deploy} ${fnName}`, ...flags].join(' \\\n    ');
+  return gcloudCommand(deployArgs(name, options));
+}
+
+/** `gcloud` with `args` as a shell command: the words before the first flag on the first line, then one flag per line. */
+export function gcloudCommand(args: string[]): string {
+  const quoted = args.map(shellQuote);
+  const firstFlag = quoted.findIndex((a) => a.startsWith('-'));
+  const split = firstFlag === -1 ? quoted.length : firstFlag;
+  return [`gcloud ${quoted.slice(0, split).join(' ')}`, ...quoted.slice(split)].join(' \\\n    ');
 }
 
 /** Deploy commands for `names` (default: every function, in manifest order). */
@@ -129,7 +146,8 @@ export function deployCommands(names?: string[], options: DeployOptions = {}): s
   return (names ?? manifest.functions.map((f) => f.name)).map((name) => deployCommand(name, options));
 }
 
-function resolveProject(value: string, projectId: string | undefined): string {
+/** Replaces {@link PROJECT_PLACEHOLDER} with `projectId` when given. */
+export function resolveProject(value: string, projectId: string | undefined): string {
   return projectId === undefined ? value : value.split(PROJECT_PLACEHOLDER).join(projectId);
 }
 

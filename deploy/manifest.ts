@@ -3,6 +3,7 @@ import { parseManifest, PROJECT_PLACEHOLDER, type FunctionSpec, type Manifest, t
 export { ManifestError } from './errors.js';
 export {
   CPU_VALUES,
+  MAX_ACK_DEADLINE_SECONDS,
   MEMORY_SIZES,
   PROJECT_PLACEHOLDER,
   RESERVED_ENV,
@@ -11,6 +12,8 @@ export {
   type FunctionSpec,
   type Manifest,
   type ManifestInput,
+  type SchedulerJob,
+  type TopicTrigger,
   type Trigger,
 } from './manifestSchema.js';
 
@@ -62,6 +65,10 @@ const MANIFEST_INPUT = {
       CURSOR_SECRET: 'cloudact-cursor-secret:latest',
     },
   },
+  // Pipelines: `pipelines` publishes runs, `pipeline-worker` consumes them and dead-letters
+  // what keeps failing; Cloud Scheduler ticks `maintenance` every 5 minutes (API.md).
+  topics: ['pipeline-runs', 'pipeline-runs-dead', 'maintenance-ticks'],
+  schedulerJobs: [{ name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: 'maintenance-ticks', messageBody: '{}' }],
   functions: [
     {
       name: 'orgs',

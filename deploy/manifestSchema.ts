@@ -50,17 +50,60 @@ const secretRef = z
 const envMap = z.record(envName, z.string()).default({});
 const secretMap = z.record(envName, secretRef).default({});
 
-const triggerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http') }),
-  z.strictObject({
-    type: z.literal('topic'),
-    topic: z.string().regex(/^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, { error: 'must be a Pub/Sub topic id' }),
-    /** Redeliver on failure, as the local stack does. @default true */
-    retry: z.boolean().default(true),
-  }),
-]);
-
 const intAtLeast = (min: number): z.ZodInt => z.int({ error: 'must be an integer' }).min(min, { error: `must be at least ${min}` });
+const intBetween = (min: number, max: number): z.ZodInt => intAtLeast(min).max(max, { error: `must be at most ${max}` });
+
+/** A Pub/Sub topic id: 3–255 characters, starting with a letter, not starting with `goog`. */
+const topicId = z
+  .string()
+  .regex(/^(?!goog)[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, { error: 'must be a Pub/Sub topic id' });
+
+/** A service account's id (the part before `@`). */
+const serviceAccountId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: 'must be a service account id (the part before @)' });
+
+/** Pub/Sub's longest ack deadline; a push endpoint slower than it gets the message again while still working. */
+export const MAX_ACK_DEADLINE_SECONDS = 600;
+
+/**
+ * How a topic-triggered function receives its messages. Eventarc creates the push
+ * subscription; the deploy plan then sets the retry backoff, ack deadline and
+ * dead-letter policy on it (`gcloud pubsub subscriptions update`), and the local stack
+ * creates its push subscription with the same settings.
+ */
+const topicTriggerSchema = z.strictObject({
+  type: z.literal('topic'),
+  topic: topicId,
+  /** Redeliver on failure (non-2xx). @default true */
+  retry: z.boolean().default(true),
+  /** The identity Eventarc invokes the function with. @default cloud.serviceAccount */
+  serviceAccount: serviceAccountId.optional(),
+  /** Where a message goes after `maxDeliveryAttempts` failed deliveries; none: retried until retention ends. */
+  deadLetterTopic: topicId.optional(),
+  /** Pub/Sub accepts 5–100. @default 5 */
+  maxDeliveryAttempts: intBetween(5, 100).default(5),
+  /** Exponential backoff between redeliveries, 0–600 s each. @default 10 */
+  minBackoffSeconds: intBetween(0, 600).default(10),
+  /** @default 600 */
+  maxBackoffSeconds: intBetween(0, 600).default(600),
+  /** How long Pub/Sub waits for the push to answer, 10–600 s; must cover the function's timeout. @default 600 */
+  ackDeadlineSeconds: intBetween(10, MAX_ACK_DEADLINE_SECONDS).default(MAX_ACK_DEADLINE_SECONDS),
+});
+
+const triggerSchema = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('http') }), topicTriggerSchema]);
+
+/** A Cloud Scheduler job that publishes to a topic of the manifest (`gcloud scheduler jobs create pubsub`). */
+export const schedulerJobSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,500}$/, { error: 'must be letters, digits, dashes and underscores' }),
+  /** unix-cron, e.g. `*\/5 * * * *`. */
+  schedule: z.string().regex(/^\S+( \S+){4}$/, { error: 'must be a five-field unix-cron schedule' }),
+  /** @default UTC */
+  timeZone: z.string().default('UTC'),
+  topic: topicId,
+  /** @default '{}' */
+  messageBody: z.string().min(1).default('{}'),
+  /** @default europe-west1 */
+  region: z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, { error: 'must be a region such as europe-west1' }).default('europe-west1'),
+});
 
 /** One deployable function. */
 export const functionSpecSchema = z
@@ -119,6 +162,18 @@ export const functionSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['secrets', variable], message: 'is also a plain variable; choose one' });
       }
     }
+    const trigger = fn.trigger;
+    if (trigger.type === 'topic') {
+      if (trigger.maxBackoffSeconds < trigger.minBackoffSeconds) {
+        ctx.addIssue({ code: 'custom', path: ['trigger', 'maxBackoffSeconds'], message: `must be at least minBackoffSeconds (${trigger.minBackoffSeconds})` });
+      }
+      if (trigger.deadLetterTopic === trigger.topic) {
+        ctx.addIssue({ code: 'custom', path: ['trigger', 'deadLetterTopic'], message: 'must differ from the trigger topic' });
+      }
+      if (trigger.deadLetterTopic !== undefined && !trigger.retry) {
+        ctx.addIssue({ code: 'custom', path: ['trigger', 'deadLetterTopic'], message: 'needs retry: a message that is never retried is never dead-lettered' });
+      }
+    }
   });
 
 /** The Cloud SQL instance every function shares, and how functions reach it. */
@@ -140,7 +195,7 @@ export const cloudSqlSchema = z.strictObject({
 /** Google Cloud settings shared by every function. */
 export const cloudSchema = z.strictObject({
   /** The runtime service account's id (the part before `@`). */
-  serviceAccount: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+  serviceAccount: serviceAccountId,
   /** Serverless VPC Access connector; needed only for private-IP Cloud SQL. */
   vpcConnector: z.string().optional(),
   /** Where the admin token lives for functions with `needsAdminToken`. */
@@ -162,9 +217,29 @@ export const manifestSchema = z
     /** Variables every function gets, locally and in Google Cloud. */
     env: envMap,
     cloud: cloudSchema,
+    /** Pub/Sub topics the deploy creates (if missing) and the local stack creates on start. @default [] */
+    topics: z.array(topicId).default([]),
+    /** Cloud Scheduler jobs publishing to those topics. @default [] */
+    schedulerJobs: z.array(schedulerJobSchema).default([]),
     functions: z.array(functionSpecSchema).min(1),
   })
   .superRefine((m, ctx) => {
+    const topics = new Set(m.topics);
+    if (topics.size !== m.topics.length) ctx.addIssue({ code: 'custom', path: ['topics'], message: 'must not repeat a topic' });
+    const listed = (topic: string, path: (string | number)[]): void => {
+      if (!topics.has(topic)) ctx.addIssue({ code: 'custom', path, message: `${topic} is not in topics` });
+    };
+    m.functions.forEach((fn, i) => {
+      if (fn.trigger.type !== 'topic') return;
+      listed(fn.trigger.topic, ['functions', i, 'trigger', 'topic']);
+      if (fn.trigger.deadLetterTopic !== undefined) listed(fn.trigger.deadLetterTopic, ['functions', i, 'trigger', 'deadLetterTopic']);
+    });
+    const jobs = new Set<string>();
+    m.schedulerJobs.forEach((job, i) => {
+      listed(job.topic, ['schedulerJobs', i, 'topic']);
+      if (jobs.has(job.name)) ctx.addIssue({ code: 'custom', path: ['schedulerJobs', i, 'name'], message: `${job.name} appears twice` });
+      jobs.add(job.name);
+    });
     const seen = new Set<string>();
     m.functions.forEach((fn, i) => {
       if (seen.has(fn.name)) ctx.addIssue({ code: 'custom', path: ['functions', i, 'name'], message: `${fn.name} appears twice` });
@@ -185,6 +260,10 @@ export type ManifestInput = z.input<typeof manifestSchema>;
 export type FunctionSpec = z.infer<typeof functionSpecSchema>;
 /** A function's trigger. */
 export type Trigger = FunctionSpec['trigger'];
+/** A topic trigger with its defaults applied. */
+export type TopicTrigger = Extract<Trigger, { type: 'topic' }>;
+/** One Cloud Scheduler job. */
+export type SchedulerJob = z.infer<typeof schedulerJobSchema>;
 
 /**
  * Validates `input` against {@link manifestSchema}; throws a {@link ManifestError} that

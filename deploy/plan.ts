@@ -1,6 +1,7 @@
-import { deployCommands } from './gcloud.js';
+import { gcloudCommand } from './gcloud.js';
 import { isMain } from './isMain.js';
-import { manifest, PROJECT_PLACEHOLDER } from './manifest.js';
+import { getFunction, manifest, PROJECT_PLACEHOLDER } from './manifest.js';
+import { deploySteps } from './steps.js';
 
 /** Parsed command line of the plan script. */
 export interface PlanArgs {
@@ -21,8 +22,10 @@ export function parsePlanArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
 }
 
 /**
- * The dry run: the exact `gcloud functions deploy` commands the manifest implies, as a
- * shell script. It only prints; it never runs gcloud.
+ * The dry run: the exact commands the manifest implies, as a shell script — topics,
+ * `gcloud functions deploy` per function, each event function's subscription policy,
+ * the scheduler jobs. It only prints; it never runs gcloud. Naming functions plans just
+ * those (and the subscription policy of the event functions among them).
  */
 export function renderPlan({ projectId, names }: PlanArgs): string {
   const header = [
@@ -34,7 +37,16 @@ export function renderPlan({ projectId, names }: PlanArgs): string {
       : `# Project: ${projectId}`,
     'set -e',
   ];
-  return [...header, '', ...deployCommands(names, { manifest, projectId }).map((c) => `${c}\n`)].join('\n');
+  for (const name of names ?? []) getFunction(name);
+  const wanted = (id: string): boolean =>
+    names === undefined || names.some((name) => id === `deploy-${name}` || id === `subscription-${name}`);
+  const body = deploySteps(manifest, projectId)
+    .filter((step) => wanted(step.id))
+    .map((step) => {
+      if ('gcloud' in step.run) return `${gcloudCommand(step.run.gcloud)}\n`;
+      return `# ${step.id}\n(\n${step.run.script.replace(/^/gm, '  ')}\n)\n`;
+    });
+  return [...header, '', ...body].join('\n');
 }
 
 if (isMain(import.meta.url)) {

@@ -11,6 +11,7 @@ import { startGateway, type Gateway } from './gateway.js';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
 import { formatLogLine, logFormatFrom, type LogFormatOptions } from './logFormat.js';
 import { startLocalPostgres, type LocalPostgres } from './postgres.js';
+import { startLocalPubSub, type PubSubInfo } from './pubsub/index.js';
 import { seedDemoUsage } from './seedDemo.js';
 
 /** Path prefixes each HTTP function serves (API.md); the gateway routes by them. */
@@ -43,6 +44,8 @@ export interface StackInfo {
   functions: Record<string, string>;
   database_url: string;
   bigquery_url: string;
+  /** Null when the Pub/Sub emulator could not start (Java or the component missing). */
+  pubsub: PubSubInfo | null;
   admin_token: string;
   demo: { org_slug: string; api_key: string };
 }
@@ -105,6 +108,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const bigquery: BigQueryEndpoint = await startBigQueryEndpoint({ port: 0, dataPath: path.join(localDir, 'bigquery.duckdb') });
     cleanups.push(() => bigquery.close());
 
+    // Stopped after the functions (cleanups run in reverse), so none loses its publisher mid-request.
+    const pubsub = await startLocalPubSub({ manifest, out });
+    cleanups.push(() => pubsub.stop());
+
     const names = options.functions ?? manifest.functions.map((f) => f.name);
     out(`[stack] building ${names.join(', ')}`);
     await buildFunctions(names);
@@ -117,6 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       BIGQUERY_API_ENDPOINT: bigquery.url,
       GOOGLE_CLOUD_PROJECT: 'local-project',
       KEK_FILE: path.join(localDir, 'kek.key'),
+      ...pubsub.env,
     };
     const logFormat = options.logFormat ?? logFormatFrom(process.env, process.stdout.isTTY === true);
     // allSettled: when one function fails to start, the others that did are still stopped.
@@ -131,6 +139,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+
+    await pubsub.subscribe(new Map([...processes].map(([name, p]) => [name, p.url])));
 
     const routes = [...processes].flatMap(([name, p]) => (ROUTE_PREFIXES[name] ?? []).map((prefix) => ({ prefix, target: p.url })));
     const gateway: Gateway = await startGateway({
@@ -150,6 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functions: Object.fromEntries([...processes].map(([name, p]) => [name, p.url])),
       database_url: postgres.url,
       bigquery_url: bigquery.url,
+      pubsub: pubsub.info ?? null,
       admin_token: secrets.admin_token,
       demo: { org_slug: DEMO_ORG.org_slug, api_key: demoKey },
     };

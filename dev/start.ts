@@ -66,6 +66,7 @@ CloudAct Functions is running.
   gateway        ${info.gateway_url}   (GET /healthz)
   database       ${info.database_url.replace(/:[^:@/]+@/, ':***@')}
   bigquery       ${info.bigquery_url}
+  pubsub         ${info.pubsub === null ? 'not running (the [pubsub] line above says what to install)' : `PUBSUB_EMULATOR_HOST=${info.pubsub.emulator_host}`}
   demo org       ${info.demo.org_slug}
   details        .local/stack.json (admin token, demo API key, function URLs)
 

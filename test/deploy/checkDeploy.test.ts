@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkManifest } from '../../deploy/checkDeploy.js';
 import { manifest, parseManifest } from '../../deploy/manifest.js';
-import { fnInput, manifestInput } from './manifestCases.js';
+import { eventFnInput, fnInput, manifestInput } from './manifestCases.js';
 
 describe('checkManifest', () => {
   it.each([
@@ -59,6 +59,11 @@ describe('checkManifest', () => {
       problem: 'alpha: event functions may run at most 540 s, timeout is 600 s',
     },
     {
+      case: 'fails when an event function may outlast its subscription’s ack deadline',
+      input: manifestInput([eventFnInput('alpha', { ackDeadlineSeconds: 300 }, { timeoutSeconds: 320 })]),
+      problem: "alpha: timeout 320 s outlasts its subscription's ack deadline of 300 s (Pub/Sub would redeliver while it runs)",
+    },
+    {
       case: 'fails with the numbers when an HTTP function may run longer than 3600 s',
       input: manifestInput([fnInput('alpha', { timeoutSeconds: 3700 })]),
       problem: 'alpha: HTTP functions may run at most 3600 s, timeout is 3700 s',
@@ -84,7 +89,8 @@ describe('checkManifest', () => {
     const { ok, problems } = checkManifest(parseManifest(input));
 
     expect(ok).toBe(false);
-    expect(problems).toHaveLength(3);
+    // beta breaks two event rules: the 540 s platform limit and the 600 s ack deadline.
+    expect(problems).toHaveLength(4);
     expect(problems[0]).toMatch(/^connection budget exceeded: .* = 32 \+ admin headroom 2 = 34 > 22/);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRuntimeConfig } from '../../shared/config/index.js';
 import { TIER_NAMES } from '../../shared/deadline/index.js';
 import { functionEnv, getFunction, manifest, ManifestError, parseManifest } from '../../deploy/manifest.js';
-import { fnInput, manifestInput } from './manifestCases.js';
+import { eventFnInput, fnInput, manifestInput } from './manifestCases.js';
 
 describe('deploy manifest', () => {
   it('accepts a well-formed manifest and fills in the defaults', () => {
@@ -106,5 +106,65 @@ describe('functionEnv', () => {
 
   it('throws naming the known functions for an unknown name', () => {
     expect(() => functionEnv('nope')).toThrow('No function "nope" in the deploy manifest (known: orgs, quota');
+  });
+});
+
+describe('topics, topic triggers and scheduler jobs', () => {
+  it('fills in the delivery defaults of a topic trigger', () => {
+    const parsed = parseManifest(manifestInput([eventFnInput('runner')]));
+
+    expect(parsed.topics).toEqual(['pipeline-runs']);
+    expect(parsed.functions[0]?.trigger).toEqual({
+      type: 'topic',
+      topic: 'pipeline-runs',
+      retry: true,
+      maxDeliveryAttempts: 5,
+      minBackoffSeconds: 10,
+      maxBackoffSeconds: 600,
+      ackDeadlineSeconds: 600,
+    });
+  });
+
+  it('accepts a scheduler job on a listed topic, defaulting to UTC and an empty JSON body', () => {
+    const parsed = parseManifest(
+      manifestInput([fnInput('alpha')], { topics: ['ticks'], schedulerJobs: [{ name: 'tick', schedule: '*/5 * * * *', topic: 'ticks' }] }),
+    );
+
+    expect(parsed.schedulerJobs).toEqual([{ name: 'tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: 'ticks', messageBody: '{}', region: 'europe-west1' }]);
+  });
+
+  it.each([
+    { case: 'a trigger topic missing from topics', input: manifestInput([eventFnInput('runner')], { topics: [] }), message: 'functions.0.trigger.topic: pipeline-runs is not in topics' },
+    {
+      case: 'a dead-letter topic missing from topics',
+      input: manifestInput([eventFnInput('runner', { deadLetterTopic: 'runs-dead' })], { topics: ['pipeline-runs'] }),
+      message: 'functions.0.trigger.deadLetterTopic: runs-dead is not in topics',
+    },
+    { case: 'a dead-letter topic equal to the trigger topic', input: manifestInput([eventFnInput('runner', { deadLetterTopic: 'pipeline-runs' })]), message: 'functions.0.trigger.deadLetterTopic: must differ from the trigger topic' },
+    { case: 'dead letters without retries', input: manifestInput([eventFnInput('runner', { retry: false, deadLetterTopic: 'runs-dead' })]), message: 'functions.0.trigger.deadLetterTopic: needs retry' },
+    { case: 'a maximum backoff below the minimum', input: manifestInput([eventFnInput('runner', { minBackoffSeconds: 60, maxBackoffSeconds: 30 })]), message: 'functions.0.trigger.maxBackoffSeconds: must be at least minBackoffSeconds (60)' },
+    { case: 'fewer than 5 delivery attempts (Pub/Sub’s minimum)', input: manifestInput([eventFnInput('runner', { maxDeliveryAttempts: 4 })]), message: 'functions.0.trigger.maxDeliveryAttempts: must be at least 5' },
+    { case: 'an ack deadline above 600 s', input: manifestInput([eventFnInput('runner', { ackDeadlineSeconds: 601 })]), message: 'functions.0.trigger.ackDeadlineSeconds: must be at most 600' },
+    { case: 'a topic id starting with goog', input: manifestInput([eventFnInput('runner', { topic: 'google-runs' })]), message: 'functions.0.trigger.topic: must be a Pub/Sub topic id' },
+    { case: 'a repeated topic', input: manifestInput([fnInput('alpha')], { topics: ['runs', 'runs'] }), message: 'topics: must not repeat a topic' },
+    {
+      case: 'a scheduler job on an unlisted topic',
+      input: manifestInput([fnInput('alpha')], { schedulerJobs: [{ name: 'tick', schedule: '*/5 * * * *', topic: 'ticks' }] }),
+      message: 'schedulerJobs.0.topic: ticks is not in topics',
+    },
+    {
+      case: 'a schedule that is not five-field cron',
+      input: manifestInput([fnInput('alpha')], { topics: ['ticks'], schedulerJobs: [{ name: 'tick', schedule: 'every 5 minutes', topic: 'ticks' }] }),
+      message: 'schedulerJobs.0.schedule: must be a five-field unix-cron schedule',
+    },
+  ])('rejects $case', ({ input, message }) => {
+    expect(() => parseManifest(input)).toThrow(message);
+  });
+
+  it('creates the pipeline topics and ticks maintenance every 5 minutes (UTC) in the real manifest', () => {
+    expect(manifest.topics).toEqual(['pipeline-runs', 'pipeline-runs-dead', 'maintenance-ticks']);
+    expect(manifest.schedulerJobs).toEqual([
+      { name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: 'maintenance-ticks', messageBody: '{}', region: 'europe-west1' },
+    ]);
   });
 });

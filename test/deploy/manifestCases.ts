@@ -21,9 +21,19 @@ export function fnInput(name: string, overrides: Partial<FunctionInput> = {}): F
   };
 }
 
-/** A valid manifest on db-f1-micro (25 connections, 3 reserved, headroom 2) holding `functions`. */
+/** The topic a trigger names, and its dead-letter topic. */
+function triggerTopics(fn: FunctionInput): string[] {
+  const trigger = fn.trigger as { topic?: string; deadLetterTopic?: string };
+  return [trigger.topic, trigger.deadLetterTopic].filter((t): t is string => t !== undefined);
+}
+
+/**
+ * A valid manifest on db-f1-micro (25 connections, 3 reserved, headroom 2) holding
+ * `functions`, with the topics their triggers name listed in `topics` (unless overridden).
+ */
 export function manifestInput(functions: FunctionInput[], overrides: Partial<ManifestInput> = {}): ManifestInput {
   return {
+    topics: [...new Set(functions.flatMap(triggerTopics))],
     cloudSql: {
       tier: 'db-f1-micro',
       maxConnections: 25,
@@ -40,4 +50,14 @@ export function manifestInput(functions: FunctionInput[], overrides: Partial<Man
     functions,
     ...overrides,
   };
+}
+
+/** An event function on `topic` with a batch-tier timeout, `trigger` fields and `overrides` applied. */
+export function eventFnInput(name: string, trigger: Record<string, unknown> = {}, overrides: Partial<FunctionInput> = {}): FunctionInput {
+  return fnInput(name, {
+    trigger: { type: 'topic', topic: 'pipeline-runs', ...trigger } as FunctionInput['trigger'],
+    tiers: ['batch'],
+    timeoutSeconds: 320,
+    ...overrides,
+  });
 }

@@ -135,8 +135,15 @@ describe('the local stack, as a new user runs it', () => {
       database_url: string;
       bigquery_url: string;
       functions: Record<string, string>;
+      pubsub: { emulator_host: string; project_id: string } | null;
     };
     expect(stack.gateway_url).toBe(gateway);
+    // The emulator runs with the manifest's topics (Java and the emulator are on our machines).
+    expect(stack.pubsub).toMatchObject({ project_id: 'local-project' });
+    const topics = await fetch(`http://${stack.pubsub?.emulator_host}/v1/projects/local-project/topics`);
+    expect(((await topics.json()) as { topics: { name: string }[] }).topics.map((t) => t.name).sort()).toEqual(
+      ['maintenance-ticks', 'pipeline-runs', 'pipeline-runs-dead'].map((t) => `projects/local-project/topics/${t}`),
+    );
     expect(Object.keys(stack.functions).sort()).toEqual(['costs', 'integrations', 'orgs', 'pricing', 'quota', 'subscriptions']);
     const auth = { authorization: `Bearer ${stack.demo.api_key}` };
     const quota = await fetch(`${gateway}/v1/quota`, { headers: auth });
