@@ -21,10 +21,11 @@ export {
  * How the numbers were chosen (`npm run check:deploy` proves they fit):
  *
  * - Connections: db-f1-micro allows 25, Cloud SQL keeps 3, we keep 2 for migrations and
- *   psql, leaving 20 for functions. Σ(max instances × pool) = 19, one spare. Pools are
- *   1 because our queries are millisecond-short (one connection serves hundreds of
- *   requests a second); quota, read on every pipeline page, gets 2 so one slow query does
- *   not queue every other request behind it. Scaling out is capped by the database, not
+ *   psql, leaving 20 for functions. Σ(max instances × pool) = 19 over nine functions, one
+ *   spare; the three pipeline functions took their 5 from the HTTP functions' max
+ *   instances (3 → 2). Pools are 1 because our queries are millisecond-short (one
+ *   connection serves hundreds of requests a second); quota, read on every pipeline page,
+ *   gets 2 so one slow query does not queue every other request behind it. Scaling out is capped by the database, not
  *   by traffic: raising a max means lowering another or moving up a Cloud SQL tier.
  * - Timeouts: each is the longest tier the function uses + the safety margin, rounded up
  *   with room for start-up (user 30 s → 60 s; integration 60 s → 90 s; batch 300 s → 320 s).
@@ -34,6 +35,13 @@ export {
  * - Min instances 0: cold starts are accepted on this budget; an idle instance would also
  *   pin connections the busy functions could use.
  */
+/**
+ * Deliveries of a run message before Pub/Sub dead-letters it — and the attempts the worker
+ * and maintenance give a run (`PIPELINE_MAX_ATTEMPTS`), so the delivery that fails a run
+ * for good is the one Pub/Sub forwards to the dead-letter topic.
+ */
+const PIPELINE_MAX_ATTEMPTS = 5;
+
 const MANIFEST_INPUT = {
   cloudSql: {
     tier: 'db-f1-micro',
@@ -96,7 +104,7 @@ const MANIFEST_INPUT = {
       cpu: 1,
       timeoutSeconds: 60,
       minInstances: 0,
-      maxInstances: 3,
+      maxInstances: 2,
       concurrency: 40,
       dbPoolMax: 2,
       tiers: ['auth', 'user'],
@@ -110,7 +118,7 @@ const MANIFEST_INPUT = {
       cpu: 1,
       timeoutSeconds: 60,
       minInstances: 0,
-      maxInstances: 3,
+      maxInstances: 2,
       // Reads are mostly served from the per-instance cache.
       concurrency: 40,
       dbPoolMax: 1,
@@ -126,7 +134,7 @@ const MANIFEST_INPUT = {
       // Bulk imports run under the batch tier.
       timeoutSeconds: 320,
       minInstances: 0,
-      maxInstances: 3,
+      maxInstances: 2,
       concurrency: 20,
       dbPoolMax: 1,
       tiers: ['auth', 'user', 'batch'],
@@ -158,11 +166,72 @@ const MANIFEST_INPUT = {
       cpu: 1,
       timeoutSeconds: 60,
       minInstances: 0,
-      maxInstances: 3,
+      maxInstances: 2,
       // Requests wait on BigQuery, not on PostgreSQL (used for auth only).
       concurrency: 20,
       dbPoolMax: 1,
       tiers: ['auth', 'user'],
+    },
+    {
+      name: 'pipelines',
+      entryPoint: 'pipelines',
+      source: 'functions/pipelines',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 2,
+      concurrency: 20,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user'],
+    },
+    {
+      name: 'pipeline-worker',
+      entryPoint: 'pipeline-worker',
+      source: 'functions/pipeline-worker',
+      trigger: {
+        type: 'topic',
+        topic: 'pipeline-runs',
+        retry: true,
+        deadLetterTopic: 'pipeline-runs-dead',
+        maxDeliveryAttempts: PIPELINE_MAX_ATTEMPTS,
+        minBackoffSeconds: 10,
+        maxBackoffSeconds: 300,
+        // Longer than the function may run, so Pub/Sub never redelivers a live delivery.
+        ackDeadlineSeconds: 600,
+      },
+      memory: '1Gi',
+      cpu: 1,
+      // Pull (integration tier) then load (batch tier, 300 s) + margin; ≤ 540 s for events.
+      timeoutSeconds: 320,
+      minInstances: 0,
+      maxInstances: 2,
+      // Runs wait on providers and BigQuery, not on the pool (claims and records are short).
+      concurrency: 4,
+      dbPoolMax: 1,
+      tiers: ['user', 'integration', 'batch'],
+      env: { PIPELINE_MAX_ATTEMPTS: String(PIPELINE_MAX_ATTEMPTS) },
+      cloudEnv: {
+        KMS_KEY_NAME: `projects/${PROJECT_PLACEHOLDER}/locations/europe-west1/keyRings/cloudact/cryptoKeys/integrations-kek`,
+      },
+    },
+    {
+      name: 'maintenance',
+      entryPoint: 'maintenance',
+      source: 'functions/maintenance',
+      // A failed tick is not retried: the next one comes 5 minutes later.
+      trigger: { type: 'topic', topic: 'maintenance-ticks', retry: false, ackDeadlineSeconds: 120 },
+      memory: '512Mi',
+      cpu: 1,
+      timeoutSeconds: 60,
+      minInstances: 0,
+      // One pass at a time (an advisory lock makes overlapping passes idle anyway).
+      maxInstances: 1,
+      concurrency: 1,
+      dbPoolMax: 1,
+      tiers: ['user'],
+      env: { PIPELINE_MAX_ATTEMPTS: String(PIPELINE_MAX_ATTEMPTS) },
     },
   ],
 } satisfies ManifestInput;

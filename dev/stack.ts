@@ -22,6 +22,7 @@ export const ROUTE_PREFIXES: Record<string, string[]> = {
   subscriptions: ['/v1/subscriptions'],
   integrations: ['/v1/integrations'],
   costs: ['/v1/costs'],
+  pipelines: ['/v1/pipelines'],
 };
 
 export interface StackOptions {

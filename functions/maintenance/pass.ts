@@ -162,6 +162,7 @@ export async function runMaintenancePass(context: MessageContext, config: Mainte
       log.info(acted === 0 ? 'Maintenance pass: nothing to do' : 'Maintenance pass done', { ...report });
       return report;
     },
-    { tier: 'batch' },
+    // Each statement is short and batched; the pass as a whole stays inside the user tier.
+    { tier: 'user' },
   );
 }
