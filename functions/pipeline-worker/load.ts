@@ -1,3 +1,4 @@
+import { BigQuery } from '@google-cloud/bigquery';
 import { LLM_USAGE_DAILY, orgDatasetId } from '../../shared/analytics/index.js';
 import { runQuery } from '../../shared/bigquery/index.js';
 import type { PricedRow } from '../../shared/providers/index.js';
@@ -26,7 +27,8 @@ export interface ReplaceDay {
  */
 export async function replaceDay({ orgSlug, date, runId, providers, rows }: ReplaceDay): Promise<void> {
   const table = `\`${orgDatasetId(orgSlug)}.${LLM_USAGE_DAILY.tableId}\``;
-  const params: Record<string, unknown> = { date, org: orgSlug, run_id: runId, providers: [...providers] };
+  // A DATE parameter must be a BigQueryDate: the client sends a plain string typed DATE as NULL.
+  const params: Record<string, unknown> = { date: BigQuery.date(date), org: orgSlug, run_id: runId, providers: [...providers] };
   const types: Record<string, unknown> = { date: 'DATE', org: 'STRING', run_id: 'STRING', providers: ['STRING'] };
   const statements = [
     'BEGIN TRANSACTION;',

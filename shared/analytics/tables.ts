@@ -120,6 +120,10 @@ export const ORG_META_PIPELINE_RUNS: TableDefinition = {
     { name: 'error', type: 'STRING', mode: 'NULLABLE', description: 'Why a failed run failed (no secrets).' },
     { name: 'started_at', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When the worker started the run.' },
     { name: 'finished_at', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When the run ended.' },
+    // Added with the pipeline worker; NULLABLE, as columns added to an existing table must be.
+    { name: 'attempt', type: 'INT64', mode: 'NULLABLE', description: 'The attempt that ended the run (one row per run and attempt).' },
+    { name: 'cost_usd', type: 'NUMERIC', mode: 'NULLABLE', description: 'Cost of the rows loaded, in USD.' },
+    { name: 'unpriced_rows', type: 'INT64', mode: 'NULLABLE', description: 'Rows loaded at cost 0 because their model has no price.' },
   ],
   partitionField: 'created_at',
   clustering: ['org_slug', 'pipeline_id', 'status'],

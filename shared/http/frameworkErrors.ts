@@ -10,6 +10,8 @@ export type BodyLimitFor = (req: IncomingMessage) => number | undefined;
 
 const limits: BodyLimitFor[] = [];
 let installed = false;
+/** Set by event functions, whose framework app cannot answer `GET /healthz` itself. */
+let answerHealthz = false;
 
 interface BodyParserError extends Error {
   type?: string;
@@ -76,8 +78,9 @@ interface ParsedRequest extends IncomingMessage {
  * It targets the `express` that functions-framework itself resolves, and must run before
  * the framework builds its app — our module is loaded first, so it does.
  */
-export function installFrameworkErrorHandler(limitFor: BodyLimitFor): void {
+export function installFrameworkErrorHandler(limitFor: BodyLimitFor, { healthz = false }: { healthz?: boolean } = {}): void {
   limits.push(limitFor);
+  if (healthz) answerHealthz = true;
   if (installed) return;
   installed = true;
   const requireFromHere = createRequire(import.meta.url);
@@ -95,6 +98,14 @@ export function installFrameworkErrorHandler(limitFor: BodyLimitFor): void {
     if (done !== undefined) {
       // A mounted sub-app: the outer call already read the body.
       original.call(this, req, res, done);
+      return;
+    }
+    if (answerHealthz && (req.method === 'GET' || req.method === 'HEAD') && (req.url === '/healthz' || req.url === '/healthz/')) {
+      // An event function's framework app serves POST only, and its CloudEvent middleware
+      // throws on a body-less GET: the health probe is answered here, touching nothing.
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+      res.end(req.method === 'HEAD' ? undefined : '{"status":"ok"}');
       return;
     }
     const proceed = (): void =>

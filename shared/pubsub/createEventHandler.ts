@@ -46,7 +46,7 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
   // A push body is read, inflated and parsed before the handler runs: bound it like any body.
-  installFrameworkErrorHandler(() => config.MAX_BODY_BYTES);
+  installFrameworkErrorHandler(() => config.MAX_BODY_BYTES, { healthz: true });
 
   return async function handleEvent(event: CloudEvent<unknown>): Promise<void> {
     const deadline = new Deadline({ timeoutMs, safetyMarginMs });

@@ -46,7 +46,8 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string | 
   return {
     ...functionEnv('pipeline-worker'),
     ...commonEnv(),
-    FUNCTION_TIMEOUT_SECONDS: '15',
+    // A short lease (the deadline), so a dead worker's run is taken over within the redeliveries.
+    FUNCTION_TIMEOUT_SECONDS: '10',
     PIPELINE_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     PROVIDER_REQUEST_ATTEMPTS: '1',
     PROVIDER_BASE_URL_OPENAI: openai.url.toString(),
@@ -67,7 +68,15 @@ function commonEnv(): Record<string, string | undefined> {
 }
 
 async function startWorker(extra: Record<string, string> = {}): Promise<FunctionProcess> {
-  const started = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(extra), healthTimeoutMs: 90_000 });
+  const started = await startFunctionProcess({
+    source: sources['pipeline-worker'] as string,
+    target: 'pipeline-worker',
+    signatureType: 'cloudevent',
+    env: workerEnv(extra),
+    healthTimeoutMs: 90_000,
+    // E2E_VERBOSE=1 prints the worker's log lines (they are kept in `lines` either way).
+    onLine: process.env.E2E_VERBOSE === '1' ? (line) => console.log(`[worker] ${line}`) : undefined,
+  });
   proxy.target = started.url;
   return started;
 }
@@ -148,8 +157,7 @@ async function dayRows(tenant: TestTenant, date: string): Promise<{ provider: st
   const [rows] = await bigquery.query({
     query: `SELECT provider, model, COUNT(*) AS copies, SUM(CAST(cost_usd AS FLOAT64)) AS cost FROM \`${orgDatasetId(tenant.orgSlug)}.llm_usage_daily\`
              WHERE usage_date = @date GROUP BY provider, model ORDER BY provider, model`,
-    params: { date },
-    types: { date: 'DATE' },
+    params: { date: BigQuery.date(date) },
   });
   return rows as { provider: string; model: string; copies: number; cost: number }[];
 }
@@ -190,7 +198,7 @@ beforeAll(async () => {
     topic: 'pipeline-runs',
     pushEndpoint: `${proxy.url}/`,
     ackDeadlineSeconds: 60,
-    retryPolicy: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 4 },
+    retryPolicy: { minimumBackoffSeconds: 2, maximumBackoffSeconds: 8 },
     deadLetterPolicy: { deadLetterTopic: 'pipeline-runs-dead', maxDeliveryAttempts: MAX_ATTEMPTS },
   });
 }, 240_000);
@@ -203,7 +211,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('a pipeline run, end to end', () => {
-  it('goes queued → succeeded; /v1/costs shows the day, /v1/quota counts the run, the history has it', async () => {
+  it('goes queued → succeeded; /v1/costs shows the day, /v1/quota counts the run, the history has it', { timeout: 90_000 }, async () => {
     const tenant = await newTenant();
     const date = daysAgo(3);
 
@@ -227,7 +235,7 @@ describe('a pipeline run, end to end', () => {
     expect(history).toEqual([{ status: 'succeeded', attempt: 1 }]);
   });
 
-  it('loads one copy of the day however often the message is delivered or the day re-run', async () => {
+  it('loads one copy of the day however often the message is delivered or the day re-run', { timeout: 90_000 }, async () => {
     const tenant = await newTenant();
     const date = daysAgo(4);
     const first = await trigger(tenant, 'demo_usage_daily', date);
@@ -310,7 +318,7 @@ describe('poison messages', () => {
     const until = Date.now() + 20_000;
     const poisonLines = (): string[] => worker.lines.slice(before).filter((l) => l.includes(id) && l.includes('"severity":"ERROR"'));
     while (poisonLines().length === 0 && Date.now() < until) await sleep(200);
-    await sleep(4000); // a redelivery would come within the 1–4 s backoff
+    await sleep(4000); // a redelivery would come after the 2 s minimum backoff
 
     expect(poisonLines()).toHaveLength(1);
     expect(poisonLines()[0]).toMatch(/poison/);
@@ -443,10 +451,12 @@ describe('a worker that dies or stops mid-run', () => {
 
     const accepted = await trigger(tenant, 'openai_usage_daily', date);
     await waitForRun(tenant, accepted.body.run_id, 'running');
-    await sleep(500);
-    worker.child.kill('SIGKILL');
-    proxy.target = undefined;
-    worker = await startWorker();
+    // The replacement instance is up before the first dies, as Cloud Run would have one.
+    const dying = worker;
+    const replacement = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(), healthTimeoutMs: 90_000 });
+    dying.child.kill('SIGKILL');
+    proxy.target = replacement.url;
+    worker = replacement;
 
     const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed'], 90_000);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -467,7 +477,6 @@ describe('a worker that dies or stops mid-run', () => {
     expect(ms).toBeLessThan(10_000);
     const given = await run(tenant, accepted.body.run_id);
     expect(given.status).toBe('queued');
-    proxy.target = undefined;
     worker = await startWorker();
 
     const done = await waitForRun(tenant, accepted.body.run_id, ['succeeded', 'failed'], 90_000);
