@@ -51,8 +51,11 @@ async function deadWorkerRun(orgId: string, date: string, attempts: number): Pro
 }
 
 async function runRow(id: string): Promise<{ status: string; attempts: number; lease_token: string | null; error: string | null }> {
-  const { rows } = await admin.query('SELECT status, attempts, lease_token, error FROM pipeline_runs WHERE id = $1', [id]);
-  return rows[0];
+  const { rows } = await admin.query<{ status: string; attempts: number; lease_token: string | null; error: string | null }>(
+    'SELECT status, attempts, lease_token, error FROM pipeline_runs WHERE id = $1',
+    [id],
+  );
+  return rows[0] as { status: string; attempts: number; lease_token: string | null; error: string | null };
 }
 
 async function published(): Promise<{ run_id: string }[]> {
