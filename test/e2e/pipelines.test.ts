@@ -185,11 +185,12 @@ beforeAll(async () => {
   const built = await Promise.all(names.map((name) => bundleFunction(`functions/${name}/index.ts`, `e2e-${name}`)));
   sources = Object.fromEntries(names.map((name, i) => [name, built[i] as string]));
   proxy = await startRelay();
-  [pipelines, quota, costs, worker] = await Promise.all([
-    startFunctionProcess({ source: sources.pipelines as string, target: 'pipelines', env: { ...functionEnv('pipelines'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
-    startFunctionProcess({ source: sources.quota as string, target: 'quota', env: { ...functionEnv('quota'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
-    startFunctionProcess({ source: sources.costs as string, target: 'costs', env: { ...functionEnv('costs'), ...commonEnv() }, healthTimeoutMs: 90_000 }),
-    startWorker(),
+  // Each assigned as it comes up, so afterAll stops whatever started even if another failed.
+  await Promise.all([
+    startFunctionProcess({ source: sources.pipelines as string, target: 'pipelines', env: { ...functionEnv('pipelines'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (pipelines = p)),
+    startFunctionProcess({ source: sources.quota as string, target: 'quota', env: { ...functionEnv('quota'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (quota = p)),
+    startFunctionProcess({ source: sources.costs as string, target: 'costs', env: { ...functionEnv('costs'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (costs = p)),
+    startWorker().then((p) => (worker = p)),
   ]);
   await pubsub.admin.createTopic('pipeline-runs');
   await pubsub.admin.createTopic('pipeline-runs-dead');
