@@ -177,7 +177,11 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
           let failure: AppError | undefined;
           if (failed) {
             failure = toAppError(error);
-            if (failure.isServerError) log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
+            // Load we shed on purpose (503: no connection or lookup slot within the budget) is
+            // a warning without a stack — a flood of it must not cost a stack trace per request;
+            // the access line still carries the 503. Anything else 5xx is an error.
+            if (failure.code === 'UNAVAILABLE') log.warn(failure.message, { code: failure.code });
+            else if (failure.isServerError) log.error(failure.code === 'INTERNAL' ? 'Unhandled error' : failure.message, error);
           }
           if (!needsAfterwork(trace)) {
             finish(result, failure);

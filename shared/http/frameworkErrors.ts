@@ -172,4 +172,4 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): voi
 }
 
 /** How long a refused request's connection may keep sending (discarded) before it is cut. */
-const REFUSED_LINGER_MS = 1_000;
+const REFUSED_LINGER_MS = 5_000;

@@ -89,12 +89,7 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
               log.error('Acked a message the handler rejected as invalid', error, { message_id: messageId, code: appError.code });
               return;
             }
-            // An expected transient failure (a busy backend, a full org) is a warning; anything else an error.
-            if (isAppError(error) && (appError.code === 'UNAVAILABLE' || appError.code === 'DEADLINE_EXCEEDED')) {
-              log.warn('Message handling failed; Pub/Sub will retry', { message_id: messageId, code: appError.code, reason: appError.message });
-            } else {
-              log.error('Message handling failed; Pub/Sub will retry', error, { message_id: messageId, code: appError.code });
-            }
+            log.error('Message handling failed; Pub/Sub will retry', error, { message_id: messageId, code: appError.code });
             throw error;
           }
         } finally {
