@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppError, errorEnvelope, InvalidArgumentError, toAppError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { hasBody, parseBody, readBoundedBody, UNROUTED_BODY_LIMIT } from './boundedBody.js';
@@ -145,30 +146,27 @@ function bodyLimitOf(req: IncomingMessage): number {
 }
 
 /**
- * Answers a body we stopped reading, then discards whatever the client is still sending
- * for a moment before cutting the connection (a "lingering close"). Closing at once —
- * which Node does after the answer when the client asked for `Connection: close` — shuts
- * the socket with unread bytes in it; the kernel answers those with a reset, and a client
- * still writing loses the answer before reading it. So the connection is kept open past the
- * answer, the rest of the body passes through and is dropped (none is buffered), and the
- * socket is destroyed when the client stops or after {@link REFUSED_LINGER_MS}.
+ * Answers a body we stopped reading with `Connection: close`, then closes the connection
+ * gently (a "lingering close"): our side is shut once the answer is out (FIN), while the
+ * rest of what the client is still sending is read and dropped — none is buffered — until
+ * it stops or {@link REFUSED_LINGER_MS} passes. Node's own close after a `close` answer
+ * destroys the socket with unread bytes in it; the kernel answers those with a reset, and a
+ * client still writing loses the answer before reading it. Keeping the connection open
+ * instead would let a keep-alive client reuse a connection still full of the old body.
  */
 function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): void {
-  const unread = !req.complete;
-  if (unread) (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive = true;
-  send(req, res, error);
-  if (!unread) return;
-  res.once('finish', () => {
-    const timer = setTimeout(() => req.socket.destroy(), REFUSED_LINGER_MS);
-    timer.unref();
-    req.once('end', () => {
-      clearTimeout(timer);
-      // Whatever the client asked for, this connection has done enough.
-      req.socket.end();
-    });
-    req.socket.once('close', () => clearTimeout(timer));
-    req.resume();
-  });
+  if (!req.complete) {
+    const socket = req.socket as Socket & { destroySoon?: () => void };
+    // Node calls `destroySoon` once a `Connection: close` answer is written.
+    socket.destroySoon = function lingeringClose(): void {
+      socket.end();
+      const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    };
+    res.once('finish', () => req.resume());
+  }
+  send(req, res, error, true);
 }
 
 /** How long a refused request's connection may keep sending (discarded) before it is cut. */
