@@ -339,6 +339,7 @@ export async function benchPipelines({ databaseUrl }: { databaseUrl: string }): 
 
   const [emulator, endpoint] = await Promise.all([startPubSubEmulator({ projectId: PROJECT, readyTimeoutMs: 80_000 }), startBigQueryEndpoint({ port: 0 })]);
   const processes: FunctionProcess[] = [];
+  const bundles: string[] = [];
   let relay: Relay | undefined;
   try {
     // This process calls `replaceDay` itself: the same endpoint and project as the functions.
@@ -359,6 +360,7 @@ export async function benchPipelines({ databaseUrl }: { databaseUrl: string }): 
       bundleFunction('functions/pipelines/index.ts', 'bench-pipelines'),
       bundleFunction('functions/pipeline-worker/index.ts', 'bench-pipeline-worker'),
     ]);
+    bundles.push(pipelinesSource, workerSource);
     const startWorker = (): Promise<FunctionProcess> =>
       startFunctionProcess({ source: workerSource, target: 'pipeline-worker', signatureType: 'cloudevent', env: { ...functionEnv('pipeline-worker'), ...common }, healthTimeoutMs: 90_000 });
     const [pipelines, workerA, workerB] = await Promise.all([
@@ -451,7 +453,7 @@ export async function benchPipelines({ databaseUrl }: { databaseUrl: string }): 
     await Promise.allSettled(processes.map((p) => p.stop()));
     await closeClients();
     await Promise.allSettled([emulator.stop(), endpoint.close(), admin.end()]);
-    rmSync(dir, { recursive: true, force: true });
+    for (const folder of [dir, ...bundles]) rmSync(folder, { recursive: true, force: true });
   }
 }
 
