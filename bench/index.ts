@@ -8,13 +8,15 @@
  *   pricing — list p50/p99 cached vs uncached vs bare; bulk import of 5,000 subscriptions
  *   costs   — GET /v1/costs over 90 days of demo data; local BigQuery endpoint throughput and start-up
  *   hostile — the cost of refusing gzip/deflate bombs and huge streams vs a normal 1 KiB request
+ *   pipelines — 50 orgs × 1 day of demo usage through real pipelines/worker processes and the
+ *               Pub/Sub emulator (needs Java and the gcloud emulator), 1 vs 2 workers
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchDatabase } from './quota.js';
 
 const only = process.argv.slice(2);
-const benches = ['quota', 'pricing', 'costs', 'hostile'].filter((name) => only.length === 0 || only.includes(name));
+const benches = ['quota', 'pricing', 'costs', 'hostile', 'pipelines'].filter((name) => only.length === 0 || only.includes(name));
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 const db = await benchDatabase();
