@@ -66,12 +66,21 @@ describe('deploy manifest', () => {
     expect((error as ManifestError).problems).toHaveLength(2);
   });
 
-  it('holds the six functions, each HTTP and named after its folder', () => {
-    expect(manifest.functions.map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs']);
+  it('holds the nine functions, each named after its folder: six HTTP, pipelines HTTP, and the two event functions on their topics', () => {
+    expect(manifest.functions.map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines', 'pipeline-worker', 'maintenance']);
     for (const fn of manifest.functions) {
-      expect(fn).toMatchObject({ entryPoint: fn.name, source: `functions/${fn.name}`, trigger: { type: 'http' } });
+      expect(fn).toMatchObject({ entryPoint: fn.name, source: `functions/${fn.name}` });
     }
+    expect(manifest.functions.filter((f) => f.trigger.type === 'http').map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines']);
+    expect(getFunction('pipeline-worker').trigger).toMatchObject({ type: 'topic', topic: 'pipeline-runs', deadLetterTopic: 'pipeline-runs-dead', maxDeliveryAttempts: 5 });
+    expect(getFunction('maintenance').trigger).toMatchObject({ type: 'topic', topic: 'maintenance-ticks' });
     expect(manifest.cloudSql).toMatchObject({ tier: 'db-f1-micro', maxConnections: 25, reserved: 3 });
+  });
+
+  it('gives the worker and maintenance the same max attempts as the run subscription\'s dead-letter policy', () => {
+    const trigger = getFunction('pipeline-worker').trigger as { maxDeliveryAttempts?: number };
+    expect(functionEnv('pipeline-worker').PIPELINE_MAX_ATTEMPTS).toBe(String(trigger.maxDeliveryAttempts));
+    expect(functionEnv('maintenance').PIPELINE_MAX_ATTEMPTS).toBe(String(trigger.maxDeliveryAttempts));
   });
 
   it('gives only orgs the admin token', () => {
