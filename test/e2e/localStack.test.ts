@@ -144,8 +144,20 @@ describe('the local stack, as a new user runs it', () => {
     expect(((await topics.json()) as { topics: { name: string }[] }).topics.map((t) => t.name).sort()).toEqual(
       ['maintenance-ticks', 'pipeline-runs', 'pipeline-runs-dead'].map((t) => `projects/local-project/topics/${t}`),
     );
-    expect(Object.keys(stack.functions).sort()).toEqual(['costs', 'integrations', 'orgs', 'pricing', 'quota', 'subscriptions']);
+    expect(Object.keys(stack.functions).sort()).toEqual(['costs', 'integrations', 'maintenance', 'orgs', 'pipeline-worker', 'pipelines', 'pricing', 'quota', 'subscriptions']);
     const auth = { authorization: `Bearer ${stack.demo.api_key}` };
+    // The README's pipeline: trigger a demo run through the gateway; the emulator pushes it to
+    // the worker, which loads the day and records it.
+    const triggered = await fetch(`${gateway}/v1/pipelines/demo_usage_daily/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    expect(triggered.status).toBe(202);
+    const { run_id: runId } = (await triggered.json()) as { run_id: string };
+    let runState: { status?: string; rows_loaded?: number; unpriced_rows?: number } = {};
+    for (const until = Date.now() + 60_000; Date.now() < until && runState.status !== 'succeeded' && runState.status !== 'failed'; ) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      runState = (await (await fetch(`${gateway}/v1/pipelines/runs/${runId}`, { headers: auth })).json()) as typeof runState;
+    }
+    expect(runState).toMatchObject({ status: 'succeeded', unpriced_rows: 0 });
+    expect(runState.rows_loaded).toBeGreaterThan(0);
     const quota = await fetch(`${gateway}/v1/quota`, { headers: auth });
     expect(quota.status).toBe(200);
     expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
