@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { functionEnv } from '../deploy/manifest.js';
 import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../dev/functionProcess.js';
+import { sendHostile, type HostileAnswer } from '../test/helpers/hostileRequest.js';
 import { cpuMs, quantile, table } from './lib/measure.js';
 
 const MiB = 1024 * 1024;
@@ -24,36 +24,8 @@ function peakRss(pid: number): number {
 }
 
 /** One request; resolves when the answer has been read (the client keeps sending until then). */
-function send(url: string, headers: Record<string, string>, body: { buffer?: Buffer; streamBytes?: number }): Promise<{ status: number; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = httpRequest(url, { method: 'POST', headers, agent: false }, (res) => {
-      answered = true;
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (!answered && error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-    });
-    if (body.buffer !== undefined) {
-      req.end(body.buffer);
-      return;
-    }
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
-    let sent = 0;
-    const pump = (): void => {
-      while (!answered && sent < (body.streamBytes ?? 0)) {
-        sent += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
+function send(url: string, headers: Record<string, string>, body: { buffer?: Buffer; streamBytes?: number }): Promise<HostileAnswer> {
+  return sendHostile(url, headers, body);
 }
 
 const json = { 'content-type': 'application/json' };

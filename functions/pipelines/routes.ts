@@ -1,15 +1,15 @@
-import { z } from 'zod';
 import { authenticateTenant, type Tenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { AppError, errorEnvelope, InvalidArgumentError, NotFoundError, QuotaExceededError, toAppError, UnavailableError } from '../../shared/errors/index.js';
-import { decodeCursor, encodeCursor, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
+import { keysetPage, noQuery, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { providerOfPipeline, publishRun } from '../../shared/pipelines/index.js';
 import { completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
 import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
 import { getRun, hasIntegration, listRuns, markPublished, queueRun, withdrawRun } from './store.js';
 
-const noQuery = z.strictObject({});
+/** A run id as PostgreSQL writes it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MS_PER_DAY = 86_400_000;
 /** API.md: a run's date is at most 366 days back. */
 const MAX_DAYS_BACK = 366;
@@ -149,12 +149,22 @@ export function pipelineRoutes(): AnyRoute[] {
       auth: authenticateTenant,
       query: listQuery,
       handler: async ({ auth, query }) => {
-        const scope = cursorScope(auth.orgId, query.status, query.pipeline_id);
-        const key = query.cursor === undefined ? undefined : decodeCursor(scope, query.cursor, 2);
-        const after = key === undefined ? undefined : { createdMicros: key[0] as string, id: key[1] as string };
-        if (after !== undefined && !/^\d{1,20}$/.test(after.createdMicros)) throw new InvalidArgumentError('Invalid query parameters: cursor');
-        const { items, last, hasMore } = await listRuns(auth.orgId, { status: query.status, pipelineId: query.pipeline_id, after, limit: query.limit });
-        return { body: { items, next_cursor: hasMore && last !== undefined ? encodeCursor(scope, [last.createdMicros, last.id]) : null } };
+        const page = await keysetPage({
+          scope: cursorScope(auth.orgId, query.status, query.pipeline_id),
+          cursor: query.cursor,
+          limit: query.limit,
+          arity: 2,
+          load: (after, take) => {
+            const [createdMicros, id] = after ?? [];
+            if (after !== undefined && (!/^\d{1,20}$/.test(createdMicros ?? '') || !UUID.test(id ?? ''))) {
+              throw new InvalidArgumentError('Invalid query parameters: cursor', [{ path: 'cursor', message: 'is not a cursor returned by this list' }]);
+            }
+            const key = after === undefined ? undefined : { createdMicros: createdMicros as string, id: id as string };
+            return listRuns(auth.orgId, { status: query.status, pipelineId: query.pipeline_id, after: key, take });
+          },
+          keyOf: (run) => [run.created_micros, run.run_id],
+        });
+        return { body: { items: page.items.map(({ created_micros: _, ...run }) => run), next_cursor: page.next_cursor } };
       },
     }),
   ];

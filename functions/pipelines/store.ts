@@ -114,20 +114,18 @@ export async function getRun(orgId: string, runId: string): Promise<RunView | un
   return rows[0];
 }
 
-/** The sort key of a run in the list: creation time (microseconds, as text) and id. */
-export interface RunKey {
-  createdMicros: string;
-  id: string;
-}
+/** A run with its list sort key: creation time in microseconds since the epoch, as text. */
+export type RunRow = RunView & { created_micros: string };
 
 /**
- * One page of runs, newest first, on the `(org_id, created_at DESC, id DESC)` index.
- * Keyset paging: runs created while a client pages never shift one onto a second page.
+ * Up to `take` runs, newest first, strictly after `after` — keyset paging on the
+ * `(org_id, created_at DESC, id DESC)` index, so runs created while a client pages never
+ * shift one onto a second page.
  */
 export async function listRuns(
   orgId: string,
-  { status, pipelineId, after, limit }: { status: string | undefined; pipelineId: string | undefined; after: RunKey | undefined; limit: number },
-): Promise<{ items: RunView[]; last: RunKey | undefined; hasMore: boolean }> {
+  { status, pipelineId, after, take }: { status: string | undefined; pipelineId: string | undefined; after: { createdMicros: string; id: string } | undefined; take: number },
+): Promise<RunRow[]> {
   const params: SqlParam[] = [orgId];
   const where = ['org_id = $1'];
   if (status !== undefined) {
@@ -142,19 +140,13 @@ export async function listRuns(
     params.push(after.createdMicros, after.id);
     where.push(`(created_at, id) < (timestamptz 'epoch' + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length}::uuid)`);
   }
-  params.push(limit + 1);
+  params.push(take);
   const db = await getDb();
-  const { rows } = await db.query<RunView & { created_micros: string }>(
+  const { rows } = await db.query<RunRow>(
     `SELECT ${RUN_COLUMNS}, (extract(epoch FROM created_at) * 1e6)::bigint::text AS created_micros
        FROM pipeline_runs WHERE ${where.join(' AND ')}
       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
-  const page = rows.slice(0, limit);
-  const lastRow = page.at(-1);
-  return {
-    items: page.map(({ created_micros: _, ...view }) => view),
-    last: lastRow === undefined ? undefined : { createdMicros: lastRow.created_micros, id: lastRow.run_id },
-    hasMore: rows.length > limit,
-  };
+  return rows;
 }

@@ -435,6 +435,25 @@ describe('triggering', () => {
     }
   });
 
+  it('lists the org\'s runs newest first in keyset pages, filtered, and refuses a tampered cursor', async () => {
+    const tenant = await newTenant();
+    const ids: string[] = [];
+    for (const n of [100, 101, 102]) ids.push((await trigger(tenant, 'demo_usage_daily', daysAgo(n))).body.run_id);
+
+    const first = await api(pipelines.url, tenant, 'GET', '/v1/pipelines/runs?limit=2');
+    const second = await api(pipelines.url, tenant, 'GET', `/v1/pipelines/runs?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    const filtered = await api(pipelines.url, tenant, 'GET', '/v1/pipelines/runs?pipeline_id=openai_usage_daily');
+    const tampered = await api(pipelines.url, tenant, 'GET', `/v1/pipelines/runs?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}x`);
+
+    expect(first.body.items.map((r: { run_id: string }) => r.run_id)).toEqual([ids[2], ids[1]]);
+    expect(Object.keys(first.body.items[0]).sort()).toEqual(
+      ['attempts', 'cost_usd', 'created_at', 'date', 'error', 'finished_at', 'pipeline_id', 'rows_loaded', 'run_id', 'started_at', 'status', 'unpriced_rows'],
+    );
+    expect(second.body).toEqual({ items: [expect.objectContaining({ run_id: ids[0] })], next_cursor: null });
+    expect(filtered.body).toEqual({ items: [], next_cursor: null });
+    expect(tampered.status).toBe(400);
+  });
+
   it('answers 404 for an unknown pipeline and for a provider without a stored integration', async () => {
     const tenant = await newTenant();
 

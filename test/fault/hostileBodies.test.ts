@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionEnv, manifest } from '../../deploy/manifest.js';
 import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { ROUTE_PREFIXES } from '../../dev/stack.js';
+import { sendHostile, type HostileAnswer } from '../helpers/hostileRequest.js';
 
 /*
  * Every HTTP function of the manifest, started as the platform starts it, attacked with no
@@ -26,51 +26,7 @@ const httpFunctions = manifest.functions.filter((f) => f.trigger.type === 'http'
 const running = new Map<string, FunctionProcess>();
 const kekFile = path.join(process.cwd(), 'test', '.tmp', `kek-hostile-${process.pid}.key`);
 
-interface Answer {
-  status: number;
-  ms: number;
-  body: string;
-}
-
-/**
- * Sends `body` (a buffer, or `streamBytes` of zeros in chunks) and resolves at the first
- * byte of the answer's body end — the client keeps writing until then, as an attacker
- * would, and tolerates the server closing the connection under it.
- */
-function attack(url: string, headers: Record<string, string>, body: { buffer?: Buffer; streamBytes?: number }): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = httpRequest(url, { method: 'POST', headers, agent: false }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
-      else if (!answered) setTimeout(() => !answered && reject(new Error(`connection closed with no answer (${error.code})`)), 2000);
-    });
-    if (body.buffer !== undefined) {
-      req.end(body.buffer);
-      return;
-    }
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
-    let sent = 0;
-    const pump = (): void => {
-      while (!answered && sent < (body.streamBytes ?? 0)) {
-        sent += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
-}
+type Answer = HostileAnswer;
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -132,7 +88,7 @@ describe.each(httpFunctions)('the %s function, under hostile bodies', (name) => 
     const answers: (Answer & { case: string })[] = [];
     for (const c of cases) {
       const url = `${proc.url}${c.path === 'route' ? prefix : c.path}`;
-      answers.push({ case: c.case, ...(await attack(url, c.headers, c.body).catch((error: Error) => ({ status: 0, ms: 0, body: `{"error":{"code":"${error.message}"}}` }))) });
+      answers.push({ case: c.case, ...(await sendHostile(url, c.headers, c.body).catch((error: Error) => ({ status: 0, ms: 0, body: `{"error":{"code":"${error.message}"}}` }))) });
     }
     const peakGrowth = status(pid, 'VmHWM') - before;
     console.log(`${name}: peak RSS +${(peakGrowth / MiB).toFixed(1)} MB; ${answers.map((a) => `${a.case}: ${a.status} in ${a.ms.toFixed(0)} ms`).join('; ')}`);
