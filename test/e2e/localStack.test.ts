@@ -77,7 +77,32 @@ function npmStart(cwd: string, port: number): Started {
   child.stdout?.on('data', (c: Buffer) => output.push(...c.toString('utf8').split('\n')));
   child.stderr?.on('data', (c: Buffer) => output.push(...c.toString('utf8').split('\n')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, exited };
+  const handle = { child, output, exited };
+  startedStacks.push(handle);
+  return handle;
+}
+
+/** Every stack this file started, so a failed assertion cannot leave one running. */
+const startedStacks: Started[] = [];
+
+/** Stops a stack a failed test left behind: SIGTERM (it stops in order), then SIGKILL to every process of its tree. */
+async function stopLeftover(started: Started): Promise<void> {
+  const pid = started.child.pid;
+  if (pid === undefined || started.child.exitCode !== null || started.child.signalCode !== null) return;
+  const tree = descendants(pid);
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  await Promise.race([started.exited, sleep(30_000)]);
+  for (const p of [pid, ...tree].filter(alive)) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 async function waitHealthy(url: string, started: Started, timeoutMs: number): Promise<void> {
@@ -116,7 +141,10 @@ async function stopWithSignal(started: Started, signal: NodeJS.Signals, to: 'gro
 }
 
 const clone = mkdtempSync(path.join(tmpdir(), 'cloudact-clone-'));
-afterAll(() => rmSync(clone, { recursive: true, force: true }));
+afterAll(async () => {
+  await Promise.all(startedStacks.map(stopLeftover));
+  rmSync(clone, { recursive: true, force: true });
+}, 60_000);
 
 describe('the local stack, as a new user runs it', () => {
   it('npm ci && npm start reaches healthy, serves the demo key through the gateway, and SIGINT leaves nothing behind', async () => {
