@@ -111,7 +111,9 @@ async function waitHealthy(url: string, started: Started, timeoutMs: number): Pr
     if (started.child.exitCode !== null) throw new Error(`npm start exited early:\n${started.output.join('\n')}`);
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return;
+      // The gateway's answer names the functions: the port was free when chosen, but until
+      // the gateway binds it another test's process may, and its own /healthz is 200 too.
+      if (res.status === 200 && 'functions' in ((await res.json()) as object)) return;
     } catch {
       // not up yet
     }
