@@ -11,6 +11,8 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   retryAfterSeconds?: number;
+  /** Headers the answer must carry, e.g. `Allow` on a `405`. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -24,6 +26,8 @@ export class AppError extends Error {
   readonly status: number;
   readonly details: ErrorDetail[];
   readonly retryAfterSeconds: number | undefined;
+  /** Headers the answer must carry (e.g. `Allow` on a `405`); written with the envelope. */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +35,7 @@ export class AppError extends Error {
     this.status = ERROR_STATUS[code];
     this.details = options.details ?? [];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
   }
 
   /** True when the same request may succeed if retried later. */

@@ -303,18 +303,17 @@ function parseWith(schema: z.ZodType | undefined, value: unknown, what: string):
   return result.data;
 }
 
+/** `405` with the `Allow` header, carried by the error like any header an error needs. */
 function methodNotAllowed(allow: string[]): AppError {
-  const error = new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allow.join(', ')}`);
-  Object.defineProperty(error, 'allow', { value: allow.join(', ') });
-  return error;
+  return new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allow.join(', ')}`, { headers: { allow: allow.join(', ') } });
 }
 
 function write(res: Response, requestId: string, result: HttpResult | undefined, failure: AppError | undefined): void {
   if (res.headersSent) return;
   if (failure !== undefined) {
     if (failure.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
-    const allow = (failure as AppError & { allow?: string }).allow;
-    if (allow !== undefined) res.setHeader('allow', allow);
+    // `?? {}`: an error made by another copy of this module (an older bundle) may have none.
+    for (const [name, value] of Object.entries(failure.headers ?? {})) res.setHeader(name, value);
     res.status(failure.status).json(errorEnvelope(failure, requestId));
     return;
   }
