@@ -468,12 +468,24 @@ describe('a worker that dies or stops mid-run', () => {
     await storeCredential(tenant, 'openai', ADMIN_KEY);
     const date = daysAgo(90);
     openai.script.push({ kind: 'hang' });
+    // The instance that will die has a short deadline, so its lease (which ends at its
+    // deadline) expires within the first redeliveries; the replacement is up beforehand,
+    // as Cloud Run would have one, so the kill comes right after the claim.
+    const replacement = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(), healthTimeoutMs: 90_000 });
+    const dying = await startFunctionProcess({
+      source: sources['pipeline-worker'] as string,
+      target: 'pipeline-worker',
+      signatureType: 'cloudevent',
+      env: workerEnv({ FUNCTION_TIMEOUT_SECONDS: '6' }),
+      healthTimeoutMs: 90_000,
+    });
+    const previous = worker;
+    proxy.target = dying.url;
+    worker = dying;
+    await previous.stop('SIGTERM');
 
     const accepted = await trigger(tenant, 'openai_usage_daily', date);
     await waitForRun(tenant, accepted.body.run_id, 'running');
-    // The replacement instance is up before the first dies, as Cloud Run would have one.
-    const dying = worker;
-    const replacement = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(), healthTimeoutMs: 90_000 });
     dying.child.kill('SIGKILL');
     proxy.target = replacement.url;
     worker = replacement;
