@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { startGateway, type Gateway } from '../../dev/gateway.js';
 import { accepts, listeningAddresses, nonLoopbackAddresses } from '../helpers/listening.js';
+import { ensureFlushTable } from '../fixtures/runtime/postgres.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const databaseUrl = process.env.DATABASE_URL ?? '';
@@ -17,7 +18,7 @@ const started: FunctionProcess[] = [];
 beforeAll(async () => {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
-  await admin.query('CREATE TABLE IF NOT EXISTS runtime_flush_test (id text PRIMARY KEY)');
+  await ensureFlushTable(admin);
   await admin.end();
   source = await bundleFunction(path.join(repoRoot, 'test/fixtures/runtime/slow/index.ts'), 'gateway-slow');
 }, 60_000);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFixture, fixtureEntry, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
-import { countBackendsLike, databaseUrl, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
+import { countBackendsLike, databaseUrl, ensureFlushTable, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 
 let admin: pg.Client;
 let bundle: Bundle;
@@ -10,7 +10,7 @@ let running: RunningFunction | undefined;
 
 beforeAll(async () => {
   admin = await openAdmin();
-  await admin.query('CREATE TABLE IF NOT EXISTS runtime_flush_test (id text PRIMARY KEY)');
+  await ensureFlushTable(admin);
   bundle = await bundleFixture(fixtureEntry('slow'));
 });
 
