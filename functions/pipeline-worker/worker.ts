@@ -1,6 +1,6 @@
 import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../shared/crypto/index.js';
 import { getDb } from '../../shared/db/index.js';
-import { AppError, isAppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
+import { AppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { addLogContext, log } from '../../shared/log/index.js';
 import { providerOfPipeline, type PipelineRunMessage } from '../../shared/pipelines/index.js';
 import { fetchUsage, loadPricing, priceRows, ProviderCredentialError, ProviderResponseError, providerBaseUrl, type UsageProvider } from '../../shared/providers/index.js';
@@ -40,18 +40,6 @@ export function safeReason(error: unknown): string {
   }
 }
 
-/** Sums decimal strings with 9 fractional digits exactly. */
-function sumCost(rows: readonly { cost_usd: string }[]): string {
-  let units = 0n;
-  for (const row of rows) {
-    const [whole = '0', fraction = ''] = row.cost_usd.split('.');
-    units += BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9));
-  }
-  const whole = units / 1_000_000_000n;
-  const fraction = (units % 1_000_000_000n).toString().padStart(9, '0');
-  return `${whole}.${fraction}`;
-}
-
 /** The org's stored credential for `provider`, opened with this instance's key-encryption key. */
 async function credentialFor(orgId: string, provider: string): Promise<string> {
   const sealed = await loadSealedCredential(orgId, provider);
@@ -75,7 +63,7 @@ async function execute(message: PipelineRunMessage, orgId: string, provider: Usa
   const pricing = await loadPricing(db, orgId, usage.providersCovered);
   const priced = priceRows(usage.rows, pricing);
   await replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, providers: usage.providersCovered, rows: priced.rows });
-  return { rowsLoaded: priced.rows.length, costUsd: sumCost(priced.rows), unpricedRows: priced.unpricedRows };
+  return { rowsLoaded: priced.rows.length, costUsd: priced.totalCostUsd, unpricedRows: priced.unpricedRows };
 }
 
 /**
@@ -176,7 +164,7 @@ async function giveBack(runId: string, token: string, reason: string): Promise<v
     await releaseRun(db, runId, token, reason);
   } catch (error) {
     // The lease expires at our deadline; the next delivery takes the run over then.
-    log.error('Giving the run back failed; its lease will expire instead', error, { run_id: runId, cause_is_app_error: isAppError(error) });
+    log.error('Giving the run back failed; its lease will expire instead', error, { run_id: runId });
   }
 }
 

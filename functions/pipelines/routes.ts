@@ -8,8 +8,6 @@ import { completeKey, releaseKey, requestHash, reserveKey } from './idempotency.
 import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
 import { getRun, hasIntegration, listRuns, markPublished, queueRun, withdrawRun } from './store.js';
 
-/** A run id as PostgreSQL writes it. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MS_PER_DAY = 86_400_000;
 /** API.md: a run's date is at most 366 days back. */
 const MAX_DAYS_BACK = 366;
@@ -89,10 +87,6 @@ function cursorScope(orgId: string, status: string | undefined, pipelineId: stri
   return `pipeline-runs|${orgId}|status=${status ?? ''}|pipeline=${pipelineId ?? ''}`;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** The pipelines routes: trigger a run, read one, list them. */
 export function pipelineRoutes(): AnyRoute[] {
   return [
@@ -109,7 +103,7 @@ export function pipelineRoutes(): AnyRoute[] {
         if (provider === undefined || (provider !== 'demo' && !(await hasIntegration(auth.orgId, provider)))) {
           throw new NotFoundError(`No pipeline ${params.pipeline_id} for this org`);
         }
-        const key = headerValue(req.headers['idempotency-key']);
+        const key = req.get('idempotency-key');
         if (key === undefined) return trigger(auth, params.pipeline_id, date, deadline.signal);
         if (!IDEMPOTENCY_KEY.test(key)) {
           throw new InvalidArgumentError('Invalid header: Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1–200 printable characters' }]);
@@ -156,7 +150,7 @@ export function pipelineRoutes(): AnyRoute[] {
           arity: 2,
           load: (after, take) => {
             const [createdMicros, id] = after ?? [];
-            if (after !== undefined && (!/^\d{1,20}$/.test(createdMicros ?? '') || !UUID.test(id ?? ''))) {
+            if (after !== undefined && (!/^\d{1,20}$/.test(createdMicros ?? '') || !runParams.shape.run_id.safeParse(id).success)) {
               throw new InvalidArgumentError('Invalid query parameters: cursor', [{ path: 'cursor', message: 'is not a cursor returned by this list' }]);
             }
             const key = after === undefined ? undefined : { createdMicros: createdMicros as string, id: id as string };

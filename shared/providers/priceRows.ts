@@ -54,12 +54,15 @@ function unitsToDecimal(units: bigint): string {
  *
  * A row whose (provider, model) has no price is loaded with cost `0.000000000` and counted
  * in `unpricedRows` (the run's `unpriced_rows`): never priced by a guess, never dropped.
+ * `totalCostUsd` is the exact sum of the rows' costs (the run's `cost_usd`).
  *
  * @throws RangeError when a row's token counts are not non-negative safe integers or a
  *   price is not a plain decimal (a bug upstream, not a provider's answer)
  */
-export function priceRows(rows: readonly UsageRow[], pricing: PricingTable): { rows: PricedRow[]; unpricedRows: number } {
+export function priceRows(rows: readonly UsageRow[], pricing: PricingTable): { rows: PricedRow[]; unpricedRows: number; totalCostUsd: string } {
   let unpricedRows = 0;
+  // The sum of the rounded row costs, exactly: what the loaded rows add up to.
+  let totalUnits = 0n;
   // Each price is parsed once per call, not once per row.
   const parsed = new Map<string, { input: bigint; output: bigint }>();
   const priced = rows.map((row): PricedRow => {
@@ -79,7 +82,9 @@ export function priceRows(rows: readonly UsageRow[], pricing: PricingTable): { r
     }
     // tokens × (units of 1e-10 USD per 1k tokens) = units of 1e-13 USD.
     const exact = BigInt(row.input_tokens) * units.input + BigInt(row.output_tokens) * units.output;
-    return { ...row, cost_usd: unitsToDecimal((exact + EXACT_TO_COST / 2n) / EXACT_TO_COST) };
+    const cost = (exact + EXACT_TO_COST / 2n) / EXACT_TO_COST;
+    totalUnits += cost;
+    return { ...row, cost_usd: unitsToDecimal(cost) };
   });
-  return { rows: priced, unpricedRows };
+  return { rows: priced, unpricedRows, totalCostUsd: unitsToDecimal(totalUnits) };
 }

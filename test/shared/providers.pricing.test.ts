@@ -29,7 +29,8 @@ describe('priceRows', () => {
   ])('prices $case', ({ row: usage, cost }) => {
     const result = priceRows([usage], pricing);
 
-    expect(result).toEqual({ rows: [{ ...usage, cost_usd: cost }], unpricedRows: 0 });
+    // One row: the run's total is that row's cost.
+    expect(result).toEqual({ rows: [{ ...usage, cost_usd: cost }], unpricedRows: 0, totalCostUsd: cost });
   });
 
   it('loads rows without a price at cost 0 and counts them, never dropping them', () => {
@@ -44,6 +45,7 @@ describe('priceRows', () => {
       ['anthropic', 'gpt-4o', '0.000000000'],
     ]);
     expect(result.unpricedRows).toBe(2);
+    expect(result.totalCostUsd).toBe('0.012500000');
   });
 
   it('refuses token counts that are not non-negative integers', () => {
@@ -93,6 +95,8 @@ describe('loadPricing', () => {
     // 1,000 × 0.0000001234 + 1,000 × 0.0000000001 = 0.0001235.
     expect(result.rows.map((r) => r.cost_usd)).toEqual(['0.000123500', '0.005000000']);
     expect(result.unpricedRows).toBe(0);
+    // The run's cost: the exact sum of what the rows load.
+    expect(result.totalCostUsd).toBe('0.005123500');
   });
 
   it('reads nothing for an empty provider set or an org without prices', async () => {
