@@ -1,3 +1,4 @@
+import { MAINTENANCE_TICKS_TOPIC, PIPELINE_RUNS_DEAD_LETTER_TOPIC, PIPELINE_RUNS_TOPIC } from '../shared/pipelines/index.js';
 import { parseManifest, PROJECT_PLACEHOLDER, type FunctionSpec, type Manifest, type ManifestInput } from './manifestSchema.js';
 
 export { ManifestError } from './errors.js';
@@ -75,8 +76,9 @@ const MANIFEST_INPUT = {
   },
   // Pipelines: `pipelines` publishes runs, `pipeline-worker` consumes them and dead-letters
   // what keeps failing; Cloud Scheduler ticks `maintenance` every 5 minutes (API.md).
-  topics: ['pipeline-runs', 'pipeline-runs-dead', 'maintenance-ticks'],
-  schedulerJobs: [{ name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: 'maintenance-ticks', messageBody: '{}' }],
+  // The names the functions publish to and consume from, so the two cannot disagree.
+  topics: [PIPELINE_RUNS_TOPIC, PIPELINE_RUNS_DEAD_LETTER_TOPIC, MAINTENANCE_TICKS_TOPIC],
+  schedulerJobs: [{ name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: MAINTENANCE_TICKS_TOPIC, messageBody: '{}' }],
   functions: [
     {
       name: 'orgs',
@@ -192,9 +194,9 @@ const MANIFEST_INPUT = {
       source: 'functions/pipeline-worker',
       trigger: {
         type: 'topic',
-        topic: 'pipeline-runs',
+        topic: PIPELINE_RUNS_TOPIC,
         retry: true,
-        deadLetterTopic: 'pipeline-runs-dead',
+        deadLetterTopic: PIPELINE_RUNS_DEAD_LETTER_TOPIC,
         maxDeliveryAttempts: PIPELINE_MAX_ATTEMPTS,
         minBackoffSeconds: 10,
         maxBackoffSeconds: 300,
@@ -221,7 +223,7 @@ const MANIFEST_INPUT = {
       entryPoint: 'maintenance',
       source: 'functions/maintenance',
       // A failed tick is not retried: the next one comes 5 minutes later.
-      trigger: { type: 'topic', topic: 'maintenance-ticks', retry: false, ackDeadlineSeconds: 120 },
+      trigger: { type: 'topic', topic: MAINTENANCE_TICKS_TOPIC, retry: false, ackDeadlineSeconds: 120 },
       memory: '512Mi',
       cpu: 1,
       timeoutSeconds: 60,
