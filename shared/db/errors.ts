@@ -1,4 +1,4 @@
-import { DeadlineExceededError, UnavailableError } from '../errors/index.js';
+import { DeadlineExceededError, isAppError, UnavailableError } from '../errors/index.js';
 
 /** A PostgreSQL error as `pg` reports it (SQLSTATE in `code`). */
 interface PgLikeError extends Error {
@@ -37,13 +37,27 @@ export function isPoolWaitTimeout(error: unknown): boolean {
 }
 
 /**
- * Wraps a foreign database error at the boundary:
+ * The server did not answer a statement within its budget plus a grace period: it did not
+ * cancel it (a network partition, a frozen backend). The connection cannot be trusted and
+ * is destroyed; the caller gets `DEADLINE_EXCEEDED` like any statement that outlived its
+ * budget.
+ */
+export class DatabaseUnresponsiveError extends DeadlineExceededError {
+  override readonly name = 'DatabaseUnresponsiveError';
+  constructor(budgetMs: number, graceMs: number) {
+    super(`The database did not answer within its ${Math.round(budgetMs)} ms budget and ${graceMs} ms of grace`);
+  }
+}
+
+/**
+ * Wraps a foreign database error at the boundary (errors of our own family pass through):
  * - `57014` from our own `statement_timeout` → `DEADLINE_EXCEEDED` (the server cancelled it);
  * - lost connections, shutdowns and `too_many_connections` → `UNAVAILABLE` (retryable);
  * - anything else passes through unchanged (callers map constraint errors; the HTTP
  *   boundary turns the rest into `INTERNAL`).
  */
 export function mapDbError(error: unknown, budgetMs: number): unknown {
+  if (isAppError(error)) return error;
   const code = sqlState(error);
   if (code === '57014') {
     return new DeadlineExceededError(`The database work did not finish within its ${Math.round(budgetMs)} ms budget`, error);

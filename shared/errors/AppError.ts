@@ -101,7 +101,7 @@ export class UnavailableError extends AppError {
 
 /** A timeout tier's budget ran out; the work was cancelled on the server. */
 export class DeadlineExceededError extends AppError {
-  override readonly name = 'DeadlineExceededError';
+  override readonly name: string = 'DeadlineExceededError';
   constructor(message: string, cause?: unknown) {
     super('DEADLINE_EXCEEDED', message, { cause });
   }

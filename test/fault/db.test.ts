@@ -2,7 +2,8 @@ import net from 'node:net';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPool, type ConnectorLike, type Db, type PoolOptions } from '../../shared/db/index.js';
-import { UnavailableError } from '../../shared/errors/index.js';
+import { Deadline, runWithDeadline } from '../../shared/deadline/index.js';
+import { DeadlineExceededError, UnavailableError } from '../../shared/errors/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 import { countBackends, databaseUrl, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 
@@ -28,17 +29,20 @@ afterEach(() => {
 });
 
 /** A connector like the real one: a socket to the local server, already connecting. */
-function fakeConnector({ closeFails = false } = {}): ConnectorLike & { closes: number } {
+function fakeConnector({ closeFails = false, optionsFail = false } = {}): ConnectorLike & { closes: number } {
   const target = new URL(databaseUrl());
   const connector = {
     closes: 0,
-    getOptions: async () => ({
+    getOptions: async () => {
+      if (optionsFail) throw new Error('injected: the instance metadata could not be fetched');
+      return {
       stream: () => {
         const socket = net.connect(Number(target.port || 5432), '127.0.0.1');
         socket.connect = () => socket;
         return socket;
       },
-    }),
+      };
+    },
     close: () => {
       connector.closes += 1;
       if (closeFails) throw new Error('connector close failed: refresh timer already cleared');
@@ -116,6 +120,23 @@ describe('opening a pool whose health check fails', () => {
     const cleanup = logs.find('ERROR', 'Closing the Cloud SQL connector failed');
     expect(cleanup).toHaveLength(2);
     expect(cleanup[0]).toMatchObject({ application_name: applicationName, err: { message: 'connector close failed: refresh timer already cleared' } });
+  });
+
+  it('closes the connector of each attempt when it cannot give its options, and throws that error', async () => {
+    const applicationName = uniqueName('connector-fail');
+    const connector = fakeConnector({ optionsFail: true });
+
+    const error: unknown = await createPool({
+      applicationName,
+      cloudSql: cloudSqlTarget(),
+      connectorFactory: () => connector,
+      connectAttempts: 2,
+      backoffMs: 20,
+    }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ message: 'injected: the instance metadata could not be fetched' });
+    expect(connector.closes).toBe(2);
+    expect(await countBackends(admin, applicationName)).toBe(0);
   });
 
   it('throws the server error when the connection itself is refused (wrong password)', async () => {
@@ -231,5 +252,71 @@ describe('connections killed by the server', () => {
     expect(uncaught).toEqual([]);
     expect(rows[0]?.ok).toBe(1);
     expect(await countBackends(admin, applicationName)).toBe(1);
+  });
+});
+
+/**
+ * A TCP relay to the server that can be cut: bytes stop flowing both ways, sockets stay
+ * open — what a network partition looks like to the client. The server never sees the
+ * statement, so its `statement_timeout` cannot help.
+ */
+async function partitionableRelay(): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+  const target = new URL(databaseUrl());
+  let cut = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname === 'localhost' ? '127.0.0.1' : target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk) => cut || upstream.write(chunk));
+    upstream.on('data', (chunk) => cut || client.write(chunk));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const url = new URL(databaseUrl());
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    cut: () => {
+      cut = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('a server that stops answering (network partition)', () => {
+  it('gives up shortly after the budget with DEADLINE_EXCEEDED and destroys the connection instead of pooling it', async () => {
+    const relay = await partitionableRelay();
+    const applicationName = uniqueName('partition');
+    const db = await createPool({ connectionString: relay.url, applicationName, max: 1 });
+    try {
+      await db.query('SELECT 1');
+      relay.cut();
+      const started = performance.now();
+      const error: unknown = await runWithDeadline(new Deadline({ timeoutMs: 1500, safetyMarginMs: 0 }), () => db.query('SELECT 1')).catch(
+        (e: unknown) => e,
+      );
+      const waitedMs = performance.now() - started;
+
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect(error).toMatchObject({ name: 'DatabaseUnresponsiveError', code: 'DEADLINE_EXCEEDED', status: 504 });
+      // The budget (≤ 1.5 s) plus the backstop's 1 s of grace; not the 30 s tier, not forever.
+      expect(waitedMs).toBeGreaterThan(1500);
+      expect(waitedMs).toBeLessThan(4000);
+      // Destroyed, not returned: the pool holds no connection that might answer late.
+      expect(await eventually(() => db.stats().total === 0, { timeoutMs: 2000 })).toBe(true);
+    } finally {
+      await db.close();
+      await relay.close();
+    }
   });
 });

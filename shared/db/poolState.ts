@@ -1,0 +1,76 @@
+import type pg from 'pg';
+import { log } from '../log/index.js';
+import type { ConnectorLike } from './types.js';
+
+/** What the pool knows of one open connection, from its first `'connect'` to its `'remove'`. */
+export interface ConnectionState {
+  /** The `statement_timeout` as we last set it; undefined when unknown (after a rollback). */
+  statementTimeoutMs: number | undefined;
+  /** Handed to a caller right now: it may have a statement running. */
+  checkedOut: boolean;
+  /** We asked the server to cancel its statement: its `57014` means shutdown, not a budget. */
+  cancelledForShutdown: boolean;
+}
+
+/** Everything one pool holds, in one place: the `pg.Pool`, the connector, and what we track. */
+export interface PoolState {
+  readonly pool: pg.Pool;
+  readonly connector: ConnectorLike | undefined;
+  readonly applicationName: string;
+  readonly max: number;
+  /** Every connection opened whose socket has not closed yet. */
+  readonly connections: Map<pg.PoolClient, ConnectionState>;
+  /** Woken when the last open connection has closed. */
+  closeWaiters: (() => void)[];
+  /** Idle connections the server closed (each one an `'error'` on the pool). */
+  idleErrors: number;
+  /** Set by the first `close()`; later calls wait on the same promise. */
+  closing: Promise<void> | undefined;
+}
+
+/**
+ * Starts tracking `pool`'s connections and handles its idle errors.
+ *
+ * - `pool.end()` resolves once the pool *forgot* its clients, while their `client.end()` is
+ *   still in flight — the backends are then still in `pg_stat_activity`, and a process that
+ *   exits right away may never send their Terminate message. pg-pool emits `'remove'` when a
+ *   client's `end()` has finished; counting those lets `close()` mean closed.
+ * - An idle client killed by the server (failover, `pg_terminate_backend`, idle reaper)
+ *   makes the pool emit `'error'`; unhandled, that crashes the process. pg-pool already
+ *   drops the dead client, so counting and logging is all that is left to do.
+ */
+export function trackPool(pool: pg.Pool, connector: ConnectorLike | undefined, applicationName: string, max: number): PoolState {
+  // Every connection starts with the pool's configured `statement_timeout` (a startup parameter).
+  const initialTimeoutMs = pool.options.statement_timeout;
+  const startsWith = typeof initialTimeoutMs === 'number' ? initialTimeoutMs : undefined;
+  const state: PoolState = { pool, connector, applicationName, max, connections: new Map(), closeWaiters: [], idleErrors: 0, closing: undefined };
+  pool.on('connect', (client) => {
+    state.connections.set(client, { statementTimeoutMs: startsWith, checkedOut: false, cancelledForShutdown: false });
+  });
+  pool.on('remove', (client) => {
+    state.connections.delete(client);
+    if (state.connections.size === 0) for (const wake of state.closeWaiters.splice(0)) wake();
+  });
+  pool.on('error', (error) => {
+    state.idleErrors += 1;
+    log.warn('An idle database connection was closed by the server; it was removed from the pool', {
+      application_name: applicationName,
+      err: error,
+    });
+  });
+  return state;
+}
+
+/** Resolves when every connection the pool opened is closed, or after `timeoutMs`; true when all closed. */
+export async function connectionsClosed(state: PoolState, timeoutMs: number): Promise<boolean> {
+  if (state.connections.size === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<boolean>((resolve) => {
+      state.closeWaiters.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
