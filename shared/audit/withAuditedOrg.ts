@@ -1,4 +1,5 @@
-import { setRequestOrg, type AnyRoute } from '../http/index.js';
+import type { AnyRoute } from '../http/index.js';
+import { addLogContext } from '../log/index.js';
 import { actionOf } from './auditRow.js';
 
 /**
@@ -18,7 +19,7 @@ export function withAuditedOrg(routes: readonly AnyRoute[], orgFields: Readonly<
       ...route,
       handler: async function handleWithAuditedOrg(ctx) {
         const org: unknown = (ctx.body as Record<string, unknown> | undefined)?.[field];
-        if (typeof org === 'string') setRequestOrg(org);
+        if (typeof org === 'string') addLogContext({ org });
         return handler(ctx);
       },
     };

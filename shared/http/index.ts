@@ -1,5 +1,6 @@
 /** The HTTP function wrapper: routing, input parsing, errors, access logs, `/healthz`. */
-export { createHttpHandler, setRequestOrg, type AuditEvent, type HttpFunctionOptions, type HttpHandler } from './createHttpHandler.js';
+export { createHttpHandler, type HttpFunctionOptions, type HttpHandler } from './createHttpHandler.js';
+export type { AuditEvent } from './afterwork.js';
 export { route } from './route.js';
 export { requestIdFrom } from './requestId.js';
 export type { AnyRoute, Authenticator, HandlerContext, HttpMethod, HttpResult, RouteSpec } from './types.js';
