@@ -16,7 +16,7 @@ writeFileSync(kekFile, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
 process.env.FUNCTION_NAME = 'integrations';
 process.env.KEK_FILE = kekFile;
 delete process.env.KMS_KEY_NAME;
-// The hang → 504 case runs in integrationsTimeout.test.ts, with a 3 s function timeout.
+// The hang → 504 case runs in integrations.timeout.test.ts, with a 3 s function timeout.
 
 // Every log line of this whole file, at every level, to search for credentials at the end.
 const logLines: string[] = [];
