@@ -251,21 +251,25 @@ describe('shutdown', () => {
 
 describe('installShutdownHandlers', () => {
   it("takes SIGTERM and SIGINT over: removes the framework's handlers added later, keeps its own, and shuts down on the signal", async () => {
-    const before = { SIGTERM: process.listeners('SIGTERM'), SIGINT: process.listeners('SIGINT'), newListener: process.listeners('newListener') };
+    const watched = ['SIGTERM', 'SIGINT', 'newListener'] as const;
+    // `process.listeners` is typed for signals only; the emitter's own method takes any event.
+    const listenersOf = (event: (typeof watched)[number]): ((...args: unknown[]) => void)[] =>
+      (process as NodeJS.EventEmitter).listeners(event) as ((...args: unknown[]) => void)[];
+    const before = { SIGTERM: listenersOf('SIGTERM'), SIGINT: listenersOf('SIGINT'), newListener: listenersOf('newListener') };
     const frameworks = { SIGTERM: (): void => void events.push('framework SIGTERM'), SIGINT: (): void => void events.push('framework SIGINT') };
     try {
       installShutdownHandlers(options());
       installShutdownHandlers(options()); // idempotent: no second set of handlers
-      const ours = process.listeners('SIGTERM').filter((l) => !before.SIGTERM.includes(l));
+      const ours = listenersOf('SIGTERM').filter((l) => !before.SIGTERM.includes(l));
 
       process.on('SIGTERM', frameworks.SIGTERM);
       process.on('SIGINT', frameworks.SIGINT);
       await Promise.resolve();
 
       expect(ours).toHaveLength(1);
-      expect(process.listeners('SIGTERM')).not.toContain(frameworks.SIGTERM);
-      expect(process.listeners('SIGINT')).not.toContain(frameworks.SIGINT);
-      expect(process.listeners('SIGTERM')).toContain(ours[0]);
+      expect(listenersOf('SIGTERM')).not.toContain(frameworks.SIGTERM);
+      expect(listenersOf('SIGINT')).not.toContain(frameworks.SIGINT);
+      expect(listenersOf('SIGTERM')).toContain(ours[0]);
 
       onShutdown('flush', () => void events.push('flush'));
       process.emit('SIGTERM');
@@ -275,9 +279,9 @@ describe('installShutdownHandlers', () => {
       expect(logs.find('INFO', 'Shutting down')[0]).toMatchObject({ reason: 'SIGTERM' });
     } finally {
       // This worker keeps running other files' tests: give the signals back as they were.
-      for (const event of ['SIGTERM', 'SIGINT', 'newListener'] as const) {
-        for (const listener of process.listeners(event)) {
-          if (!(before[event] as unknown[]).includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+      for (const event of watched) {
+        for (const listener of listenersOf(event)) {
+          if (!before[event].includes(listener)) process.removeListener(event, listener);
         }
       }
     }
