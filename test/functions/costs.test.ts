@@ -3,10 +3,9 @@
  * seeded for two orgs. Expected totals are computed here, in TypeScript, from the same
  * deterministic rows the seed generated — not with the function's SQL.
  */
-import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LLM_USAGE_DAILY, orgDatasetId, type LlmUsageDailyRow } from '../../shared/analytics/index.js';
-import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
+import type { LlmUsageDailyRow } from '../../shared/analytics/index.js';
+import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { demoUsageRows, seedDemoUsage } from '../../dev/seedDemo.js';
 import type * as CostsModule from '../../functions/costs/index.js';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
@@ -16,7 +15,6 @@ const DAYS = 90;
 const FIRST_DATE = '2024-01-02'; // 90 days ending 2024-03-31 (leap year)
 
 let endpoint: BigQueryEndpoint;
-let bq: BigQuery;
 let fn: ServedFunction;
 let orgA: TestTenant;
 let orgB: TestTenant;
@@ -25,7 +23,6 @@ let costsCacheStats: typeof CostsModule.costsCacheStats;
 
 beforeAll(async () => {
   endpoint = await startBigQueryEndpoint({ port: 0 });
-  bq = new BigQuery(localBigQueryOptions(endpoint.url));
   // Set before the function module loads: it reads its configuration at import.
   process.env.FUNCTION_NAME = 'costs';
   process.env.BIGQUERY_API_ENDPOINT = endpoint.url;
@@ -189,33 +186,5 @@ describe('GET /v1/costs', () => {
 
     expect(second.body).toEqual(first.body);
     expect(costsCacheStats().hits).toBe(hitsBefore + 1);
-  });
-});
-
-describe('seedDemoUsage', () => {
-  it('stores each demo row once when it runs again', async () => {
-    const again = await seedDemoUsage({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE, bigqueryUrl: endpoint.url });
-
-    expect(again).toEqual({ rows: demoUsageRows({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE }).length, inserted: 0 });
-    const [rows] = await bq.query({
-      query: `SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(CAST(usage_date AS STRING), provider, model)) AS keys
-                FROM \`${orgDatasetId(orgA.orgSlug)}.${LLM_USAGE_DAILY.tableId}\``,
-    });
-    const { n, keys } = (rows as { n: number; keys: number }[])[0] ?? { n: 0, keys: 0 };
-    expect(n).toBe(again.rows);
-    expect(keys).toBe(again.rows);
-  });
-
-  it('generates the same rows for the same org and range, and other rows for another org', () => {
-    const a1 = demoUsageRows({ orgSlug: 'demo_one', days: 30, endDate: END_DATE });
-    const a2 = demoUsageRows({ orgSlug: 'demo_one', days: 30, endDate: END_DATE });
-    const b = demoUsageRows({ orgSlug: 'demo_two', days: 30, endDate: END_DATE });
-    // A row depends on its own day only, not on where the range starts.
-    const longer = demoUsageRows({ orgSlug: 'demo_one', days: 60, endDate: END_DATE }).filter((r) => r.usage_date >= a1[0]!.usage_date);
-
-    expect(a2).toEqual(a1);
-    expect(longer).toEqual(a1);
-    expect(b.map((r) => r.cost_usd)).not.toEqual(a1.map((r) => r.cost_usd));
-    expect(new Set(a1.map((r) => r.provider)).size).toBeGreaterThanOrEqual(3);
   });
 });

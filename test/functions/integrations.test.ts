@@ -5,17 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../shared/config/index.js';
-import {
-  CryptoError,
-  DecryptionError,
-  KmsKek,
-  LocalFileKek,
-  openSecret,
-  parseKekConfig,
-  sealSecret,
-  type KmsClientLike,
-} from '../../shared/crypto/index.js';
+import { DecryptionError, LocalFileKek, openSecret } from '../../shared/crypto/index.js';
 import { setLogLevel, setLogSink } from '../../shared/log/index.js';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 
@@ -26,7 +16,7 @@ writeFileSync(kekFile, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
 process.env.FUNCTION_NAME = 'integrations';
 process.env.KEK_FILE = kekFile;
 delete process.env.KMS_KEY_NAME;
-// The hang → 504 case runs in integrationsTimeout.test.ts, with a 3 s function timeout.
+// The hang → 504 case runs in integrations.timeout.test.ts, with a 3 s function timeout.
 
 // Every log line of this whole file, at every level, to search for credentials at the end.
 const logLines: string[] = [];
@@ -268,69 +258,6 @@ describe('integrations at rest', () => {
     const opened = openSecret({ ...sealed, ciphertext }, credentialAad(org.orgId, 'flipped'), await LocalFileKek.fromFile(kekFile));
 
     await expect(opened).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
-  });
-});
-
-describe('key-encryption key selection', () => {
-  it('refuses to start without KMS_KEY_NAME or KEK_FILE, naming both', () => {
-    const attempt = (): unknown => parseKekConfig({});
-
-    expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/KMS_KEY_NAME or KEK_FILE must be set/);
-  });
-
-  it.each([
-    [{ KMS_KEY_NAME: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', KEK_FILE: '/x' }, { kind: 'kms', keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k' }],
-    [{ KEK_FILE: '/keys/kek.b64' }, { kind: 'file', path: '/keys/kek.b64' }],
-    [{ KMS_KEY_NAME: '  ', KEK_FILE: '/keys/kek.b64' }, { kind: 'file', path: '/keys/kek.b64' }],
-  ])('chooses the key from %j', (env, expected) => {
-    expect(parseKekConfig(env)).toEqual(expected);
-  });
-
-  it('refuses a malformed KMS key name', () => {
-    expect(() => parseKekConfig({ KMS_KEY_NAME: 'my-key' })).toThrow(/KMS_KEY_NAME/);
-  });
-
-  it('refuses a key file that does not hold 32 base64 bytes, without echoing its content', async () => {
-    const bad = path.join(keyDir, 'short.b64');
-    writeFileSync(bad, Buffer.from('too short').toString('base64'));
-
-    const error = await LocalFileKek.fromFile(bad).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(CryptoError);
-    expect((error as Error).message).toMatch(/KEK_FILE .* must hold 32 bytes in base64/);
-    expect((error as Error).message).not.toContain(Buffer.from('too short').toString('base64'));
-  });
-
-  it('wraps and unwraps through Cloud KMS behind the same interface (a fake client, never a real one)', async () => {
-    const kmsKey = randomBytes(32);
-    const local = new LocalFileKek(kmsKey);
-    const calls: string[] = [];
-    const fake: KmsClientLike = {
-      encrypt: async ({ name, plaintext }) => {
-        calls.push(`encrypt ${name}`);
-        return [{ ciphertext: await local.wrap(plaintext) }];
-      },
-      decrypt: async ({ name, ciphertext }) => {
-        calls.push(`decrypt ${name}`);
-        try {
-          return [{ plaintext: await local.unwrap(ciphertext) }];
-        } catch {
-          throw Object.assign(new Error('3 INVALID_ARGUMENT: Decryption failed'), { code: 3 });
-        }
-      },
-    };
-    const name = 'projects/p/locations/global/keyRings/r/cryptoKeys/k';
-    const kek = new KmsKek(name, fake);
-
-    const sealed = await sealSecret('kms-credential', 'org|openai', kek);
-    const opened = await openSecret(sealed, 'org|openai', kek);
-    const tampered = await kek.unwrap(Buffer.concat([sealed.wrappedDek, Buffer.of(1)])).catch((e: unknown) => e);
-
-    expect(opened).toBe('kms-credential');
-    expect(sealed.kekId).toBe(name);
-    expect(calls).toEqual([`encrypt ${name}`, `decrypt ${name}`, `decrypt ${name}`]);
-    expect(tampered).toMatchObject({ name: 'DecryptionError', code: 'UNWRAP_FAILED' });
   });
 });
 

@@ -1,0 +1,56 @@
+/**
+ * `dev/seedDemo`: the demo usage the local stack loads — deterministic per org and day,
+ * and stored once however often the seed runs — against the local BigQuery endpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import { BigQuery } from '@google-cloud/bigquery';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LLM_USAGE_DAILY, orgDatasetId } from '../../shared/analytics/index.js';
+import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
+import { demoUsageRows, seedDemoUsage } from '../../dev/seedDemo.js';
+
+const END_DATE = '2024-03-31';
+const DAYS = 90;
+
+/** An org slug: the seed writes BigQuery only, so no PostgreSQL org is needed. */
+const orgA = { orgSlug: `seed_${randomBytes(4).toString('hex')}` };
+let endpoint: BigQueryEndpoint;
+let bq: BigQuery;
+
+beforeAll(async () => {
+  endpoint = await startBigQueryEndpoint({ port: 0 });
+  bq = new BigQuery(localBigQueryOptions(endpoint.url));
+  await seedDemoUsage({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE, bigqueryUrl: endpoint.url });
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+});
+
+describe('seedDemoUsage', () => {
+  it('stores each demo row once when it runs again', async () => {
+    const again = await seedDemoUsage({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE, bigqueryUrl: endpoint.url });
+
+    expect(again).toEqual({ rows: demoUsageRows({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE }).length, inserted: 0 });
+    const [rows] = await bq.query({
+      query: `SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(CAST(usage_date AS STRING), provider, model)) AS keys
+                FROM \`${orgDatasetId(orgA.orgSlug)}.${LLM_USAGE_DAILY.tableId}\``,
+    });
+    const { n, keys } = (rows as { n: number; keys: number }[])[0] ?? { n: 0, keys: 0 };
+    expect(n).toBe(again.rows);
+    expect(keys).toBe(again.rows);
+  });
+
+  it('generates the same rows for the same org and range, and other rows for another org', () => {
+    const a1 = demoUsageRows({ orgSlug: 'demo_one', days: 30, endDate: END_DATE });
+    const a2 = demoUsageRows({ orgSlug: 'demo_one', days: 30, endDate: END_DATE });
+    const b = demoUsageRows({ orgSlug: 'demo_two', days: 30, endDate: END_DATE });
+    // A row depends on its own day only, not on where the range starts.
+    const longer = demoUsageRows({ orgSlug: 'demo_one', days: 60, endDate: END_DATE }).filter((r) => r.usage_date >= a1[0]!.usage_date);
+
+    expect(a2).toEqual(a1);
+    expect(longer).toEqual(a1);
+    expect(b.map((r) => r.cost_usd)).not.toEqual(a1.map((r) => r.cost_usd));
+    expect(new Set(a1.map((r) => r.provider)).size).toBeGreaterThanOrEqual(3);
+  });
+});
