@@ -3,8 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { generateApiKey, lastUsed } from '../../shared/auth/index.js';
-import { closeClients } from '../../shared/clients/index.js';
 import { getDb } from '../../shared/db/index.js';
+import { resetLifecycle, shutdown } from '../../shared/lifecycle/index.js';
 
 /** An org with an active API key, written straight into the database. */
 export interface TestTenant {
@@ -34,14 +34,17 @@ export async function closeTestDb(): Promise<void> {
 }
 
 /**
- * Ends the in-process functions' runtime the way shutdown would: writes the buffered
- * API-key last-used times and closes the function's pool (and any other lazy client).
- * Call last in `afterAll`, so nothing is left to flush when the worker exits — after the
- * run's PostgreSQL may already be gone.
+ * Ends the in-process functions' runtime through the production shutdown path (the process
+ * is not exited): the buffered API-key last-used times and every registered flush (kept
+ * audit rows) are written, then the function's pool and the other lazy clients close. Call
+ * last in `afterAll`, so nothing is left to flush when the worker exits — after the run's
+ * PostgreSQL may already be gone.
  */
 export async function closeFunctionRuntime(): Promise<void> {
+  // Functions served through createHttpHandler alone register no flush of their own.
   await lastUsed.flush(getDb);
-  await closeClients();
+  await shutdown('test teardown', { exit: () => undefined });
+  resetLifecycle();
 }
 
 /**
