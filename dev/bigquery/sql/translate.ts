@@ -1056,5 +1056,3 @@ function joinParts(parts: string[]): string {
   return out;
 }
 
-export { KEYWORDS };
-export { duckString };
