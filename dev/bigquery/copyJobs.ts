@@ -22,7 +22,7 @@ import type { Catalog, TableMeta } from './catalog.js';
 import type { Engine } from './engine.js';
 import { duplicate, invalid, notFound } from './errors.js';
 import { tableLogicalBytes } from './tableBytes.js';
-import type { TranslateContext } from './translator.js';
+import type { TranslateContext } from './sql/index.js';
 import { quoteIdent } from './types.js';
 
 /** A table reference as the REST API sends it. */

@@ -19,11 +19,8 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import { cleanLabels, createTableSql, now, validatePartitioning } from './catalog.js';
 import type { Catalog, TableMeta } from './catalog.js';
 import { duplicate, invalidQuery, notFound, unsupported } from './errors.js';
-import { lineStarts, tokenOffset } from './sqlSource.js';
-import { tokenize } from './sqlTokenizer.js';
-import type { Token } from './sqlTokenizer.js';
-import { translateQuery } from './translator.js';
-import type { TableRef, TranslateContext, Translation } from './translator.js';
+import { lineStarts, tokenOffset, tokenize, translateQuery } from './sql/index.js';
+import type { TableRef, Token, TranslateContext, Translation } from './sql/index.js';
 import { canonicalType, duckTypeToBqField, normalizeSchema, quoteIdent } from './types.js';
 import type { BqField } from './types.js';
 

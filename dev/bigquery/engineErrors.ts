@@ -43,7 +43,7 @@ function bigQueryTypes(text: string): string {
  * would answer for the same query.
  */
 export function fromEngineError(raw: string): BigQueryApiError {
-  // Our own runtime checks (sqlChecks.ts) already carry BigQuery's message.
+  // Our own runtime checks (sql/checks.ts) already carry BigQuery's message.
   // Only at the head of the message: a bind error may quote the translated SQL, marker included.
   const head = /^[A-Za-z ]*Error: (.*)/.exec(raw)?.[1] ?? raw;
   if (head.startsWith(ENGINE_ERROR_MARKER)) return invalidQuery(head.slice(ENGINE_ERROR_MARKER.length).split('\n')[0] as string);

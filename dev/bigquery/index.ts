@@ -20,9 +20,8 @@ import type { ServerCounters } from './server.js';
 import { TableData } from './tabledata.js';
 
 export { localBigQueryOptions } from './client.js';
-export { translateQuery } from './translator.js';
-export type { TranslateContext, Translation, TableRef, StatementType } from './translator.js';
-export { SUPPORTED_FUNCTIONS } from './sqlFunctions.js';
+export { SUPPORTED_FUNCTIONS, translateQuery } from './sql/index.js';
+export type { TranslateContext, Translation, TableRef, StatementType } from './sql/index.js';
 export { BigQueryApiError } from './errors.js';
 
 /** Options for {@link startBigQueryEndpoint}. */

@@ -32,11 +32,8 @@ import { ddlReads, ddlWrites, isDdl, parseDdl, runDdl } from './ddl.js';
 import type { DdlOutcome, DdlStatement } from './ddl.js';
 import type { Engine } from './engine.js';
 import { BigQueryApiError, invalidQuery, unsupported } from './errors.js';
-import { lineStarts, tokenOffset } from './sqlSource.js';
-import { tokenize } from './sqlTokenizer.js';
-import type { Token } from './sqlTokenizer.js';
-import { translateQuery } from './translator.js';
-import type { TableRef, TranslateContext, Translation } from './translator.js';
+import { lineStarts, tokenOffset, tokenize, translateQuery } from './sql/index.js';
+import type { TableRef, Token, TranslateContext, Translation } from './sql/index.js';
 import { duckTypeToBqField } from './types.js';
 import type { BqField } from './types.js';
 

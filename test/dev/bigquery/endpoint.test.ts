@@ -12,7 +12,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
-import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sqlFunctions.js';
+import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
 

@@ -1,6 +1,6 @@
 /**
  * The function and operator audit of the local BigQuery endpoint: one or more
- * cases per allow-listed function (dev/bigquery/sqlFunctions.ts) and per
+ * cases per allow-listed function (dev/bigquery/sql/functions.ts) and per
  * operator whose meaning differs in DuckDB, each citing the BigQuery
  * reference page (and example) it checks. They run through the real client in
  * the shared conformance cases, so the contract test checks them against real

@@ -2,7 +2,7 @@
  * Maps tokens back to the query text, so a script can be cut into
  * statements (and a CTAS into its query) without re-tokenizing by hand.
  */
-import type { Token } from './sqlTokenizer.js';
+import type { Token } from './tokenizer.js';
 
 /** Character offsets of each line start of `text`. */
 export function lineStarts(text: string): number[] {

@@ -6,21 +6,21 @@
  * not explicitly understood is rejected with `invalidQuery` naming the
  * construct, because a local endpoint that silently gives a different answer
  * than BigQuery is worse than one that refuses: in particular every function
- * call must be on the allow-list in `sqlFunctions.ts`, and every unquoted
+ * call must be on the allow-list in `functions.ts`, and every unquoted
  * identifier that is not a known keyword is emitted double-quoted so DuckDB
  * can never read it as one of its own keywords or functions.
  */
-import { invalid, invalidQuery, notFound, unsupported } from './errors.js';
-import { FUNCTIONS } from './sqlFunctions.js';
-import { checkedDivide, checkedStringToInt64, checkedSubscript } from './sqlChecks.js';
-import { duckString, parseDatePart } from './sqlHelpers.js';
-import { isSubscriptAt, isUnaryAt, leftOperandStart, termEnd, termStart } from './sqlOperands.js';
-import { tokenize } from './sqlTokenizer.js';
-import type { Token } from './sqlTokenizer.js';
-import { buildTree, isGroup, isOp, isWord, posOf, splitCommas, wordOf } from './sqlTree.js';
-import type { GroupNode, SqlNode } from './sqlTree.js';
-import { quoteIdent, sqlTypeToDuckDdl } from './types.js';
-import type { SqlTypeNode } from './types.js';
+import { invalid, invalidQuery, notFound, unsupported } from '../errors.js';
+import { FUNCTIONS } from './functions.js';
+import { checkedDivide, checkedStringToInt64, checkedSubscript } from './checks.js';
+import { duckString, parseDatePart } from './helpers.js';
+import { isSubscriptAt, isUnaryAt, leftOperandStart, termEnd, termStart } from './operands.js';
+import { tokenize } from './tokenizer.js';
+import type { Token } from './tokenizer.js';
+import { buildTree, isGroup, isOp, isWord, posOf, splitCommas, wordOf } from './tree.js';
+import type { GroupNode, SqlNode } from './tree.js';
+import { quoteIdent, sqlTypeToDuckDdl } from '../types.js';
+import type { SqlTypeNode } from '../types.js';
 
 /** Where a query runs: decides how table names resolve. */
 export interface TranslateContext {
@@ -1056,5 +1056,3 @@ function joinParts(parts: string[]): string {
   return out;
 }
 
-export { KEYWORDS };
-export { duckString };

@@ -10,8 +10,8 @@
  * other binary operator and only unary `+ - ~` and postfix `[...]` / `.field`
  * bind tighter still.
  */
-import { isGroup, isOp, isWord, wordOf } from './sqlTree.js';
-import type { SqlNode } from './sqlTree.js';
+import { isGroup, isOp, isWord, wordOf } from './tree.js';
+import type { SqlNode } from './tree.js';
 
 /** Keywords that are operands themselves (a `-` after them is binary). */
 const VALUE_KEYWORDS = new Set(['NULL', 'TRUE', 'FALSE', 'END']);

@@ -2,9 +2,9 @@
  * Small helpers shared by the translator and the function registry (kept
  * apart so the two modules do not import each other at runtime).
  */
-import { invalidQuery, unsupported } from './errors.js';
-import { isGroup, wordOf } from './sqlTree.js';
-import type { SqlNode } from './sqlTree.js';
+import { invalidQuery, unsupported } from '../errors.js';
+import { isGroup, wordOf } from './tree.js';
+import type { SqlNode } from './tree.js';
 
 /** A date/time part argument such as `DAY`, `WEEK(MONDAY)`, `ISOWEEK`. */
 export interface DatePart {

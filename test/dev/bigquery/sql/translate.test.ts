@@ -3,9 +3,9 @@
  * what it turns them into) and which it refuses, naming the construct.
  */
 import { describe, expect, it } from 'vitest';
-import { translateQuery } from '../../../dev/bigquery/translator.js';
-import type { TranslateContext } from '../../../dev/bigquery/translator.js';
-import { BigQueryApiError } from '../../../dev/bigquery/errors.js';
+import { translateQuery } from '../../../../dev/bigquery/sql/index.js';
+import type { TranslateContext } from '../../../../dev/bigquery/sql/index.js';
+import { BigQueryApiError } from '../../../../dev/bigquery/errors.js';
 
 const ctx: TranslateContext = { projectId: 'local-project', requestProjectId: 'local-project' };
 

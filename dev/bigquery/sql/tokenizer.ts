@@ -6,7 +6,7 @@
  * mistaken for SQL keywords (e.g. `'MERGE'` inside a string is not a MERGE
  * statement, and `@name` inside a comment is not a parameter).
  */
-import { invalidQuery } from './errors.js';
+import { invalidQuery } from '../errors.js';
 
 /** Token categories. Whitespace and comments are dropped except the leading `#legacySQL` marker. */
 export type TokenKind =

@@ -8,12 +8,12 @@
  * `concat` skips NULLs, BigQuery's returns NULL), and against DuckDB-only
  * functions such as `read_csv` reaching the engine.
  */
-import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from './errors.js';
-import { checkedFloatFunction, checkedIntDivide, checkedModulo, nonNegative } from './sqlChecks.js';
-import { duckString, literalString, parseDatePart, weekdayIndex } from './sqlHelpers.js';
-import type { DatePart } from './sqlHelpers.js';
-import { isWord } from './sqlTree.js';
-import type { SqlNode } from './sqlTree.js';
+import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from '../errors.js';
+import { checkedFloatFunction, checkedIntDivide, checkedModulo, nonNegative } from './checks.js';
+import { duckString, literalString, parseDatePart, weekdayIndex } from './helpers.js';
+import type { DatePart } from './helpers.js';
+import { isWord } from './tree.js';
+import type { SqlNode } from './tree.js';
 
 /** What the registry needs from the translator. */
 export interface FnTranslator {

@@ -3,8 +3,8 @@
  * translator can reason about "an identifier followed by a parenthesised
  * group" (a function call) or "a subquery" without re-scanning text.
  */
-import { invalidQuery } from './errors.js';
-import type { Token } from './sqlTokenizer.js';
+import { invalidQuery } from '../errors.js';
+import type { Token } from './tokenizer.js';
 
 /** A single token. */
 export interface TokNode {

@@ -11,8 +11,8 @@
  * `error(NULL)` returns NULL in DuckDB, so a NULL operand inside the message
  * gives NULL, not an error, like BigQuery's NULL-in, NULL-out operators.
  */
-import { ENGINE_ERROR_MARKER } from './errors.js';
-import { duckString } from './sqlHelpers.js';
+import { ENGINE_ERROR_MARKER } from '../errors.js';
+import { duckString } from './helpers.js';
 
 /** `error()` with a BigQuery message given as a DuckDB VARCHAR expression. */
 function raise(messageSql: string): string {
