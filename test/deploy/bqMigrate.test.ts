@@ -48,7 +48,7 @@ async function meta(tableId = TABLE): Promise<TableMetadata | undefined> {
 /** Row count plus sums and an ordered concatenation over every column: equal checksums mean equal rows. */
 async function checksum(): Promise<unknown> {
   const [rows] = await bq.query(`SELECT COUNT(*) AS n, SUM(requests) AS r, SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(cost_usd) AS c,
-  MIN(loaded_at) AS lmin, MAX(loaded_at) AS lmax, COUNTIF(pipeline_run_id IS NULL) AS nulls,
+  MIN(loaded_at) AS lmin, MAX(loaded_at) AS lmax, COUNTIF(pipeline_run_id IS NULL) AS null_run_ids,
   STRING_AGG(CONCAT(CAST(usage_date AS STRING), org_slug, provider, model, CAST(requests AS STRING), CAST(cost_usd AS STRING), IFNULL(pipeline_run_id, '-')), ',' ORDER BY requests) AS s
 FROM \`${ORG}.${TABLE}\` WHERE usage_date >= '2000-01-01'`);
   return comparable(rows);

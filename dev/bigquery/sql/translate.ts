@@ -12,6 +12,7 @@
  */
 import { invalid, invalidQuery, notFound, unsupported } from '../errors.js';
 import { FUNCTIONS } from './functions.js';
+import { rejectReservedAliases } from './reserved.js';
 import { checkedDivide, checkedStringToInt64, checkedSubscript } from './checks.js';
 import { duckString, parseDatePart } from './helpers.js';
 import { isSubscriptAt, isUnaryAt, leftOperandStart, termEnd, termStart } from './operands.js';
@@ -175,6 +176,7 @@ export class Translator {
     const { tokens, dialectMarker } = tokenize(sql);
     if (dialectMarker && dialectMarker.toLowerCase() === 'legacysql') throw unsupported('legacy SQL (#legacySQL)');
     const nodes = buildTree(tokens);
+    rejectReservedAliases(nodes);
     const firstWord = wordOf(nodes[0]);
     if (firstWord && !STATEMENT_STARTS.has(firstWord)) throw unsupported(`statement ${firstWord}`);
     // A trailing semicolon is fine; anything after one is a script.

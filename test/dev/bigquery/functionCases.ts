@@ -237,6 +237,8 @@ export const FUNCTION_CASES: ValueCase[] = [
 
 /** Queries BigQuery refuses at run time; the local endpoint must refuse them the same way. */
 export const RUNTIME_ERROR_CASES: ErrorCase[] = [
+  { name: 'a reserved keyword as an unquoted alias', query: 'SELECT 1 AS nulls', message: /Syntax error: Unexpected keyword NULLS/, doc: 'lexical#reserved_keywords' },
+  { name: 'a reserved keyword as an unquoted table alias', query: 'SELECT v FROM (SELECT 1 AS v) AS range', message: /Syntax error: Unexpected keyword RANGE/, doc: 'lexical#reserved_keywords' },
   { name: 'INT64 / 0', query: 'SELECT 1 / 0 AS v', message: 'division by zero: 1 / 0', doc: 'operators#arithmetic_operators' },
   { name: 'FLOAT64 / 0', query: 'SELECT 1.5 / 0 AS v', message: 'division by zero: 1.5 / 0', doc: 'operators#arithmetic_operators' },
   { name: 'a column divided by a zero column', query: 'SELECT x / y AS v FROM UNNEST([4]) AS x, UNNEST([0]) AS y', message: /division by zero/, doc: 'operators#arithmetic_operators' },
