@@ -6,10 +6,11 @@ import { buildFunction, REPO_ROOT, type BuildResult } from '../../deploy/build.j
 import { manifest } from '../../deploy/manifest.js';
 import { BuildError } from '../../deploy/errors.js';
 import { startFunctionProcess } from '../../dev/functionProcess.js';
+import { TMP_ROOT } from '../fixtures/runtime/functionsFramework.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'deploy', 'fixtures');
 /** Inside the repo, so the bundle resolves its external packages from the repo's node_modules. */
-const OUT_ROOT = path.join(REPO_ROOT, 'test', '.tmp', `deploy-build-${process.pid}-${randomBytes(3).toString('hex')}`);
+const OUT_ROOT = path.join(TMP_ROOT, `deploy-build-${process.pid}-${randomBytes(3).toString('hex')}`);
 
 afterAll(() => {
   rmSync(OUT_ROOT, { recursive: true, force: true });
