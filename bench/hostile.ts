@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { functionEnv } from '../deploy/manifest.js';
-import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../dev/functionProcess.js';
+import { startFunctionProcess, type FunctionProcess } from '../dev/functionProcess.js';
+import { bundleFunction } from '../test/fixtures/runtime/functionsFramework.js';
 import { sendHostile, type HostileAnswer } from '../test/helpers/hostileRequest.js';
 import { cpuMs, quantile, table } from './lib/measure.js';
 

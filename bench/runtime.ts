@@ -74,8 +74,8 @@ async function benchHttp(): Promise<void> {
   const targets: { name: string; fn: RunningFunction }[] = [];
   try {
     const common = { stdout: 'ignore' as const, env: { LOG_LEVEL: 'INFO', FUNCTION_NAME: 'wrapped' } };
-    targets.push({ name: 'bare functions-framework', fn: await startFunctionsFramework({ ...common, target: 'bare', source: bareBundle.file }) });
-    targets.push({ name: 'createHttpHandler', fn: await startFunctionsFramework({ ...common, target: 'wrapped', source: wrappedBundle.file }) });
+    targets.push({ name: 'bare functions-framework', fn: await startFunctionsFramework({ ...common, target: 'bare', source: bareBundle.dir }) });
+    targets.push({ name: 'createHttpHandler', fn: await startFunctionsFramework({ ...common, target: 'wrapped', source: wrappedBundle.dir }) });
     for (const { name, fn } of targets) {
       const res = await fetch(`${fn.url}/`);
       const body = await res.text();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalPostgres, type LocalPostgres } from '../dev/postgres.js';
 import { migrate } from '../deploy/migrate.js';
+import { TMP_ROOT } from './fixtures/runtime/functionsFramework.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,5 +34,5 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await server?.stop();
   // Function bundles the process tests built for themselves.
-  rmSync(path.join(import.meta.dirname, '.tmp'), { recursive: true, force: true });
+  rmSync(TMP_ROOT, { recursive: true, force: true });
 }

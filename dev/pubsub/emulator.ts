@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../postgres.js';
+import { freePort } from '../freePort.js';
 import { EmulatorStartError, EmulatorUnavailableError } from './errors.js';
 
 /** What to install when the Google Cloud CLI or its emulator component is missing. */

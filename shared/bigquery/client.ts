@@ -1,25 +1,14 @@
-import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import { BigQuery } from '@google-cloud/bigquery';
 import { lazyClient } from '../clients/index.js';
+import { endpointOptions } from './endpoint.js';
 import { parseBigQueryConfig, type BigQueryConfig } from './config.js';
-
-/**
- * An auth client that adds no headers. The v8 client still looks for credentials with a
- * custom `apiEndpoint`; with this it never does — no metadata-server probe, and no real
- * token minted on a developer's machine and sent to localhost.
- */
-const noCredentials = {
-  getRequestHeaders: async (): Promise<Headers> => new Headers(),
-  getProjectId: async (): Promise<string> => 'local-project',
-};
 
 /** Builds a client: auth-free against the local endpoint, ADC in Google Cloud. */
 export function createBigQueryClient(config: BigQueryConfig): BigQuery {
   return new BigQuery({
     projectId: config.projectId,
     location: config.location,
-    ...(config.apiEndpoint === undefined
-      ? {}
-      : { apiEndpoint: config.apiEndpoint, authClient: noCredentials as unknown as BigQueryOptions['authClient'] }),
+    ...(config.apiEndpoint === undefined ? {} : endpointOptions(config.apiEndpoint)),
   });
 }
 

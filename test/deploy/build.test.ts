@@ -1,47 +1,20 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunction, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
 import { manifest } from '../../deploy/manifest.js';
 import { BuildError } from '../../deploy/errors.js';
+import { startFunctionProcess } from '../../dev/functionProcess.js';
+import { TMP_ROOT } from '../fixtures/runtime/functionsFramework.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'deploy', 'fixtures');
 /** Inside the repo, so the bundle resolves its external packages from the repo's node_modules. */
-const OUT_ROOT = path.join(REPO_ROOT, 'test', '.tmp', `deploy-build-${process.pid}-${randomBytes(3).toString('hex')}`);
-const FRAMEWORK_MAIN = path.join(REPO_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+const OUT_ROOT = path.join(TMP_ROOT, `deploy-build-${process.pid}-${randomBytes(3).toString('hex')}`);
 
 afterAll(() => {
   rmSync(OUT_ROOT, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** GETs `url` until it answers (the process needs a moment to listen), or fails after `timeoutMs`. */
-async function getWhenUp(url: string, exited: () => boolean, output: () => string, timeoutMs = 15_000): Promise<Response> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (exited()) throw new Error(`functions-framework exited before answering:\n${output()}`);
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(1000) });
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`functions-framework did not answer within ${timeoutMs} ms:\n${output()}`);
-}
 
 describe('buildFunction', () => {
   const outdir = path.join(OUT_ROOT, 'hello');
@@ -68,27 +41,14 @@ describe('buildFunction', () => {
   });
 
   it('produces a bundle the real functions-framework serves: GET answers 200 "ok"', async () => {
-    const port = await freePort();
-    const child = spawn(process.execPath, [FRAMEWORK_MAIN, '--target=hello', `--source=${outdir}`, `--port=${port}`], {
-      env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const fn = await startFunctionProcess({ source: outdir, target: 'hello', env: {} });
     try {
-      const res = await getWhenUp(
-        `http://127.0.0.1:${port}/`,
-        () => child.exitCode !== null,
-        () => output,
-      );
+      const res = await fetch(`${fn.url}/`, { signal: AbortSignal.timeout(5000) });
 
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('ok');
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await fn.stop('SIGKILL');
     }
   });
 

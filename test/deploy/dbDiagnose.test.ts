@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionReport } from '../../deploy/connectionReport.js';
 import { parseDiagnoseArgs, UsageError } from '../../deploy/dbDiagnose.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
 import { createLeakDatabase, type LeakDatabase, type OpenedBackend } from '../fixtures/runtime/leakDatabase.js';
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const SCRIPT = path.join(REPO_ROOT, 'deploy/dbDiagnose.ts');
 
 interface Run {

@@ -1,15 +1,14 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
+import { startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { startGateway, type Gateway } from '../../dev/gateway.js';
+import { bundleFunction, fixtureEntry } from '../fixtures/runtime/functionsFramework.js';
 import { accepts, listeningAddresses, nonLoopbackAddresses } from '../helpers/listening.js';
 import { ensureFlushTable } from '../fixtures/runtime/postgres.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const databaseUrl = process.env.DATABASE_URL ?? '';
 
 let source: string;
@@ -20,7 +19,7 @@ beforeAll(async () => {
   await admin.connect();
   await ensureFlushTable(admin);
   await admin.end();
-  source = await bundleFunction(path.join(repoRoot, 'test/fixtures/runtime/slow/index.ts'), 'gateway-slow');
+  source = await bundleFunction(fixtureEntry('slow'), 'gateway-slow');
 }, 60_000);
 
 afterAll(async () => {

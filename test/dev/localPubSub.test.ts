@@ -27,7 +27,7 @@ beforeAll(async () => {
     startLocalPubSub({ manifest, out: (line) => lines.push(line) }),
     bundleFixture(path.join(import.meta.dirname, '../fixtures/pubsub/recorder/index.ts')),
   ]);
-  recorder = await startFunctionsFramework({ target: 'recorder', source: bundle.file, signatureType: 'cloudevent' });
+  recorder = await startFunctionsFramework({ target: 'recorder', source: bundle.dir, signatureType: 'cloudevent' });
   await local.subscribe(new Map([['recorder', recorder.url]]));
 }, 120_000);
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../deploy/paths.js';
 import { startLocalPostgres } from '../../dev/postgres.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const scratch = mkdtempSync(path.join(tmpdir(), 'cloudact-pg-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -39,7 +39,7 @@ describe('the local PostgreSQL helper', () => {
   // failures would exit 0 and CI would pass. startLocalPostgres does not load that hook.
   it('leaves the process exit code alone once the server has stopped', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/dev/exitCode.ts'], {
-      cwd: repoRoot,
+      cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 120_000,
       env: { ...process.env, DATABASE_URL: '' },

@@ -40,7 +40,7 @@ beforeAll(async () => {
     startTestPubSub(),
     bundleFixture(path.join(import.meta.dirname, '../fixtures/pubsub/recorder/index.ts')),
   ]);
-  recorder = await startFunctionsFramework({ target: 'recorder', source: bundle.file, signatureType: 'cloudevent' });
+  recorder = await startFunctionsFramework({ target: 'recorder', source: bundle.dir, signatureType: 'cloudevent' });
 }, 120_000);
 
 afterAll(async () => {

@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../dev/postgres.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
+import { freePort } from '../../dev/freePort.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /** The files a fresh clone would have: tracked plus new, not ignored. */
 function copyWorkingTree(to: string): void {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' })
     .split('\n')
-    .filter((f) => f !== '' && existsSync(path.join(repoRoot, f)));
+    .filter((f) => f !== '' && existsSync(path.join(REPO_ROOT, f)));
   for (const file of files) {
     mkdirSync(path.dirname(path.join(to, file)), { recursive: true });
-    copyFileSync(path.join(repoRoot, file), path.join(to, file));
+    copyFileSync(path.join(REPO_ROOT, file), path.join(to, file));
   }
 }
 

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
-import { bundleFunction, startFunctionProcess, waitForExit, type FunctionProcess } from '../../dev/functionProcess.js';
+import { startFunctionProcess, waitForExit, type FunctionProcess } from '../../dev/functionProcess.js';
+import { bundleFunction } from '../fixtures/runtime/functionsFramework.js';
 
 const databaseUrl = process.env.DATABASE_URL as string;
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
@@ -160,7 +161,7 @@ describe('orgs and quota through real function processes', () => {
 
   it('refuses to start without ADMIN_TOKEN and names the variable', async () => {
     const { ADMIN_TOKEN: _omit, ...withoutToken } = env('orgs', 310);
-    const proc = await startFunctionProcess({ source: orgsSource, target: 'orgs', env: withoutToken, waitForHealth: false });
+    const proc = await startFunctionProcess({ source: orgsSource, target: 'orgs', env: withoutToken, waitFor: 'spawned' });
     const code = await waitForExit(proc);
     expect(code).not.toBe(0);
     expect(proc.lines.join('\n')).toContain('ADMIN_TOKEN');

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../shared/analytics/index.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { databaseUrl, eventually, uniqueName } from '../fixtures/runtime/postgres.js';
@@ -71,7 +72,7 @@ beforeAll(async () => {
   bq = new BigQuery(localBigQueryOptions(endpoint.url));
   await ensureDatasetDefinition(bq, centralDataset(), { location: 'EU' });
   bigquery = await startSwitch(endpoint.url);
-  bundle = await bundleFixture(path.resolve(import.meta.dirname, '../../functions/subscriptions/index.ts'));
+  bundle = await bundleFixture(path.join(REPO_ROOT, 'functions/subscriptions/index.ts'));
 });
 
 afterAll(async () => {
@@ -113,7 +114,7 @@ describe('audit writes against a BigQuery that hangs', () => {
     const tenant = await createTenant({ slugPrefix: 'audit' });
     fn = await startFunctionsFramework({
       target: 'subscriptions',
-      source: bundle.file,
+      source: bundle.dir,
       env: {
         DATABASE_URL: databaseUrl(),
         FUNCTION_NAME: uniqueName('auditfn'),

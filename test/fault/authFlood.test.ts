@@ -10,7 +10,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFixture, freePort, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
+import { freePort } from '../../dev/freePort.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
+import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { countBackendsLike, databaseUrl, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant, testDb } from '../helpers/tenants.js';
 
@@ -20,7 +22,7 @@ let running: RunningFunction | undefined;
 
 beforeAll(async () => {
   admin = await openAdmin();
-  bundle = await bundleFixture(path.resolve(import.meta.dirname, '../../functions/subscriptions/index.ts'));
+  bundle = await bundleFixture(path.join(REPO_ROOT, 'functions/subscriptions/index.ts'));
 });
 
 afterEach(async () => {
@@ -62,7 +64,7 @@ describe('a flood of unknown API keys', () => {
     const functionName = uniqueName('flood');
     running = await startFunctionsFramework({
       target: 'subscriptions',
-      source: bundle.file,
+      source: bundle.dir,
       stdout: 'ignore',
       env: {
         DATABASE_URL: databaseUrl(),

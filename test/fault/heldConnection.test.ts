@@ -9,7 +9,9 @@
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFixture, freePort, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
+import { freePort } from '../../dev/freePort.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
+import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { countBackendsLike, databaseUrl, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
 
@@ -21,7 +23,7 @@ let running: RunningFunction | undefined;
 beforeAll(async () => {
   admin = await openAdmin();
   holder = await openAdmin();
-  bundle = await bundleFixture(path.resolve(import.meta.dirname, '../../functions/subscriptions/index.ts'));
+  bundle = await bundleFixture(path.join(REPO_ROOT, 'functions/subscriptions/index.ts'));
 });
 
 afterEach(async () => {
@@ -86,7 +88,7 @@ describe('shutdown while a request holds the only connection', () => {
     const functionName = uniqueName('held');
     running = await startFunctionsFramework({
       target: 'subscriptions',
-      source: bundle.file,
+      source: bundle.dir,
       env: {
         DATABASE_URL: databaseUrl(),
         FUNCTION_NAME: functionName,

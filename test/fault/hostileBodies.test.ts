@@ -4,8 +4,9 @@ import path from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionEnv, manifest } from '../../deploy/manifest.js';
-import { bundleFunction, startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
+import { startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { ROUTE_PREFIXES } from '../../dev/stack.js';
+import { bundleFunction } from '../fixtures/runtime/functionsFramework.js';
 import { sendHostile, type HostileAnswer } from '../helpers/hostileRequest.js';
 
 /*

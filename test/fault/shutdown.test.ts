@@ -28,7 +28,7 @@ afterAll(async () => {
 async function startSlow(functionName: string, env: Record<string, string> = {}): Promise<RunningFunction> {
   running = await startFunctionsFramework({
     target: 'slow',
-    source: bundle.file,
+    source: bundle.dir,
     env: { DATABASE_URL: databaseUrl(), FUNCTION_NAME: functionName, LOG_LEVEL: 'INFO', SLOW_MS: '1500', ...env },
   });
   return running;

@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Deadline, now, runWithDeadline } from '../../shared/deadline/index.js';
 import { DeadlineExceededError, InvalidArgumentError, UnavailableError, type AppError } from '../../shared/errors/index.js';
 import { DEMO_PROVIDERS, ProviderCredentialError, ProviderResponseError, demoUsageForDay, fetchUsage, type FetchUsageOptions } from '../../shared/providers/index.js';
+import { freePort } from '../../dev/freePort.js';
 import { demoUsageRows } from '../../dev/seedDemo.js';
 import { startFakeAnthropic, startFakeOpenAi, type FakeProvider, type FakeUsage } from '../fixtures/providers/fakeProvider.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
@@ -305,12 +305,7 @@ describe('fetchUsage: failures', () => {
 
   it('retries a provider that cannot be reached, then answers UNAVAILABLE', async () => {
     // A port that was just free: connections are refused.
-    const closed = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
 
     const error = await failure(fetchUsage(openAiOptions({ baseUrl: new URL(`http://127.0.0.1:${closed}`) })));
 

@@ -5,10 +5,11 @@
  *   npx vitest run --config test/dev/bigquery/vitest.config.ts
  */
 import { defineConfig } from 'vitest/config';
+import { REPO_ROOT } from '../../../deploy/paths.js';
 
 export default defineConfig({
   test: {
-    root: new URL('../../..', import.meta.url).pathname,
+    root: REPO_ROOT,
     include: ['test/dev/bigquery/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
