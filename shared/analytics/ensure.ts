@@ -137,6 +137,11 @@ export function tableDrift(
     patch.clustering = { fields: [...def.clustering] };
   }
 
+  // Changeable in place, like clustering. BigQuery reports it at the top level (older tables
+  // may carry it inside timePartitioning).
+  const requiresFilter = existing.requirePartitionFilter ?? existing.timePartitioning?.requirePartitionFilter ?? false;
+  if (requiresFilter !== (def.requirePartitionFilter === true)) patch.requirePartitionFilter = def.requirePartitionFilter === true;
+
   const labelsToWrite = labelPatch(existing.labels, labels);
   if (labelsToWrite !== undefined) patch.labels = labelsToWrite;
 

@@ -134,7 +134,7 @@ describe('ensureTable on an existing table', () => {
   const fieldsOf = (def: TableDefinition): NonNullable<TableMetadata['schema']>['fields'] =>
     def.fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode }));
 
-  it('patches labels, clustering, a new NULLABLE column and a column the definition relaxed', async () => {
+  it('patches labels, clustering, require_partition_filter, a new NULLABLE column and a column the definition relaxed', async () => {
     const datasetId = `d_${randomBytes(4).toString('hex')}`;
     await bq.createDataset(datasetId);
     const fields = fieldsOf(LLM_USAGE_DAILY)?.filter((f) => f.name !== 'pipeline_run_id') ?? [];
@@ -154,6 +154,7 @@ describe('ensureTable on an existing table', () => {
     expect([outcome, again]).toEqual(['updated', 'unchanged']);
     const metadata = await tableMetadata(datasetId, LLM_USAGE_DAILY.tableId);
     expect(metadata.clustering?.fields).toEqual(['provider', 'model']);
+    expect(metadata.requirePartitionFilter).toBe(true);
     expect(metadata.labels).toEqual(LABELS);
     expect(metadata.schema?.fields?.find((f) => f.name === 'pipeline_run_id')).toMatchObject({ type: 'STRING', mode: 'NULLABLE' });
     expect(metadata.schema?.fields?.find((f) => f.name === 'loaded_at')).toMatchObject({ mode: 'NULLABLE' });
