@@ -212,7 +212,10 @@ async function startFunction(name: string, extraEnv: Record<string, string>, onL
     source: path.join(DIST_DIR, name),
     target: spec.entryPoint,
     signatureType: spec.trigger.type === 'http' ? 'http' : 'cloudevent',
-    env: { ...process.env, ...functionEnv(name), ...extraEnv },
+    // The developer's environment underneath (PATH, LOG_FORMAT, …); the platform's defaults
+    // and the function's declared environment over it, as for every started function.
+    baseEnv: process.env,
+    env: { ...functionEnv(name), ...extraEnv },
     // Six functions start at once; on a busy 2-core machine that alone took 20-28 s.
     healthTimeoutMs: 90_000,
     onLine,
@@ -233,7 +236,6 @@ async function stopFunctions(processes: Map<string, FunctionProcess>, out: (line
   );
 }
 
-/** The demo org and its key: onboarded through the gateway once, reused afterwards. */
 /**
  * The demo org's prices for the demo catalogue's models, through the pricing API (idempotent
  * PUTs), so the demo pipeline prices what it loads instead of loading it all as unpriced.

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { log } from '../log/index.js';
-import { toError } from './checkout.js';
+import { toError } from './errors.js';
 import { closePool } from './closePool.js';
 import { dbHandle } from './dbHandle.js';
 import { openPool } from './openPool.js';
@@ -15,8 +15,8 @@ import type { Db, PoolOptions } from './types.js';
  *
  * The pool's parts, one job each: `openPool` (configuration, connector), `poolState`
  * (what is tracked of the pool and its connections), `acquire` (a connection within the
- * budget), `runStatement` (server-side timeout and client backstop), `checkout` (one
- * connection for a call, released or destroyed), `transaction`, `cancelRequest`
+ * budget), `runStatement` (server-side timeout and client backstop), `withCheckedOutClient`
+ * (one connection for a call, released or destroyed), `inTransaction`, `sendCancelRequest`
  * (shutdown), `closePool`, and `dbHandle` (the {@link Db} facade).
  */
 export async function createPool(options: PoolOptions): Promise<Db> {

@@ -1,9 +1,9 @@
 import { log } from '../log/index.js';
-import { sendCancelRequest } from './cancelRequest.js';
-import { withCheckedOutClient } from './checkout.js';
+import { sendCancelRequest } from './sendCancelRequest.js';
+import { withCheckedOutClient } from './withCheckedOutClient.js';
 import { closePool } from './closePool.js';
 import type { PoolState } from './poolState.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction } from './inTransaction.js';
 import type { Db, DbPoolStats } from './types.js';
 
 /** The {@link Db} a function uses, over one pool's state. */

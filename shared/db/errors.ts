@@ -7,6 +7,11 @@ interface PgLikeError extends Error {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
+/** `value` as an `Error` (a non-Error thrown value is wrapped), e.g. to destroy a connection with it. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
 /** SQLSTATE of an error, if it has one. */
 export function sqlState(error: unknown): string | undefined {
   const code = (error as PgLikeError | null)?.code;

@@ -13,5 +13,5 @@ export {
   type Queryable,
   type TerminateLeakedOptions,
 } from './leakedConnections.js';
-export { isConnectionError, isUniqueViolation, mapDbError, sqlState } from './errors.js';
+export { DatabaseUnresponsiveError, isConnectionError, isUniqueViolation, mapDbError, sqlState } from './errors.js';
 export type { CloudSqlTarget, ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SqlParam } from './types.js';

@@ -40,12 +40,9 @@ export interface PoolState {
  *   drops the dead client, so counting and logging is all that is left to do.
  */
 export function trackPool(pool: pg.Pool, connector: ConnectorLike | undefined, applicationName: string, max: number): PoolState {
-  // Every connection starts with the pool's configured `statement_timeout` (a startup parameter).
-  const initialTimeoutMs = pool.options.statement_timeout;
-  const startsWith = typeof initialTimeoutMs === 'number' ? initialTimeoutMs : undefined;
   const state: PoolState = { pool, connector, applicationName, max, connections: new Map(), closeWaiters: [], idleErrors: 0, closing: undefined };
   pool.on('connect', (client) => {
-    state.connections.set(client, { statementTimeoutMs: startsWith, checkedOut: false, cancelledForShutdown: false });
+    state.connections.set(client, { statementTimeoutMs: startupStatementTimeout(client), checkedOut: false, cancelledForShutdown: false });
   });
   pool.on('remove', (client) => {
     state.connections.delete(client);
@@ -59,6 +56,18 @@ export function trackPool(pool: pg.Pool, connector: ConnectorLike | undefined, a
     });
   });
   return state;
+}
+
+/**
+ * The `statement_timeout` a connection was opened with: the startup parameter `pg` sent,
+ * after merging the connection string over the pool's config (a `DATABASE_URL` may carry
+ * its own). Undefined when it is not a number we can trust: the first query then sets it.
+ */
+function startupStatementTimeout(client: pg.PoolClient): number | undefined {
+  const value = (client as unknown as { connectionParameters?: { statement_timeout?: unknown } }).connectionParameters?.statement_timeout;
+  // `pg` sends `String(parseInt(value, 10))`; a connection string gives it as text.
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Number.parseInt(value, 10) : Number.NaN;
+  return Number.isInteger(ms) && ms > 0 ? ms : undefined;
 }
 
 /** Resolves when every connection the pool opened is closed, or after `timeoutMs`; true when all closed. */

@@ -4,7 +4,7 @@ import { Deadline, runWithDeadline } from '../deadline/index.js';
 import { AppError, toAppError } from '../errors/index.js';
 import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
 import { log, withLogContext } from '../log/index.js';
-import { logAccess } from './accessLog.js';
+import { logAccess } from './logAccess.js';
 import { afterwork, needsAfterwork, type AuditEvent, type InvocationHooks } from './afterwork.js';
 import { dispatch, type Router } from './dispatch.js';
 import { installFrameworkErrorHandler } from './frameworkErrors.js';
@@ -44,7 +44,7 @@ export type HttpHandler = (req: Request, res: Response) => void;
  *
  * This file is the lifecycle of a request; each step is its own file: `requestState`
  * (one object per request), `dispatch` (routing, auth) and `parseInput`, `afterwork`
- * (audit and `finalize`), `writeResponse`, `accessLog`.
+ * (audit and `finalize`), `writeResponse`, `logAccess`.
  */
 export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctionOptions): HttpHandler {
   const config = runtimeConfig();
@@ -68,7 +68,8 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
    * outcome, including a failure to serialise the answer, ends in `finish`.
    */
   return function handleRequest(req: Request, res: Response): void {
-    const state = newRequestState(req, res, new Deadline({ timeoutMs, safetyMarginMs }));
+    const started = performance.now();
+    const state = newRequestState(req, res, started, new Deadline({ timeoutMs, safetyMarginMs }));
     withLogContext(logContextOf(state, name), () => runWithDeadline(state.deadline, () => serve(state, router, hooks)));
   };
 }

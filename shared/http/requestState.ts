@@ -36,14 +36,14 @@ export interface RequestState {
 }
 
 /** The request id is taken from `X-Request-Id` (when valid) and echoed at once. */
-export function newRequestState(req: Request, res: Response, deadline: Deadline): RequestState {
+export function newRequestState(req: Request, res: Response, started: number, deadline: Deadline): RequestState {
   const requestId = requestIdFrom(req.headers['x-request-id']);
   res.setHeader('x-request-id', requestId);
   return {
     req,
     res,
     requestId,
-    started: performance.now(),
+    started,
     deadline,
     route: undefined,
     params: undefined,

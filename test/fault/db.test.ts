@@ -319,4 +319,24 @@ describe('a server that stops answering (network partition)', () => {
       await relay.close();
     }
   });
+
+  it('answers UNAVAILABLE (shutting down), not a budget error, when shutdown cancelled the statement and the server never answered', async () => {
+    const relay = await partitionableRelay();
+    const db = await createPool({ connectionString: relay.url, applicationName: uniqueName('partition-cancel'), max: 1 });
+    try {
+      await db.query('SELECT 1');
+      relay.cut();
+      const running = runWithDeadline(new Deadline({ timeoutMs: 1500, safetyMarginMs: 0 }), () => db.query('SELECT 1')).catch((e: unknown) => e);
+      await eventually(() => db.stats().idle === 0);
+      // Shutdown's drain-timeout hook: the cancel request cannot reach the server either.
+      expect(await db.cancelRunning()).toBe(1);
+      const error = await running;
+
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', message: 'The instance is shutting down' });
+    } finally {
+      await db.close();
+      await relay.close();
+    }
+  });
 });

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { generateApiKey, lastUsed } from '../../shared/auth/index.js';
-import { getDb } from '../../shared/db/index.js';
+import { generateApiKey } from '../../shared/auth/index.js';
 import { resetLifecycle, shutdown } from '../../shared/lifecycle/index.js';
 
 /** An org with an active API key, written straight into the database. */
@@ -41,8 +40,6 @@ export async function closeTestDb(): Promise<void> {
  * PostgreSQL may already be gone.
  */
 export async function closeFunctionRuntime(): Promise<void> {
-  // Functions served through createHttpHandler alone register no flush of their own.
-  await lastUsed.flush(getDb);
   await shutdown('test teardown', { exit: () => undefined });
   resetLifecycle();
 }

@@ -252,6 +252,23 @@ describe('query budgets', () => {
     expect(db.stats()).toMatchObject({ total: 1, idle: 1 });
   });
 
+  it.each([
+    { name: 'no server timeout (0)', param: '0' },
+    { name: 'a longer server timeout than the tier', param: '120000' },
+  ])('runs under the tier budget on the server when the connection string sets $name', async ({ param }) => {
+    const url = new URL(databaseUrl());
+    url.searchParams.set('statement_timeout', param);
+    const db = await openPool({ connectionString: url.toString(), applicationName: uniqueName('url-timeout'), max: 1 });
+
+    // Outside any invocation the budget is the whole tier (user: 30 s); the server must
+    // cancel at about that, not at what the connection string asked for.
+    const { rows } = await db.query<{ ms: string }>("SELECT current_setting('statement_timeout') AS ms");
+
+    const ms = Number.parseInt(rows[0]?.ms ?? '', 10) * (rows[0]?.ms.endsWith('min') ? 60_000 : rows[0]?.ms.endsWith('ms') ? 1 : 1000);
+    expect(ms).toBeGreaterThan(29_000);
+    expect(ms).toBeLessThanOrEqual(30_000);
+  });
+
   it('refuses database work once the deadline has passed, without touching the pool', async () => {
     const db = await openPool({ connectionString: databaseUrl(), applicationName: uniqueName('budget-gone'), max: 1 });
     const deadline = new Deadline({ timeoutMs: 1000, safetyMarginMs: 0, startedAt: now() - 5000 });

@@ -1,5 +1,6 @@
 import { log } from '../log/index.js';
-import { toError, type CheckedOutClient } from './checkout.js';
+import { toError } from './errors.js';
+import type { CheckedOutClient } from './withCheckedOutClient.js';
 
 /**
  * `BEGIN`, `fn`, `COMMIT` on one checked-out client. Any throw (from `fn` or from `COMMIT`)

@@ -3,7 +3,7 @@ import { budgetMs, now } from '../deadline/index.js';
 import { DeadlineExceededError, UnavailableError } from '../errors/index.js';
 import { log } from '../log/index.js';
 import { acquire } from './acquire.js';
-import { DatabaseUnresponsiveError, isConnectionError, mapDbError, sqlState } from './errors.js';
+import { DatabaseUnresponsiveError, isConnectionError, mapDbError, sqlState, toError } from './errors.js';
 import type { PoolState } from './poolState.js';
 import { runStatement } from './runStatement.js';
 import type { DbClient, QueryOptions, SqlParam } from './types.js';
@@ -43,7 +43,9 @@ export async function withCheckedOutClient<T>(state: PoolState, fn: (client: Che
         return await runStatement<R>(raw, connection, sql, params, expiresAt, ms);
       } catch (error) {
         if (error instanceof DatabaseUnresponsiveError || isConnectionError(error)) broken = toError(error);
-        if (connection?.cancelledForShutdown === true && sqlState(error) === '57014') {
+        // Cancelled for shutdown: the server's cancel (57014), or our backstop should the
+        // server not answer even that, means the instance is going away, not a budget.
+        if (connection?.cancelledForShutdown === true && (sqlState(error) === '57014' || error instanceof DatabaseUnresponsiveError)) {
           throw new UnavailableError('The instance is shutting down', { retryAfterSeconds: 1, cause: error });
         }
         throw mapDbError(error, ms);
@@ -60,8 +62,4 @@ export async function withCheckedOutClient<T>(state: PoolState, fn: (client: Che
     }
     raw.release(broken);
   }
-}
-
-export function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
