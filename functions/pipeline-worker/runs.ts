@@ -11,9 +11,10 @@ export type Claim =
   /**
    * Held by a worker whose lease is still live. `sameMessage`: the lease is held by an
    * earlier delivery of this very message — which therefore never answered (its worker
-   * died or timed out), so this delivery must come back once the lease has expired.
+   * died or timed out), so this delivery must take the run over once the lease has
+   * expired, `leaseLeftMs` from now.
    */
-  | { kind: 'leased'; sameMessage: boolean }
+  | { kind: 'leased'; sameMessage: boolean; leaseLeftMs: number }
   /** The org already runs as many pipelines as its plan allows. */
   | { kind: 'org-busy'; limit: number };
 
@@ -41,8 +42,9 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     );
     const orgRow = org.rows[0];
     if (orgRow === undefined) return { kind: 'missing' };
-    const run = await client.query<{ status: string; live: boolean; lease_message_id: string | null }>(
-      `SELECT status, coalesce(lease_expires_at > now(), false) AS live, lease_message_id
+    const run = await client.query<{ status: string; live: boolean; lease_message_id: string | null; lease_left_ms: number }>(
+      `SELECT status, coalesce(lease_expires_at > now(), false) AS live, lease_message_id,
+              coalesce(greatest(0, extract(epoch FROM lease_expires_at - now()) * 1000), 0)::float8 AS lease_left_ms
          FROM pipeline_runs
         WHERE id = $1 AND org_id = $2 AND pipeline_id = $3 AND run_date = $4::date
           FOR UPDATE`,
@@ -52,7 +54,7 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     if (runRow === undefined) return { kind: 'missing' };
     if (runRow.status === 'succeeded' || runRow.status === 'failed') return { kind: 'finished', status: runRow.status };
     if (runRow.status === 'running' && runRow.live) {
-      return { kind: 'leased', sameMessage: messageId !== undefined && runRow.lease_message_id === messageId };
+      return { kind: 'leased', sameMessage: messageId !== undefined && runRow.lease_message_id === messageId, leaseLeftMs: Math.ceil(runRow.lease_left_ms) };
     }
     const running = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pipeline_runs

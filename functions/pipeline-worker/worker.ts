@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../shared/crypto/index.js';
-import { getDb } from '../../shared/db/index.js';
+import { getDb, type Db } from '../../shared/db/index.js';
 import { AppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { addLogContext, log } from '../../shared/log/index.js';
 import { providerOfPipeline, type PipelineRunMessage } from '../../shared/pipelines/index.js';
@@ -8,7 +9,7 @@ import type { MessageContext } from '../../shared/pubsub/index.js';
 import type { WorkerConfig } from './config.js';
 import { appendHistory } from './history.js';
 import { replaceDay } from './load.js';
-import { claimRun, failUnclaimedRun, finishRun, releaseRun, type RunOutcome } from './runs.js';
+import { claimRun, failUnclaimedRun, finishRun, releaseRun, type Claim, type RunOutcome } from './runs.js';
 
 /** What a successful attempt produced. */
 interface Loaded {
@@ -85,8 +86,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
     await failUnclaimedRun(db, message, `Unknown pipeline ${message.pipeline_id}`);
     throw new AppError('INVALID_ARGUMENT', `Unknown pipeline ${message.pipeline_id}`);
   }
-  // The lease lasts as long as this invocation may: past it, the platform has ended us.
-  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+  const claim = await claimOrTakeOver(db, message, context);
   switch (claim.kind) {
     case 'missing':
       log.warn('No run matches this message; acked', { pipeline_id: message.pipeline_id, date: message.date });
@@ -97,7 +97,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
     case 'leased':
       if (claim.sameMessage) {
         // An earlier delivery of this message holds the lease and never answered: its
-        // worker died. Come back when the lease has expired, and take the run over then.
+        // worker died. Its lease ends too late to wait for here: come back after it.
         throw new UnavailableError('An earlier delivery of this message holds the run\'s lease; retry once it expires');
       }
       log.info('Another worker holds a live lease on this run; duplicate delivery acked');
@@ -156,6 +156,31 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
   // The last transient failure nacks, so Pub/Sub dead-letters the message.
   if (failure !== undefined && failure.retryable) throw failure;
 }
+
+/**
+ * Claims the run; or, when an earlier delivery of this very message holds its lease (that
+ * delivery never answered: its worker died) and the lease ends within the first half of
+ * what is left of this invocation, waits for it to end and claims the run then. A
+ * redelivery that only nacked would spend one of the subscription's few delivery attempts
+ * per backoff while the lease runs out — all of them, when the backoffs are shorter than
+ * the lease — and the message would be dead-lettered with its run still `running`.
+ */
+async function claimOrTakeOver(db: Db, message: PipelineRunMessage, context: MessageContext): Promise<Claim> {
+  // The lease lasts as long as this invocation may: past it, the platform has ended us.
+  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+  if (claim.kind !== 'leased' || !claim.sameMessage || claim.leaseLeftMs > context.deadline.remainingMs() / 2) return claim;
+  const waitMs = claim.leaseLeftMs + TAKEOVER_SLACK_MS;
+  log.info('An earlier delivery of this message holds the run\'s lease and never answered; taking the run over when it expires', { wait_ms: waitMs });
+  try {
+    await sleep(waitMs, undefined, { signal: context.deadline.signal });
+  } catch {
+    throw new UnavailableError('The invocation ended while waiting for an expired worker\'s lease');
+  }
+  return claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+}
+
+/** Waited past a dead worker's lease end, so the database's `now()` is past it too. */
+const TAKEOVER_SLACK_MS = 250;
 
 /** Releases the lease after a transient failure; its own failure must not hide the first. */
 async function giveBack(runId: string, token: string, reason: string): Promise<void> {

@@ -483,8 +483,9 @@ describe('a worker that dies or stops mid-run', () => {
     const date = daysAgo(90);
     openai.script.push({ kind: 'hang' });
     // The instance that will die has a short deadline, so its lease (which ends at its
-    // deadline) expires within the first redeliveries; the replacement is up beforehand,
-    // as Cloud Run would have one, so the kill comes right after the claim.
+    // deadline) is short: the first redelivery the replacement gets waits for it to end and
+    // takes the run over. The replacement is up beforehand, as Cloud Run would have one, so
+    // the kill comes right after the claim.
     const replacement = await startFunctionProcess({ source: sources['pipeline-worker'] as string, target: 'pipeline-worker', signatureType: 'cloudevent', env: workerEnv(), healthTimeoutMs: 90_000 });
     const dying = await startFunctionProcess({
       source: sources['pipeline-worker'] as string,
