@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -569,6 +569,8 @@ afterAll(async () => {
   await Promise.all([pricing.close(), subscriptions.close(), integrations.close()]);
   await closeTestDb();
   await closeFunctionRuntime();
+  // The key file is secret material: it does not outlive the run.
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('malformed requests', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,8 @@ afterAll(async () => {
   await fn.close();
   await closeTestDb();
   await closeFunctionRuntime();
+  // The key file is secret material: it does not outlive the run.
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 const api = (method: string, p: string, body?: unknown): ReturnType<typeof call> => call(fn.url, org.apiKey, method, p, body);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,8 @@ afterAll(async () => {
   await fn.close();
   await closeTestDb();
   await closeFunctionRuntime();
+  // The key file is secret material: it does not outlive the run.
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('integrations validation deadline', () => {

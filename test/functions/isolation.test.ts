@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,8 @@ afterAll(async () => {
   await Promise.all([pricing.close(), subscriptions.close(), integrations.close()]);
   await closeTestDb();
   await closeFunctionRuntime();
+  // The key file is secret material: it does not outlive the run.
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** A snapshot of everything org B owns, to prove A's calls changed none of it. */
