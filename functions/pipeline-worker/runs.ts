@@ -42,8 +42,9 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     );
     const orgRow = org.rows[0];
     if (orgRow === undefined) return { kind: 'missing' };
-    const run = await client.query<{ status: string; live: boolean; lease_message_id: string | null; lease_left_ms: number }>(
-      `SELECT status, coalesce(lease_expires_at > now(), false) AS live, lease_message_id,
+    // A lease is live while time is left of it (none when there is no lease).
+    const run = await client.query<{ status: string; lease_message_id: string | null; lease_left_ms: number }>(
+      `SELECT status, lease_message_id,
               coalesce(greatest(0, extract(epoch FROM lease_expires_at - now()) * 1000), 0)::float8 AS lease_left_ms
          FROM pipeline_runs
         WHERE id = $1 AND org_id = $2 AND pipeline_id = $3 AND run_date = $4::date
@@ -53,7 +54,7 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     const runRow = run.rows[0];
     if (runRow === undefined) return { kind: 'missing' };
     if (runRow.status === 'succeeded' || runRow.status === 'failed') return { kind: 'finished', status: runRow.status };
-    if (runRow.status === 'running' && runRow.live) {
+    if (runRow.status === 'running' && runRow.lease_left_ms > 0) {
       return { kind: 'leased', sameMessage: messageId !== undefined && runRow.lease_message_id === messageId, leaseLeftMs: Math.ceil(runRow.lease_left_ms) };
     }
     const running = await client.query<{ n: number }>(

@@ -167,7 +167,8 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
  */
 async function claimOrTakeOver(db: Db, message: PipelineRunMessage, context: MessageContext): Promise<Claim> {
   // The lease lasts as long as this invocation may: past it, the platform has ended us.
-  const claim = await claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+  const claimNow = (): Promise<Claim> => claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+  const claim = await claimNow();
   if (claim.kind !== 'leased' || !claim.sameMessage || claim.leaseLeftMs > context.deadline.remainingMs() / 2) return claim;
   const waitMs = claim.leaseLeftMs + TAKEOVER_SLACK_MS;
   log.info('An earlier delivery of this message holds the run\'s lease and never answered; taking the run over when it expires', { wait_ms: waitMs });
@@ -176,7 +177,7 @@ async function claimOrTakeOver(db: Db, message: PipelineRunMessage, context: Mes
   } catch {
     throw new UnavailableError('The invocation ended while waiting for an expired worker\'s lease');
   }
-  return claimRun(db, message, context.deadline.remainingMs() + 1_000, context.messageId);
+  return claimNow();
 }
 
 /** Waited past a dead worker's lease end, so the database's `now()` is past it too. */
