@@ -60,7 +60,11 @@ const MANIFEST_INPUT = {
   adminHeadroom: 2,
   env: {
     // Bundles ship with source maps; stack traces should point at the TypeScript.
-    NODE_OPTIONS: '--enable-source-maps',
+    // The young generation is capped at 3 × 4 MB: V8 grows it to 3 × 16 MB under a burst of
+    // short-lived objects (a body sent as one-byte chunks makes one Buffer per byte) and keeps
+    // it, +30 MB of RSS an attacker buys with one request; at 4 MB a series of such floods
+    // grows RSS by ~5 MB (test/fault/hostileBodies.test.ts).
+    NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=4',
   },
   cloud: {
     serviceAccount: 'cloudact-functions',

@@ -6,8 +6,8 @@ import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js'
 import { log, withLogContext } from '../log/index.js';
 import { logAccess } from './logAccess.js';
 import { afterwork, needsAfterwork, type AuditEvent, type InvocationHooks } from './afterwork.js';
-import { dispatch, type Router } from './dispatch.js';
-import { installFrameworkErrorHandler } from './frameworkErrors.js';
+import { badPathSegment, dispatch, methodNotAllowed, type Router } from './dispatch.js';
+import { installRequestGate, type BodyPlan } from './requestGate.js';
 import { logContextOf, newRequestState, type RequestState } from './requestState.js';
 import { pathOf } from './requestParts.js';
 import { compile, match } from './route.js';
@@ -53,10 +53,31 @@ export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctio
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
 
-  // Process-wide, once. Before the body is read: only paths this function serves are claimed here.
-  installFrameworkErrorHandler((req) => {
+  // Process-wide, once. Before the body is read: what this function's routes make of it.
+  installRequestGate(function bodyPlanOf(req): BodyPlan | undefined {
     const result = match(router.routes, req.method ?? 'GET', pathOf(req.url));
-    return result.kind === 'match' ? (result.route.maxBodyBytes ?? router.defaultLimit) : undefined;
+    switch (result.kind) {
+      case 'match': {
+        const { auth, maxBodyBytes } = result.route;
+        const limit = maxBodyBytes ?? router.defaultLimit;
+        if (auth === undefined || limit <= router.defaultLimit) return { limit };
+        // A large body is read only for a caller who is allowed to send it. The route's own
+        // authenticator, under its own deadline; dispatch authenticates again from the cache.
+        return {
+          limit,
+          authenticate: function authenticateBeforeBody(request): Promise<unknown> {
+            const deadline = new Deadline({ timeoutMs, safetyMarginMs });
+            return runWithDeadline(deadline, () => auth(request as Request)).finally(() => deadline.dispose());
+          },
+        };
+      }
+      case 'method':
+        return { refuse: methodNotAllowed(result.allow) };
+      case 'bad-path':
+        return { refuse: badPathSegment(result.segment) };
+      case 'none':
+        return undefined;
+    }
   });
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
 

@@ -29,7 +29,7 @@ export function dispatch(state: RequestState, router: Router): HttpResult | Prom
   if (found.kind === 'none') throw new AppError('NOT_FOUND', `No route for ${method} ${pathname}`);
   if (found.kind === 'method') throw methodNotAllowed(found.allow);
   if (found.kind === 'bad-path') {
-    throw new InvalidArgumentError('A path segment is not valid percent-encoding', [{ path: found.segment, message: 'Invalid encoding' }]);
+    throw badPathSegment(found.segment);
   }
   const route = found.route;
   state.route = route;
@@ -47,7 +47,12 @@ function invoke(state: RequestState, route: AnyRoute, method: string, auth: unkn
   return route.handler({ params, query, body, auth, requestId, deadline, req, res });
 }
 
+/** `400` for a path segment that is not valid percent-encoding. */
+export function badPathSegment(segment: string): AppError {
+  return new InvalidArgumentError('A path segment is not valid percent-encoding', [{ path: segment, message: 'Invalid encoding' }]);
+}
+
 /** `405` with the `Allow` header, carried by the error like any header an error needs. */
-function methodNotAllowed(allow: string[]): AppError {
+export function methodNotAllowed(allow: string[]): AppError {
   return new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allow.join(', ')}`, { headers: { allow: allow.join(', ') } });
 }

@@ -7,7 +7,6 @@ export type { AnyRoute, Authenticator, HandlerContext, HttpMethod, HttpResult, R
 export { SerializedJson } from './types.js';
 export { cursorParam, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, limitParam, MAX_PAGE_SIZE } from './cursor.js';
 export { assertUtf8Body, storableText, withUtf8Body } from './text.js';
-export { installFrameworkErrorHandler, type BodyLimitFor } from './frameworkErrors.js';
-export { UNROUTED_BODY_LIMIT } from './boundedBody.js';
+export { installRequestGate, type BodyLimitFor, type BodyPlan } from './requestGate.js';
 export { keysetPage, type KeysetPageOptions, type Page } from './keysetPage.js';
 export { noQuery } from './noQuery.js';

@@ -4,9 +4,16 @@ import { runtimeConfig } from '../config/index.js';
 import { Deadline, runWithDeadline } from '../deadline/index.js';
 import { isAppError, toAppError } from '../errors/index.js';
 import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
-import { installFrameworkErrorHandler } from '../http/index.js';
+import { installRequestGate } from '../http/index.js';
 import { log, withLogContext } from '../log/index.js';
 import { decodeMessage, messageIdOf, publishTimeOf } from './decode.js';
+
+/**
+ * The largest push body an event function reads: a Pub/Sub push envelope around one of our
+ * messages (run requests, maintenance ticks — a few hundred bytes of JSON, base64-encoded)
+ * is far smaller; anything bigger is not ours and is refused (`413`) after 64 KiB at most.
+ */
+export const PUSH_BODY_LIMIT = 64 * 1024;
 
 /** What a message handler gets besides the parsed payload. */
 export interface MessageContext {
@@ -45,8 +52,10 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
-  // A push body is read, inflated and parsed before the handler runs: bound it like any body.
-  installFrameworkErrorHandler(() => config.MAX_BODY_BYTES, { healthz: true });
+  // A push body is read, inflated and parsed before the handler runs: bound it like any body,
+  // by the push limit — our messages are well under a KiB, so no push body is "large".
+  // The push endpoint is the function's root URL; nothing else takes a body.
+  installRequestGate((req) => (req.method === 'POST' && (req.url === '/' || req.url?.startsWith('/?') === true) ? { limit: PUSH_BODY_LIMIT } : undefined), { healthz: true });
 
   return async function handleEvent(event: CloudEvent<unknown>): Promise<void> {
     const deadline = new Deadline({ timeoutMs, safetyMarginMs });

@@ -608,8 +608,7 @@ describe('malformed requests', () => {
 
 describe('percent-encoding in the path', () => {
   // Express decodes its catch-all route parameter before our handler runs and hands the
-  // URIError (status 400) to the framework error hook, which maps only body-parser errors
-  // today. Needs the shared/http/frameworkErrors.ts change described in the report.
+  // URIError (status 400) to the request gate's final handler (shared/http/requestGate.ts).
   it.each(['/v1/pricing/%ZZ/gpt-4o', '/v1/pricing/openai/a%', '/v1/subscriptions/%E0%A4%A', '/v1/integrations/%'])(
     'answers %s (not valid percent-encoding) with 400, not 500',
     async (badPath) => {

@@ -6,7 +6,9 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { UnauthenticatedError } from '../../shared/errors/index.js';
 import { createHttpHandler, route, SerializedJson } from '../../shared/http/index.js';
+import { sendPieces } from '../helpers/hostileRequest.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 
 /** Set by `/v1/wait-for-cancel`: resolves with the deadline's abort reason. */
@@ -30,6 +32,18 @@ http(
     name: 'http-wrapper-test',
     routes: [
       route({ method: 'POST', path: '/v1/things', body: thingSchema, handler: async ({ body }) => ({ status: 201, body }) }),
+      route({
+        method: 'POST',
+        path: '/v1/things/bulk',
+        maxBodyBytes: 8 * 1024 * 1024,
+        body: z.object({ items: z.array(thingSchema) }),
+        auth: async (req) => {
+          bulkAuthCalls += 1;
+          if (req.headers.authorization !== 'Bearer let-me-in') throw new UnauthenticatedError();
+          return 'caller';
+        },
+        handler: async ({ body }) => ({ body: { count: body.items.length } }),
+      }),
       route({
         method: 'GET',
         path: '/v1/things',
@@ -90,6 +104,7 @@ http(
 );
 
 let server: Server;
+let bulkAuthCalls = 0;
 let base: string;
 let logs: CapturedLogs;
 
@@ -241,10 +256,60 @@ describe('the HTTP wrapper', () => {
     expectEnvelope(answer, status, code);
   });
 
-  it('gives a path no route serves only a small body limit (64 KiB)', async () => {
-    const answer = await send('POST', '/v1/nothing-here', { headers: json, body: JSON.stringify({ pad: 'x'.repeat(70 * 1024) }) });
+  it('refuses a body to a path no route serves with 404, unread', async () => {
+    const answer = await sendPieces(`${base}/v1/nothing-here`, { bytes: 256 * 1024 });
 
-    expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
+    expect(answer.status).toBe(404);
+    expect((JSON.parse(answer.body) as Envelope).error.code).toBe('NOT_FOUND');
+  });
+
+  it('refuses a body to a known path with a method that takes none with 405, unread', async () => {
+    const answer = await sendPieces(`${base}/v1/things/abc`, { method: 'PUT', bytes: 256 * 1024 });
+
+    expect(answer.status).toBe(405);
+    expect((JSON.parse(answer.body) as Envelope).error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('refuses a body sent in more pieces than its limit allows (one-byte chunks) with 400 naming the body', async () => {
+    // 1 MiB limit: 1,024 + 1,024 pieces at most.
+    const answer = await sendPieces(`${base}/v1/things`, { bytes: 4096 });
+
+    expect(answer.status).toBe(400);
+    const envelope = JSON.parse(answer.body) as Envelope;
+    expect(envelope.error.code).toBe('INVALID_ARGUMENT');
+    expect(envelope.error.details).toEqual([{ path: '(body)', message: 'Too many chunks' }]);
+  });
+
+  it('takes a body sent in a few hundred small chunks', async () => {
+    const body = Buffer.from(JSON.stringify({ name: 'chunky', plan: 'pro', seats: 3 }));
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest(`${base}/v1/things`, { method: 'POST', headers: { ...json, 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      for (const byte of body) req.write(Buffer.of(byte));
+      req.end();
+    });
+
+    expect(answer.status).toBe(201);
+    expect(JSON.parse(answer.text)).toEqual({ name: 'chunky', plan: 'pro', seats: 3 });
+  });
+
+  it('authenticates a large-limit route from its headers before reading any of the body', async () => {
+    bulkAuthCalls = 0;
+    const anonymous = await sendPieces(`${base}/v1/things/bulk`, { bytes: 2 * 1024 * 1024 });
+    const allowed = await send('POST', '/v1/things/bulk', {
+      headers: { ...json, authorization: 'Bearer let-me-in' },
+      body: JSON.stringify({ items: [{ name: 'a', plan: 'free', seats: 1 }] }),
+    });
+
+    expect(anonymous.status).toBe(401);
+    expect(allowed.status).toBe(200);
+    expect(JSON.parse(allowed.text)).toEqual({ count: 1 });
+    // Once before the body (the gate), once in dispatch; the anonymous one only at the gate.
+    expect(bulkAuthCalls).toBe(3);
   });
 
   it('answers a body that is not JSON with 415', async () => {

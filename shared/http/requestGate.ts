@@ -3,11 +3,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError, errorEnvelope, InvalidArgumentError, toAppError } from '../errors/index.js';
 import { log } from '../log/index.js';
-import { hasBody, parseBody, readBoundedBody, UNROUTED_BODY_LIMIT } from './boundedBody.js';
+import { hasBody, parseBody, readBoundedBody } from './boundedBody.js';
 import { requestIdFrom } from './requestId.js';
 
-/** Returns the body limit for a request, or undefined when no route claims it. */
-export type BodyLimitFor = (req: IncomingMessage) => number | undefined;
+/**
+ * What to do with a request's body, decided from its method, path and headers alone:
+ * - `{ limit }`: read it, bounded by `limit` bytes;
+ * - `{ limit, authenticate }`: authenticate from the headers first, and read the body only
+ *   if that passes — for routes whose limit is large, so that an anonymous 8 MiB costs
+ *   nothing;
+ * - `{ refuse }`: answer `refuse` at once without reading a byte (no route takes it).
+ */
+export type BodyPlan =
+  | { limit: number; authenticate?: (req: IncomingMessage) => Promise<unknown> }
+  | { refuse: AppError };
+
+/** Returns the plan for a request's body, or undefined when this function does not know the request. */
+export type BodyLimitFor = (req: IncomingMessage) => BodyPlan | undefined;
 
 const limits: BodyLimitFor[] = [];
 let installed = false;
@@ -66,20 +78,23 @@ interface ParsedRequest extends IncomingMessage {
 }
 
 /**
+ * Installs the gate every request of the process passes before functions-framework sees it.
+ *
  * functions-framework parses every body with body-parser *before* our function runs —
  * decompressing and buffering up to 1 GB — and answers its errors (malformed JSON, bad
  * charset) with Express's HTML page. Express has one spot in front of all that:
- * `app.handle(req, res, done)`. We wrap it for the framework's app and read the body
- * there ourselves, bounded by the limit of the route that will serve it (or
- * {@link UNROUTED_BODY_LIMIT} when none does) and counted after decompression, before
- * any parser, authentication or handler sees it. A fully read request is "finished" to
+ * `app.handle(req, res, done)`. We wrap it for the framework's app and decide there, from
+ * the method, path and headers, what the body may cost ({@link BodyPlan}): a body no route
+ * takes is refused unread; a route with a large limit authenticates first; the rest is read
+ * by {@link readBoundedBody}, bounded by the route's limit, counted after decompression and
+ * per piece, before any parser, authentication or handler sees it. A fully read request is "finished" to
  * body-parser, which then leaves it alone: the framework never buffers an unbounded body.
  * The `done` callback we supply gives the framework's own errors our envelope.
  *
  * It targets the `express` that functions-framework itself resolves, and must run before
  * the framework builds its app — our module is loaded first, so it does.
  */
-export function installFrameworkErrorHandler(limitFor: BodyLimitFor, { healthz = false }: { healthz?: boolean } = {}): void {
+export function installRequestGate(limitFor: BodyLimitFor, { healthz = false }: { healthz?: boolean } = {}): void {
   limits.push(limitFor);
   if (healthz) answerHealthz = true;
   if (installed) return;
@@ -119,30 +134,58 @@ export function installFrameworkErrorHandler(limitFor: BodyLimitFor, { healthz =
       proceed();
       return;
     }
-    readBoundedBody(req, bodyLimitOf(req)).then(
-      (raw) => {
-        const parsed = req as ParsedRequest;
-        parsed.rawBody = raw;
-        try {
-          parsed.body = parseBody(req, raw);
-        } catch (error) {
-          send(req, res, toAppError(error));
-          return;
-        }
-        proceed();
+    const plan = bodyPlanOf(req);
+    if ('refuse' in plan) {
+      // Nothing takes this body: say so now, before a byte of it is read or anyone authenticated.
+      refuse(req, res, plan.refuse);
+      return;
+    }
+    const read = (): void => {
+      readBoundedBody(req, { limit: plan.limit }).then(
+        (raw) => {
+          const parsed = req as ParsedRequest;
+          parsed.rawBody = raw;
+          try {
+            parsed.body = parseBody(req, raw);
+          } catch (error) {
+            send(req, res, toAppError(error));
+            return;
+          }
+          proceed();
+        },
+        (error: unknown) => refuse(req, res, toAppError(error)),
+      );
+    };
+    if (plan.authenticate === undefined) {
+      read();
+      return;
+    }
+    // The socket stays paused while the caller is authenticated: nothing of the body is read.
+    req.pause();
+    plan.authenticate(req).then(
+      () => {
+        req.resume();
+        read();
       },
       (error: unknown) => refuse(req, res, toAppError(error)),
     );
   };
 }
 
-/** The first function whose routes claim the request sets its limit (one per process in production; several only when tests host more than one). */
-function bodyLimitOf(req: IncomingMessage): number {
+/**
+ * The first function whose routes claim the request decides (one per process in
+ * production; several only when tests host more than one); when none claims it, the first
+ * refusal (e.g. `405` with `Allow`), else `404`.
+ */
+function bodyPlanOf(req: IncomingMessage): BodyPlan {
+  let refusal: BodyPlan | undefined;
   for (const limitFor of limits) {
-    const limit = limitFor(req);
-    if (limit !== undefined) return limit;
+    const plan = limitFor(req);
+    if (plan === undefined) continue;
+    if (!('refuse' in plan)) return plan;
+    refusal ??= plan;
   }
-  return UNROUTED_BODY_LIMIT;
+  return refusal ?? { refuse: new AppError('NOT_FOUND', 'Not found') };
 }
 
 /**
@@ -164,10 +207,24 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): voi
       timer.unref();
       socket.once('close', () => clearTimeout(timer));
     };
-    res.once('finish', () => req.resume());
+    res.once('finish', () => {
+      // Dropped as it comes, and only so much of it: each piece is still one Buffer from
+      // Node's parser, so a client dribbling one-byte chunks is cut off, not served.
+      let pieces = 0;
+      let bytes = 0;
+      req.on('data', function discard(chunk: Buffer): void {
+        pieces += 1;
+        bytes += chunk.length;
+        if (pieces > REFUSED_LINGER_MAX_PIECES || bytes > REFUSED_LINGER_MAX_BYTES) socket.destroy();
+      });
+      req.resume();
+    });
   }
   send(req, res, error, true);
 }
 
 /** How long a refused request's connection may keep sending (discarded) before it is cut. */
 const REFUSED_LINGER_MS = 5_000;
+/** How many pieces, and bytes, of a refused body are read and dropped before the connection is cut. */
+const REFUSED_LINGER_MAX_PIECES = 4_096;
+const REFUSED_LINGER_MAX_BYTES = 64 * 1024 * 1024;
