@@ -62,26 +62,76 @@ export function orgDatasetId(orgSlug: string): string {
   return `${ORG_DATASET_PREFIX}${orgSlug}`;
 }
 
-/** Daily LLM usage and cost per provider and model, one row per (day, provider, model) load. */
+/**
+ * Daily LLM usage and its cost at the grain the provider reports it: one row per (day,
+ * provider, model as reported, service tier, project, API key) of one pipeline's load,
+ * every token class apart.
+ *
+ * The columns after `loaded_at` came with per-class pricing: NULLABLE, as columns added to
+ * an existing table must be; `npm run bq:migrate-usage` fills them in on rows loaded before
+ * (see deploy/bigquery/migrateUsage.ts).
+ */
 export const LLM_USAGE_DAILY: TableDefinition = {
   tableId: 'llm_usage_daily',
-  description: 'Daily LLM usage and cost of one org, per provider and model.',
+  description: 'Daily LLM usage and cost of one org, per provider, model, service tier, project and token class.',
   fields: [
     { name: 'usage_date', type: 'DATE', mode: 'REQUIRED', description: 'The UTC day the usage happened.' },
     { name: 'org_slug', type: 'STRING', mode: 'REQUIRED', description: 'The org (the dataset holds one org; kept for exports and unions).' },
     { name: 'provider', type: 'STRING', mode: 'REQUIRED', description: 'LLM provider, e.g. openai.' },
-    { name: 'model', type: 'STRING', mode: 'REQUIRED', description: 'Model id as the provider names it.' },
-    { name: 'requests', type: 'INT64', mode: 'REQUIRED', description: 'API requests that day.' },
-    { name: 'input_tokens', type: 'INT64', mode: 'REQUIRED', description: 'Prompt tokens that day.' },
-    { name: 'output_tokens', type: 'INT64', mode: 'REQUIRED', description: 'Completion tokens that day.' },
-    { name: 'cost_usd', type: 'NUMERIC', mode: 'REQUIRED', description: 'Cost in USD, priced at load time.' },
+    { name: 'model', type: 'STRING', mode: 'REQUIRED', description: 'Model id as the provider reports it (often a dated snapshot).' },
+    { name: 'requests', type: 'INT64', mode: 'REQUIRED', description: 'API requests that day (0 where the provider reports none).' },
+    { name: 'input_tokens', type: 'INT64', mode: 'REQUIRED', description: 'All input tokens: the sum of the input classes.' },
+    { name: 'output_tokens', type: 'INT64', mode: 'REQUIRED', description: 'All output tokens: tokens_output + tokens_output_audio.' },
+    { name: 'cost_usd', type: 'NUMERIC', mode: 'REQUIRED', description: 'Our price of the row, in USD: each class at its own rate, exact to the nano-dollar.' },
     { name: 'pipeline_run_id', type: 'STRING', mode: 'NULLABLE', description: 'The pipeline run that loaded the row.' },
     { name: 'loaded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the row was loaded.' },
+    { name: 'source', type: 'STRING', mode: 'NULLABLE', description: 'The pipeline that loaded the row (openai_usage_daily, demo_usage_daily, …); a run replaces only its own.' },
+    { name: 'service_tier', type: 'STRING', mode: 'NULLABLE', description: 'standard, batch, flex or priority (or the provider\'s own name for another tier).' },
+    { name: 'project_id', type: 'STRING', mode: 'NULLABLE', description: 'OpenAI project or Anthropic workspace; null for none or the default workspace.' },
+    { name: 'api_key_id', type: 'STRING', mode: 'NULLABLE', description: 'The provider\'s API key id, where it reports one.' },
+    { name: 'tokens_input_uncached', type: 'INT64', mode: 'NULLABLE', description: 'Uncached text input tokens.' },
+    { name: 'tokens_input_cached', type: 'INT64', mode: 'NULLABLE', description: 'Input tokens read from a prompt cache.' },
+    { name: 'tokens_cache_write_5m', type: 'INT64', mode: 'NULLABLE', description: 'Input tokens written to a 5-minute cache.' },
+    { name: 'tokens_cache_write_1h', type: 'INT64', mode: 'NULLABLE', description: 'Input tokens written to a 1-hour cache.' },
+    { name: 'tokens_output', type: 'INT64', mode: 'NULLABLE', description: 'Text (and image) output tokens.' },
+    { name: 'tokens_input_audio', type: 'INT64', mode: 'NULLABLE', description: 'Uncached audio input tokens.' },
+    { name: 'tokens_output_audio', type: 'INT64', mode: 'NULLABLE', description: 'Audio output tokens.' },
+    { name: 'tokens_input_image', type: 'INT64', mode: 'NULLABLE', description: 'Uncached image input tokens.' },
+    { name: 'unpriced_tokens', type: 'INT64', mode: 'NULLABLE', description: 'Tokens no price covered (cost 0, counted).' },
+    { name: 'price_entry', type: 'STRING', mode: 'NULLABLE', description: 'The price entry that priced the row (source:provider/model/match/tier/effective_from); null when none did.' },
   ],
   partitionField: 'usage_date',
   // One org per table: queries filter on dates (partitions) then group by provider/model.
   clustering: ['provider', 'model'],
   // Every reader (costs, the pipeline worker's replace) filters on usage_date; a full scan is a bug.
+  requirePartitionFilter: true,
+};
+
+/** The token columns of {@link LLM_USAGE_DAILY}, by class: `tokens_<class>`. */
+export const TOKEN_COLUMN_PREFIX = 'tokens_';
+
+/**
+ * What the provider itself billed, per day and cost line (OpenAI organization Costs API,
+ * Anthropic cost report): shown beside our estimate, never mixed into it.
+ */
+export const LLM_BILLED_COST_DAILY: TableDefinition = {
+  tableId: 'llm_billed_cost_daily',
+  description: "The provider's own billed cost of one org, per day and cost line.",
+  fields: [
+    { name: 'usage_date', type: 'DATE', mode: 'REQUIRED', description: 'The UTC day billed.' },
+    { name: 'org_slug', type: 'STRING', mode: 'REQUIRED', description: 'The org.' },
+    { name: 'provider', type: 'STRING', mode: 'REQUIRED', description: 'The provider that billed it.' },
+    { name: 'source', type: 'STRING', mode: 'REQUIRED', description: 'The pipeline that loaded the row; a run replaces only its own.' },
+    { name: 'project_id', type: 'STRING', mode: 'NULLABLE', description: 'OpenAI project or Anthropic workspace, where the line names one.' },
+    { name: 'model', type: 'STRING', mode: 'NULLABLE', description: 'The model, where the line names one.' },
+    { name: 'service_tier', type: 'STRING', mode: 'NULLABLE', description: 'The service tier, where the line names one.' },
+    { name: 'description', type: 'STRING', mode: 'NULLABLE', description: "The provider's description of the line (OpenAI line_item, Anthropic description)." },
+    { name: 'billed_cost_usd', type: 'NUMERIC', mode: 'REQUIRED', description: 'The amount billed, in USD, exactly as the provider reported it.' },
+    { name: 'pipeline_run_id', type: 'STRING', mode: 'NULLABLE', description: 'The pipeline run that loaded the row.' },
+    { name: 'loaded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the row was loaded.' },
+  ],
+  partitionField: 'usage_date',
+  clustering: ['provider', 'source'],
   requirePartitionFilter: true,
 };
 
@@ -145,14 +195,14 @@ export function orgDataset(orgSlug: string): DatasetDefinition {
     datasetId: orgDatasetId(orgSlug),
     description: `CloudAct usage and cost facts of org ${orgSlug}.`,
     labels: { org: orgSlug, ...MANAGED_BY_LABEL },
-    tables: [LLM_USAGE_DAILY],
+    tables: [LLM_USAGE_DAILY, LLM_BILLED_COST_DAILY],
   };
 }
 
 // Row shapes are type aliases, not interfaces, so they are assignable to
 // `Record<string, unknown>` (what `insertRows` takes).
 
-/** A row of `llm_usage_daily` as it is streamed (JSON values: NUMERIC as a decimal string). */
+/** A row of `llm_usage_daily` as JSON values (NUMERIC as a decimal string). */
 export type LlmUsageDailyRow = {
   usage_date: string;
   org_slug: string;
@@ -164,6 +214,20 @@ export type LlmUsageDailyRow = {
   cost_usd: string;
   pipeline_run_id: string | null;
   loaded_at: string;
+  source: string;
+  service_tier: string;
+  project_id: string | null;
+  api_key_id: string | null;
+  tokens_input_uncached: number;
+  tokens_input_cached: number;
+  tokens_cache_write_5m: number;
+  tokens_cache_write_1h: number;
+  tokens_output: number;
+  tokens_input_audio: number;
+  tokens_output_audio: number;
+  tokens_input_image: number;
+  unpriced_tokens: number;
+  price_entry: string | null;
 };
 
 /** A row of `org_audit_logs` as it is streamed. */
