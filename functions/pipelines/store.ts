@@ -1,5 +1,6 @@
 import type { DbClient, SqlParam } from '../../shared/db/index.js';
 import { getDb } from '../../shared/db/index.js';
+import { parseUsd, usdForApi } from '../../shared/money/index.js';
 
 /** A run as the API shows it (API.md). */
 export interface RunView {
@@ -17,9 +18,12 @@ export interface RunView {
   finished_at: string | null;
 }
 
-/** Timestamps as RFC 3339 UTC text with milliseconds; money as a JSON number. */
+/**
+ * Timestamps as RFC 3339 UTC text with milliseconds; money as exact `numeric` text, made a
+ * JSON number once, rounded half-even to 6 places, by {@link toView}.
+ */
 const RUN_COLUMNS = `id AS run_id, pipeline_id, to_char(run_date, 'YYYY-MM-DD') AS date, status, attempts,
-       rows_loaded::float8 AS rows_loaded, cost_usd::float8 AS cost_usd, unpriced_rows, error,
+       rows_loaded::float8 AS rows_loaded, cost_usd::text AS cost_usd, unpriced_rows, error,
        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
        to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
        to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS finished_at`;
@@ -37,15 +41,35 @@ export type QueueOutcome =
   | { kind: 'active'; runId: string };
 
 /**
- * Counts the trigger against today's (UTC) quota and queues the run, in one transaction,
- * so a trigger refused for any reason uses no quota:
+ * Queues the run and counts it against today's (UTC) quota, in one transaction, so only a
+ * trigger that queues a run uses quota (API.md):
  *
- * - the quota row is incremented only while under the plan's daily limit — one statement,
- *   whose row lock serialises concurrent triggers of the org, so they never exceed it;
- * - the partial unique index on active runs (org, pipeline, date) refuses a second active
- *   run whatever the interleaving; the caller learns the active run's id.
+ * - the run first: the partial unique index on active runs (org, pipeline, date) refuses a
+ *   second active run whatever the interleaving (a concurrent duplicate waits for the first
+ *   to commit, then inserts nothing) — and a refused duplicate has touched no quota;
+ * - then the quota row, incremented only while under the plan's daily limit — one
+ *   statement, whose row lock serialises the org's concurrent triggers, so they never
+ *   exceed it; over the limit, the run just inserted is deleted again before the commit.
  */
 export async function queueRun(client: DbClient, orgId: string, pipelineId: string, date: string): Promise<QueueOutcome> {
+  // ON CONFLICT DO NOTHING on the partial index: a concurrent trigger of the same pipeline
+  // and date that committed first makes this return no row, without an error that would
+  // abort the transaction.
+  const inserted = await client.query<{ id: string }>(
+    `INSERT INTO pipeline_runs (org_id, pipeline_id, run_date, status)
+     VALUES ($1, $2, $3, 'queued')
+     ON CONFLICT (org_id, pipeline_id, run_date) WHERE status IN ('queued', 'running') DO NOTHING
+     RETURNING id`,
+    [orgId, pipelineId, date],
+  );
+  const runId = inserted.rows[0]?.id;
+  if (runId === undefined) {
+    const active = await client.query<{ id: string }>(
+      `SELECT id FROM pipeline_runs WHERE org_id = $1 AND pipeline_id = $2 AND run_date = $3 AND status IN ('queued', 'running')`,
+      [orgId, pipelineId, date],
+    );
+    return { kind: 'active', runId: active.rows[0]?.id ?? '' };
+  }
   const counted = await client.query<{ pipelines_run: number; daily: number }>(
     `WITH lim AS (SELECT p.daily_pipeline_runs AS daily FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1)
      INSERT INTO usage_quotas AS q (org_id, usage_date, pipelines_run)
@@ -55,27 +79,10 @@ export async function queueRun(client: DbClient, orgId: string, pipelineId: stri
      RETURNING q.pipelines_run, (SELECT daily FROM lim) AS daily`,
     [orgId],
   );
-  if (counted.rows.length === 0) {
-    const { rows } = await client.query<{ daily: number }>('SELECT p.daily_pipeline_runs AS daily FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1', [orgId]);
-    return { kind: 'quota', dailyLimit: rows[0]?.daily ?? 0 };
-  }
-  // ON CONFLICT DO NOTHING on the partial index: a concurrent trigger of the same
-  // pipeline and date that committed first makes this return no row, without an error
-  // that would abort the transaction.
-  const inserted = await client.query<{ id: string }>(
-    `INSERT INTO pipeline_runs (org_id, pipeline_id, run_date, status)
-     VALUES ($1, $2, $3, 'queued')
-     ON CONFLICT (org_id, pipeline_id, run_date) WHERE status IN ('queued', 'running') DO NOTHING
-     RETURNING id`,
-    [orgId, pipelineId, date],
-  );
-  const runId = inserted.rows[0]?.id;
-  if (runId !== undefined) return { kind: 'queued', runId };
-  const active = await client.query<{ id: string }>(
-    `SELECT id FROM pipeline_runs WHERE org_id = $1 AND pipeline_id = $2 AND run_date = $3 AND status IN ('queued', 'running')`,
-    [orgId, pipelineId, date],
-  );
-  return { kind: 'active', runId: active.rows[0]?.id ?? '' };
+  if (counted.rows.length > 0) return { kind: 'queued', runId };
+  await client.query('DELETE FROM pipeline_runs WHERE id = $1', [runId]);
+  const { rows } = await client.query<{ daily: number }>('SELECT p.daily_pipeline_runs AS daily FROM orgs o JOIN plan_limits p ON p.plan = o.plan WHERE o.id = $1', [orgId]);
+  return { kind: 'quota', dailyLimit: rows[0]?.daily ?? 0 };
 }
 
 /**
@@ -110,8 +117,15 @@ export async function markPublished(runId: string): Promise<void> {
 /** One run of the org; undefined for an unknown id or another org's. */
 export async function getRun(orgId: string, runId: string): Promise<RunView | undefined> {
   const db = await getDb();
-  const { rows } = await db.query<RunView>(`SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE org_id = $1 AND id = $2`, [orgId, runId]);
-  return rows[0];
+  const { rows } = await db.query<StoredRun>(`SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE org_id = $1 AND id = $2`, [orgId, runId]);
+  return rows[0] === undefined ? undefined : toView(rows[0]);
+}
+
+/** A run as read: its cost still the exact `numeric` text. */
+type StoredRun = Omit<RunView, 'cost_usd'> & { cost_usd: string };
+
+function toView<R extends StoredRun>(row: R): Omit<R, 'cost_usd'> & { cost_usd: number } {
+  return { ...row, cost_usd: usdForApi(parseUsd(row.cost_usd)) };
 }
 
 /** A run with its list sort key: creation time in microseconds since the epoch, as text. */
@@ -142,11 +156,11 @@ export async function listRuns(
   }
   params.push(take);
   const db = await getDb();
-  const { rows } = await db.query<RunRow>(
+  const { rows } = await db.query<StoredRun & { created_micros: string }>(
     `SELECT ${RUN_COLUMNS}, (extract(epoch FROM created_at) * 1e6)::bigint::text AS created_micros
        FROM pipeline_runs WHERE ${where.join(' AND ')}
       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
-  return rows;
+  return rows.map(toView);
 }

@@ -409,6 +409,33 @@ describe('triggering', () => {
     }
   });
 
+  it('spends quota only on the trigger that queues: 8 concurrent triggers of one pipeline and date are one 202, seven 409 and one run counted', async () => {
+    const tenant = await newTenant();
+    const date = daysAgo(61);
+    const held = proxy.target;
+    proxy.target = undefined;
+    try {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => trigger(tenant, 'demo_usage_daily', date)));
+      // Load shed on purpose (503 with Retry-After) may be retried; it changes nothing.
+      for (const [i, answer] of answers.entries()) {
+        let current = answer;
+        for (let retry = 0; current.status === 503 && retry < 10; retry += 1) {
+          await sleep(200);
+          current = await trigger(tenant, 'demo_usage_daily', date);
+        }
+        answers[i] = current;
+      }
+
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409, 409, 409, 409, 409, 409]);
+      const { rows } = await testDb().query<{ n: number }>('SELECT pipelines_run AS n FROM usage_quotas WHERE org_id = $1', [tenant.orgId]);
+      expect(rows[0]?.n).toBe(1);
+      const q = await api(quota.url, tenant, 'GET', '/v1/quota');
+      expect(q.body.pipelines_run_today).toBe(1);
+    } finally {
+      proxy.target = held;
+    }
+  });
+
   it('replays the first answer for a repeated Idempotency-Key, and refuses the key with another body', async () => {
     const tenant = await newTenant();
     const key = `idem-${randomBytes(6).toString('hex')}`;
