@@ -207,18 +207,25 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): voi
       timer.unref();
       socket.once('close', () => clearTimeout(timer));
     };
-    res.once('finish', () => {
-      // Dropped as it comes, and only so much of it: each piece is still one Buffer from
-      // Node's parser, so a client dribbling one-byte chunks is cut off, not served.
-      let pieces = 0;
-      let bytes = 0;
-      req.on('data', function discard(chunk: Buffer): void {
-        pieces += 1;
-        bytes += chunk.length;
-        if (pieces > REFUSED_LINGER_MAX_PIECES || bytes > REFUSED_LINGER_MAX_BYTES) socket.destroy();
-      });
-      req.resume();
+    // The rest of the body is read and dropped as it comes — from now, not once the answer is
+    // out: a request nobody read is "dumped" by Node when its answer finishes, and a dumped
+    // body is parsed to the end unseen, piece by piece. Each piece is still one Buffer from
+    // Node's parser, so past a cap the connection is cut (once the answer has gone out).
+    let pieces = 0;
+    let bytes = 0;
+    let cut = false;
+    req.on('data', function discard(chunk: Buffer): void {
+      pieces += 1;
+      bytes += chunk.length;
+      if (cut || (pieces <= REFUSED_LINGER_MAX_PIECES && bytes <= REFUSED_LINGER_MAX_BYTES)) return;
+      cut = true;
+      if (res.writableFinished) socket.destroy();
+      else req.pause();
     });
+    res.once('finish', () => {
+      if (cut) socket.destroy();
+    });
+    req.resume();
   }
   send(req, res, error, true);
 }
