@@ -26,9 +26,12 @@ import { generateApiKey } from '../shared/auth/index.js';
 import { centralDataset, ensureDatasetDefinition, orgDataset } from '../shared/analytics/index.js';
 import { closeClients } from '../shared/clients/index.js';
 import { LocalFileKek } from '../shared/crypto/index.js';
-import type { PricedRow } from '../shared/providers/index.js';
+import { demoUsageForDay } from '../shared/demo/index.js';
+import { catalogueEntries, priceUsage, type PricedUsageRow } from '../shared/pricing/index.js';
+import { tokenCounts } from '../shared/usage/index.js';
+import { runQuery } from '../shared/bigquery/index.js';
 import { benchDatabase } from './quota.js';
-import { mean, quantile, table } from './lib/measure.js';
+import { quantile, table } from './lib/measure.js';
 
 const PROJECT = 'local-project';
 const ORGS = Number(process.env.BENCH_PIPELINE_ORGS ?? 50);
@@ -287,40 +290,86 @@ async function burst(label: string, pipelines: FunctionProcess, admin: pg.Pool, 
   };
 }
 
-/** `n` priced rows of one day, distinct per (provider, model) as a provider's report is. */
-function syntheticRows(date: string, n: number): PricedRow[] {
+/** `n` priced rows of one day at the provider's grain: distinct per (model, tier, project, key), every class filled. */
+function syntheticRows(date: string, n: number): PricedUsageRow[] {
   const providers = ['openai', 'anthropic'];
   return Array.from({ length: n }, (_, i) => ({
     usage_date: date,
     provider: providers[i % 2] as string,
-    model: `bench-model-${i}`,
+    model: `bench-model-${i % 50}`,
+    service_tier: ['standard', 'batch', 'flex', 'priority'][i % 4] as string,
+    project_id: `proj_${Math.floor(i / 200) % 10}`,
+    api_key_id: `key_${i}`,
     requests: 100 + (i % 50),
-    input_tokens: 10_000 + i,
-    output_tokens: 2_000 + i,
-    cost_usd: ((10_000 + i) * 0.0000025 + (2_000 + i) * 0.00001).toFixed(10),
+    tokens: tokenCounts({ input_uncached: 10_000 + i, input_cached: 5_000, cache_write_5m: 100, cache_write_1h: 50, output: 2_000 + i, input_audio: 10, output_audio: 5, input_image: 20 }),
+    cost_nanos: 123_456_789n,
+    cost_usd: '0.123456789',
+    unpriced_tokens: 0,
+    price_entry: 'catalogue:openai/bench/snapshots/standard/1970-01-01',
   }));
 }
 
-/** The worker's `replaceDay`, in this process against the same endpoint: ms per call. */
-async function loadTimes(bigquery: BigQuery, sizes: number[]): Promise<{ rows: number; ms: number[] }[]> {
+/**
+ * The baseline: the load as it was before per-class pricing — one row per (provider,
+ * model), seven values each, `DELETE` by provider — into the same table, so both grains are
+ * timed against the same endpoint in the same run.
+ */
+async function oldGrainLoad(orgSlug: string, date: string, rows: readonly PricedUsageRow[]): Promise<void> {
+  const table = `\`org_${orgSlug}.llm_usage_daily\``;
+  await runQuery({
+    sql: [
+      'BEGIN TRANSACTION;',
+      `DELETE FROM ${table} WHERE usage_date = @date AND source IS NULL;`,
+      `INSERT INTO ${table} (usage_date, org_slug, provider, model, requests, input_tokens, output_tokens, cost_usd, pipeline_run_id, loaded_at)
+       SELECT @date, @org, r.provider, r.model, r.requests, r.input_tokens, r.output_tokens, CAST(r.cost_usd AS NUMERIC), 'old', CURRENT_TIMESTAMP()
+         FROM UNNEST(@rows) AS r;`,
+      'COMMIT TRANSACTION;',
+    ].join('\n'),
+    params: {
+      date: BigQuery.date(date),
+      org: orgSlug,
+      rows: rows.map((r) => ({ provider: r.provider, model: `${r.model}-${r.api_key_id ?? ''}`, requests: r.requests, input_tokens: 15_180, output_tokens: 2_005, cost_usd: r.cost_usd })),
+    },
+    types: {
+      date: 'DATE',
+      org: 'STRING',
+      rows: [{ provider: 'STRING', model: 'STRING', requests: 'INT64', input_tokens: 'INT64', output_tokens: 'INT64', cost_usd: 'STRING' }],
+    },
+    tier: 'batch',
+  });
+}
+
+/** The worker's `replaceDay` (new grain) and the old grain's load, in this process against the same endpoint: ms per call. */
+async function loadTimes(bigquery: BigQuery, sizes: number[]): Promise<{ rows: number; ms: number[]; oldMs: number[] }[]> {
   const { replaceDay } = await import('../functions/pipeline-worker/load.js');
   const orgSlug = `bench_load_${randomBytes(4).toString('hex')}`;
   await ensureDatasetDefinition(bigquery, orgDataset(orgSlug), { location: 'US' });
   const date = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
-  const results: { rows: number; ms: number[] }[] = [];
+  const results: { rows: number; ms: number[]; oldMs: number[] }[] = [];
   for (const size of sizes) {
     const rows = syntheticRows(date, size);
     // One load first so every timed call replaces a full day (DELETE finds `size` rows).
-    await replaceDay({ orgSlug, date, runId: 'warm-up', providers: ['openai', 'anthropic'], rows });
+    await replaceDay({ orgSlug, date, runId: 'warm-up', source: 'bench_usage_daily', rows, billed: null });
+    await oldGrainLoad(orgSlug, date, rows);
     const ms: number[] = [];
+    const oldMs: number[] = [];
     for (let i = 0; i < LOAD_REPETITIONS; i += 1) {
-      const started = performance.now();
-      await replaceDay({ orgSlug, date, runId: `bench-${size}-${i}`, providers: ['openai', 'anthropic'], rows });
+      let started = performance.now();
+      await replaceDay({ orgSlug, date, runId: `bench-${size}-${i}`, source: 'bench_usage_daily', rows, billed: null });
       ms.push(performance.now() - started);
+      started = performance.now();
+      await oldGrainLoad(orgSlug, date, rows);
+      oldMs.push(performance.now() - started);
     }
-    results.push({ rows: size, ms });
+    results.push({ rows: size, ms, oldMs });
   }
   return results;
+}
+
+/** Rows a demo day has at the provider's grain, next to the old grain's (one per provider and model). */
+function demoRowsPerDay(): { newGrain: number; oldGrain: number } {
+  const rows = priceUsage(demoUsageForDay({ orgSlug: 'bench_demo', date: daysAgo(3) }), catalogueEntries()).rows;
+  return { newGrain: rows.length, oldGrain: new Set(rows.map((r) => `${r.provider}|${r.model}`)).size };
 }
 
 function daysAgo(n: number): string {
@@ -442,11 +491,22 @@ export async function benchPipelines({ databaseUrl }: { databaseUrl: string }): 
         ],
       ),
     );
-    console.log(`\nBigQuery load: the worker's replaceDay (DELETE + INSERT … UNNEST in one transaction) of one day against the same endpoint, ${LOAD_REPETITIONS} repetitions after one untimed load (ms)`);
+    const perDay = demoRowsPerDay();
+    console.log(`\nRows per demo day: ${perDay.newGrain} at the provider's grain (model × tier × project × key, 8 token classes each) vs ${perDay.oldGrain} at the old grain (provider × model)`);
+    console.log(`\nBigQuery load: the worker's replaceDay (DELETE + INSERT … UNNEST in one transaction, 25 columns a row) vs the old grain's load (10 columns) of one day against the same endpoint, ${LOAD_REPETITIONS} repetitions after one untimed load (ms)`);
     console.log(
       table(
-        ['rows', 'p50', 'min', 'max', 'mean', 'p50 per 10k rows'],
-        loads.map((l) => [String(l.rows), quantile(l.ms, 0.5), Math.min(...l.ms), Math.max(...l.ms), mean(l.ms), (quantile(l.ms, 0.5) * 10_000) / l.rows]),
+        ['rows', 'new p50', 'new min', 'new max', 'new p50 per 10k rows', 'old p50', 'old p50 per 10k rows', 'new/old'],
+        loads.map((l) => [
+          String(l.rows),
+          quantile(l.ms, 0.5),
+          Math.min(...l.ms),
+          Math.max(...l.ms),
+          (quantile(l.ms, 0.5) * 10_000) / l.rows,
+          quantile(l.oldMs, 0.5),
+          (quantile(l.oldMs, 0.5) * 10_000) / l.rows,
+          quantile(l.ms, 0.5) / quantile(l.oldMs, 0.5),
+        ]),
       ),
     );
   } finally {

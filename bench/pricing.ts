@@ -29,7 +29,11 @@ export interface BenchPricingOptions {
   requests?: number;
   /** Untimed requests before each scenario. @default 50 */
   warmup?: number;
-  /** Price rows of the benchmark org; the list asks for a page of 100. @default 300 */
+  /**
+   * Price entries of the benchmark org (providers `provider0…4`, after the catalogue's
+   * `anthropic` and `openai`); the list asks for a page of 100, so the first page merges the
+   * whole catalogue with the first org entries. @default 300
+   */
   rows?: number;
   /** Bulk imports of 5,000 items (each into a fresh org). @default 3 */
   bulkRuns?: number;
@@ -150,13 +154,13 @@ export async function benchPricing(opts: BenchPricingOptions): Promise<Record<st
     const suffix = Date.now().toString(36);
     const org = await createOrg(admin, `bench_${suffix}`);
     await admin.query(
-      `INSERT INTO llm_pricing (org_id, provider, model, input_per_1k_usd, output_per_1k_usd)
-       SELECT $1, 'provider' || (i % 5), 'model-' || lpad(i::text, 5, '0'), i / 1000.0, i / 500.0 FROM generate_series(1, $2::int) AS i`,
+      `INSERT INTO llm_prices (org_id, provider, model, input, output, cached_input)
+       SELECT $1, 'provider' || (i % 5), 'model-' || lpad(i::text, 5, '0'), i, i * 4, i / 10.0 FROM generate_series(1, $2::int) AS i`,
       [org.orgId, rows],
     );
-    // Statistics, as autovacuum keeps them on a live table: without them the planner takes
-    // 300 fresh rows for a handful and sorts instead of walking the primary key in order.
-    await admin.query('ANALYZE llm_pricing');
+    // Statistics, as autovacuum keeps them on a live table, so the planner sees the org's
+    // real number of rows when it plans the page's range scan and sort.
+    await admin.query('ANALYZE llm_prices');
     const helloServer = getTestServer('bench-hello');
     const pricingServer = getTestServer('pricing');
     const subscriptionsServer = getTestServer('subscriptions');
@@ -216,7 +220,7 @@ export async function benchPricing(opts: BenchPricingOptions): Promise<Record<st
     bulkSeconds.sort((a, b) => a - b);
 
     return {
-      list: 'GET /v1/pricing?limit=100 (100 items of ' + String(rows) + ')',
+      list: `GET /v1/pricing?limit=100 (100 items of ${String(rows)} org entries merged with the catalogue)`,
       uncached_method: 'tenant scope invalidated before each request (as a write does), outside the timed region',
       hello,
       pricing_uncached: uncached,

@@ -46,7 +46,8 @@ export function parseBqMigrateArgs(argv: readonly string[]): BqMigrateArgs {
   return out;
 }
 
-function formatBytes(n: number): string {
+/** Bytes as a person reads them, with the exact count. */
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;

@@ -2,4 +2,4 @@
  * The demo generator's PRNG, re-exported for dev scripts and generated test input: one
  * implementation, which lives beside the demo usage it must reproduce.
  */
-export { mulberry32 } from '../shared/providers/index.js';
+export { mulberry32 } from '../shared/demo/index.js';

@@ -16,7 +16,9 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { isMain } from '../deploy/isMain.js';
 import { ensureDatasetDefinition, LLM_USAGE_DAILY, orgDataset, orgDatasetId, type LlmUsageDailyRow } from '../shared/analytics/index.js';
 import { bigQueryConfig, getBigQuery, insertIdFor, parseBigQueryConfig } from '../shared/bigquery/index.js';
-import { DEMO_MODELS, demoUsageForDay, type DemoModel } from '../shared/providers/index.js';
+import { DEMO_PIPELINE_ID, demoUsageForDay } from '../shared/demo/index.js';
+import { catalogueEntries, priceUsage } from '../shared/pricing/index.js';
+import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses } from '../shared/usage/index.js';
 import { localBigQueryOptions } from './bigquery/index.js';
 
 /** The `pipeline_run_id` of seeded rows, so they can be told from real loads. */
@@ -24,14 +26,6 @@ export const DEMO_RUN_ID = 'demo-seed';
 
 const MS_PER_DAY = 86_400_000;
 const INSERT_BATCH = 500;
-
-/** The demo list prices by `provider|model`: seeded rows are priced at them. */
-const PRICES = new Map(DEMO_MODELS.map((m) => [`${m.provider}|${m.model}`, m]));
-
-/** micro-USD (an integer) → NUMERIC decimal text with 6 decimals, exactly. */
-function microsToDecimal(micros: number): string {
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
-}
 
 function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -64,22 +58,36 @@ export function demoUsageRows({ orgSlug, days = 90, endDate = yesterdayUtc() }: 
   const rows: LlmUsageDailyRow[] = [];
   for (let offset = days - 1; offset >= 0; offset -= 1) {
     const dayMs = end - offset * MS_PER_DAY;
-    // The same rows the demo_usage_daily pipeline loads for this org and day.
-    for (const usage of demoUsageForDay({ orgSlug, date: isoDate(dayMs) })) {
-      const m = PRICES.get(`${usage.provider}|${usage.model}`) as DemoModel;
-      const costMicros = Math.round((usage.input_tokens * m.inputMicrosPer1k + usage.output_tokens * m.outputMicrosPer1k) / 1000);
+    // The same rows the demo_usage_daily pipeline loads for this org and day, priced at the
+    // catalogue's list prices as the pipeline prices them (the demo org has no prices of its own).
+    const priced = priceUsage(demoUsageForDay({ orgSlug, date: isoDate(dayMs) }), catalogueEntries());
+    for (const usage of priced.rows) {
       rows.push({
         usage_date: usage.usage_date,
         org_slug: orgSlug,
         provider: usage.provider,
         model: usage.model,
         requests: usage.requests,
-        input_tokens: usage.input_tokens,
-        output_tokens: usage.output_tokens,
-        cost_usd: microsToDecimal(costMicros),
+        input_tokens: sumClasses(usage.tokens, INPUT_CLASSES),
+        output_tokens: sumClasses(usage.tokens, OUTPUT_CLASSES),
+        cost_usd: usage.cost_usd,
         pipeline_run_id: DEMO_RUN_ID,
         // As a nightly pipeline would have loaded it: 02:00 UTC the next day.
         loaded_at: new Date(dayMs + MS_PER_DAY + 2 * 3_600_000).toISOString(),
+        source: DEMO_PIPELINE_ID,
+        service_tier: usage.service_tier,
+        project_id: usage.project_id,
+        api_key_id: usage.api_key_id,
+        tokens_input_uncached: usage.tokens.input_uncached,
+        tokens_input_cached: usage.tokens.input_cached,
+        tokens_cache_write_5m: usage.tokens.cache_write_5m,
+        tokens_cache_write_1h: usage.tokens.cache_write_1h,
+        tokens_output: usage.tokens.output,
+        tokens_input_audio: usage.tokens.input_audio,
+        tokens_output_audio: usage.tokens.output_audio,
+        tokens_input_image: usage.tokens.input_image,
+        unpriced_tokens: usage.unpriced_tokens,
+        price_entry: usage.price_entry,
       });
     }
   }
@@ -109,25 +117,31 @@ export async function seedDemoUsage(opts: SeedDemoOptions): Promise<{ rows: numb
   const last = rows.at(-1)?.usage_date;
   if (first === undefined || last === undefined) return { rows: 0, inserted: 0 };
   const [present] = await bq.query({
-    query: `SELECT CAST(usage_date AS STRING) AS usage_date, provider, model
+    query: `SELECT CAST(usage_date AS STRING) AS usage_date, provider, model, service_tier, project_id, api_key_id
               FROM \`${datasetId}.${LLM_USAGE_DAILY.tableId}\`
-             WHERE usage_date BETWEEN @first AND @last`,
-    params: { first: BigQuery.date(first), last: BigQuery.date(last) },
+             WHERE usage_date BETWEEN @first AND @last AND source = @source`,
+    params: { first: BigQuery.date(first), last: BigQuery.date(last), source: DEMO_PIPELINE_ID },
     jobTimeoutMs: 60_000,
   });
-  const keyOf = (r: { usage_date: string; provider: string; model: string }): string => `${r.usage_date}|${r.provider}|${r.model}`;
-  const existing = new Set((present as { usage_date: string; provider: string; model: string }[]).map(keyOf));
-  const missing = rows.filter((r) => !existing.has(keyOf(r)));
+  const existing = new Set((present as GrainRow[]).map(grainOf));
+  const missing = rows.filter((r) => !existing.has(grainOf(r)));
 
   const table = bq.dataset(datasetId).table(LLM_USAGE_DAILY.tableId);
   for (let i = 0; i < missing.length; i += INSERT_BATCH) {
     const batch = missing.slice(i, i + INSERT_BATCH).map((row) => ({
-      insertId: insertIdFor(row.org_slug, row.usage_date, row.provider, row.model),
+      insertId: insertIdFor(row.org_slug, grainOf(row)),
       json: row,
     }));
     await table.insert(batch, { raw: true });
   }
   return { rows: rows.length, inserted: missing.length };
+}
+
+/** The grain of a usage row: what makes it one row of the demo's day. */
+type GrainRow = Pick<LlmUsageDailyRow, 'usage_date' | 'provider' | 'model' | 'service_tier' | 'project_id' | 'api_key_id'>;
+
+function grainOf(r: GrainRow): string {
+  return [r.usage_date, r.provider, r.model, r.service_tier, r.project_id ?? '', r.api_key_id ?? ''].join('|');
 }
 
 interface StackFile {

@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import pg from 'pg';
 import { generateApiKey } from '../shared/auth/index.js';
-import { DEMO_MODELS } from '../shared/providers/index.js';
 import { buildFunctions, DIST_DIR } from '../deploy/build.js';
 import { functionEnv, getFunction, manifest } from '../deploy/manifest.js';
 import { migrate } from '../deploy/migrate.js';
@@ -153,7 +152,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => gateway.close());
 
     const demoKey = names.includes('orgs') ? await ensureDemoOrg(gateway.url, postgres.url, secrets, localDir) : '';
-    if (demoKey !== '' && names.includes('pricing')) await ensureDemoPricing(gateway.url, demoKey);
     if (demoKey !== '' && options.seedDemo !== false) {
       const seeded = await seedDemoUsage({ orgSlug: DEMO_ORG.org_slug, bigqueryUrl: bigquery.url });
       out(`[stack] demo usage: ${seeded.rows} rows over 90 days, ${seeded.inserted} new`);
@@ -234,21 +232,6 @@ async function stopFunctions(processes: Map<string, FunctionProcess>, out: (line
       }
     }),
   );
-}
-
-/**
- * The demo org's prices for the demo catalogue's models, through the pricing API (idempotent
- * PUTs), so the demo pipeline prices what it loads instead of loading it all as unpriced.
- */
-async function ensureDemoPricing(gatewayUrl: string, apiKey: string): Promise<void> {
-  for (const m of DEMO_MODELS) {
-    const res = await fetch(`${gatewayUrl}/v1/pricing/${m.provider}/${encodeURIComponent(m.model)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ input_per_1k_usd: m.inputMicrosPer1k / 1e6, output_per_1k_usd: m.outputMicrosPer1k / 1e6 }),
-    });
-    if (res.status !== 200) throw new Error(`Pricing the demo model ${m.provider}/${m.model} failed: ${res.status} ${await res.text()}`);
-  }
 }
 
 async function ensureDemoOrg(gatewayUrl: string, databaseUrl: string, secrets: Secrets, localDir: string): Promise<string> {

@@ -1,60 +1,59 @@
 import { BigQuery } from '@google-cloud/bigquery';
-import { LLM_USAGE_DAILY, orgDatasetId } from '../../shared/analytics/index.js';
 import type { Tenant } from '../../shared/auth/index.js';
 import { runQuery } from '../../shared/bigquery/index.js';
 import { log } from '../../shared/log/index.js';
-import { nanosToNumber, parseNanos } from './money.js';
+import { parseUsd, sumUsd, usdForApi, type Nanos } from '../../shared/money/index.js';
+import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses, TOKEN_CLASSES, type TokenClass, type TokenCounts } from '../../shared/usage/index.js';
+import { costsSql } from './costsSql.js';
 import type { CostsQuery, GroupBy } from './schema.js';
 
+/** One key of the answer. */
 export interface CostRow {
   key: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
+  /** Our price of the usage, USD, rounded half-even to 6 places. */
   cost_usd: number;
+  /** What the provider billed for this key; null where no billed line exists for it. */
+  billed_cost_usd: number | null;
+  requests: number;
+  /** The sum of the input classes. */
+  input_tokens: number;
+  /** The sum of the output classes (text and audio output). */
+  output_tokens: number;
+  /** Tokens by class, under the class names (`input_uncached`, …). */
+  tokens: TokenCounts;
+  /** Tokens no price covered (counted at cost 0). */
+  unpriced_tokens: number;
 }
 
+/** The totals of the range, each an exact sum rounded once. */
+export interface CostTotals {
+  cost_usd: number;
+  llm_cost_usd: number;
+  saas_cost_usd: number;
+  /** The part of `cost_usd` loaded by the demo pipeline: demo spend is always labelled. */
+  demo_cost_usd: number;
+  /** The provider's bill over the range; null when no billed line exists in it at all. */
+  billed_cost_usd: number | null;
+  unpriced_tokens: number;
+}
+
+/** The answer of `GET /v1/costs`. */
 export interface CostsView {
   from: string;
   to: string;
   group_by: GroupBy;
   currency: 'USD';
   rows: CostRow[];
+  /** = `totals.cost_usd`, kept for callers written before `totals`. */
   total_cost_usd: number;
+  totals: CostTotals;
 }
 
-/** Fixed SQL per grouping: the only part of the statement that varies, never taken from input. */
-const KEY_SQL: Record<GroupBy, string> = {
-  provider: 'provider',
-  model: 'model',
-  day: 'CAST(usage_date AS STRING)',
-};
-
-/**
- * The statement for one org and grouping. The dataset id comes from the authenticated
- * tenant's slug (validated by `orgDatasetId`), never from the request; the dates are
- * DATE parameters. The partition filter on `usage_date` keeps the scan to the range.
- * Costs leave BigQuery as exact decimal strings (see `money.ts`).
- */
-export function costsSql(orgSlug: string, groupBy: GroupBy): string {
-  return `SELECT ${KEY_SQL[groupBy]} AS key,
-       SUM(requests) AS requests,
-       SUM(input_tokens) AS input_tokens,
-       SUM(output_tokens) AS output_tokens,
-       CAST(SUM(cost_usd) AS STRING) AS cost_usd
-  FROM \`${orgDatasetId(orgSlug)}.${LLM_USAGE_DAILY.tableId}\`
- WHERE usage_date BETWEEN @from AND @to
- GROUP BY key
- ORDER BY key`;
-}
-
-interface ResultRow {
-  key: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: string;
-}
+/** One row of `costsSql`'s answer: INT64 sums as numbers, NUMERIC sums as decimal text; NULL where a side has no row for the key. */
+type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string | null; billed_cost_usd: string | null; requests: number | null; unpriced_tokens: number | null } & Record<
+  TokenClass,
+  number | null
+>;
 
 /** BigQuery's answer for a dataset or table that does not exist (yet). */
 function isNotFound(error: unknown): boolean {
@@ -63,36 +62,91 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
- * The tenant's costs over `from`…`to` (both included), grouped and ordered by key, under
- * the user tier. An org whose dataset does not exist yet (onboarding unfinished) has no
- * costs: empty rows, not an error.
+ * Runs the LLM statement. An org whose dataset does not exist yet (onboarding unfinished)
+ * has no costs: no rows. An org whose dataset predates the billed table (created by its next
+ * pipeline run or `bq:migrate`) still shows its usage, with no billed figure: answering
+ * empty there would show $0 for real spend.
  */
-export async function loadCosts(tenant: Tenant, query: CostsQuery): Promise<CostsView> {
-  let result: ResultRow[];
-  try {
-    result = await runQuery<ResultRow>({
-      sql: costsSql(tenant.orgSlug, query.group_by),
+async function queryLlm(tenant: Tenant, query: CostsQuery): Promise<ResultRow[]> {
+  const run = (billed: boolean): Promise<ResultRow[]> =>
+    runQuery<ResultRow>({
+      sql: costsSql(tenant.orgSlug, query.group_by, { billed }),
       // BigQueryDate values: with a plain string and a `types` entry the client sends no value at all.
       params: { from: BigQuery.date(query.from), to: BigQuery.date(query.to) },
       tier: 'user',
-      labels: { endpoint: 'costs', group_by: query.group_by },
+      labels: { endpoint: 'costs', group_by: query.group_by, category: query.category },
     });
+  try {
+    return await run(true);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  try {
+    const rows = await run(false);
+    log.warn('The org has usage but no billed-cost table yet; answering without billed figures', { org_slug: tenant.orgSlug });
+    return rows;
   } catch (error) {
     if (!isNotFound(error)) throw error;
     log.info('The org has no usage table yet; answering empty costs', { org_slug: tenant.orgSlug });
-    result = [];
+    return [];
   }
-  let total = 0n;
-  const rows = result.map((row) => {
-    const nanos = parseNanos(row.cost_usd);
-    total += nanos;
+}
+
+const nanosOf = (decimal: string | null): Nanos => (decimal === null ? 0n : parseUsd(decimal));
+
+/**
+ * The tenant's costs over `from`…`to` (both included), grouped and ordered by key, under
+ * the user tier. Money is summed as exact nano-dollars and each number is rounded once, at
+ * the end (`usdForApi`), so the totals are the rounded exact sums, not sums of rounded rows.
+ */
+export async function loadCosts(tenant: Tenant, query: CostsQuery): Promise<CostsView> {
+  // Only LLM spend exists so far. The SaaS accrual (subscriptions spread over their days,
+  // category 'saas', vendor its key) joins here — as a third fact source in `costsSql` —
+  // and fills `saas_cost_usd`; until then `category=saas` answers no rows.
+  const result = query.category === 'saas' ? [] : await queryLlm(tenant, query);
+
+  const cost: Nanos[] = [];
+  const demo: Nanos[] = [];
+  const billed: Nanos[] = [];
+  let unpriced = 0;
+  const rows = result.map((row): CostRow => {
+    const rowCost = nanosOf(row.cost_usd);
+    const rowBilled = row.billed_cost_usd === null ? null : parseUsd(row.billed_cost_usd);
+    cost.push(rowCost);
+    demo.push(nanosOf(row.demo_cost_usd));
+    if (rowBilled !== null) billed.push(rowBilled);
+    const tokens = Object.fromEntries(TOKEN_CLASSES.map((c) => [c, Number(row[c] ?? 0)])) as TokenCounts;
+    const unpricedTokens = Number(row.unpriced_tokens ?? 0);
+    unpriced += unpricedTokens;
     return {
       key: row.key,
-      requests: Number(row.requests),
-      input_tokens: Number(row.input_tokens),
-      output_tokens: Number(row.output_tokens),
-      cost_usd: nanosToNumber(nanos),
+      cost_usd: usdForApi(rowCost),
+      billed_cost_usd: rowBilled === null ? null : usdForApi(rowBilled),
+      requests: Number(row.requests ?? 0),
+      input_tokens: sumClasses(tokens, INPUT_CLASSES),
+      output_tokens: sumClasses(tokens, OUTPUT_CLASSES),
+      tokens,
+      unpriced_tokens: unpricedTokens,
     };
   });
-  return { from: query.from, to: query.to, group_by: query.group_by, currency: 'USD', rows, total_cost_usd: nanosToNumber(total) };
+
+  const llm = sumUsd(cost);
+  const saas = 0n;
+  const totalCost = usdForApi(llm + saas);
+  return {
+    from: query.from,
+    to: query.to,
+    group_by: query.group_by,
+    currency: 'USD',
+    rows,
+    total_cost_usd: totalCost,
+    totals: {
+      cost_usd: totalCost,
+      llm_cost_usd: usdForApi(llm),
+      saas_cost_usd: usdForApi(saas),
+      demo_cost_usd: usdForApi(sumUsd(demo)),
+      billed_cost_usd: billed.length === 0 ? null : usdForApi(sumUsd(billed)),
+      unpriced_tokens: unpriced,
+    },
+  };
 }

@@ -11,8 +11,8 @@ const config = parseCostsConfig();
 
 /**
  * Answers per tenant and normalized query (the parsed, defaulted values — so `?to=…&from=…`
- * and `?from=…&to=…&group_by=day` share one entry). Tenant scopes keep orgs apart by
- * construction.
+ * and `?from=…&to=…&group_by=day&category=all` share one entry). Tenant scopes keep orgs
+ * apart by construction.
  */
 const cache = new TenantCache<CostsView>({ ttlMs: Math.max(1, config.COSTS_CACHE_TTL_MS), maxEntriesPerTenant: 50 });
 
@@ -30,7 +30,7 @@ defineHttpFunction('costs', {
       query: costsQuery,
       handler: async ({ auth, query }) => {
         if (config.COSTS_CACHE_TTL_MS === 0) return { body: await loadCosts(auth, query) };
-        const key = `${query.group_by}|${query.from}|${query.to}`;
+        const key = `${query.group_by}|${query.category}|${query.from}|${query.to}`;
         return { body: await cache.forTenant(auth.orgId).getOrLoad(key, () => loadCosts(auth, query)) };
       },
     }),

@@ -3,8 +3,13 @@ import { z } from 'zod';
 /** The longest range one request may ask for, counting both ends (`from` and `to` included). */
 export const MAX_SPAN_DAYS = 366;
 
-export const GROUP_BY = ['provider', 'model', 'day'] as const;
+/** What `GET /v1/costs` can group by; each has one fixed SQL column (`costsSql.ts`). */
+export const GROUP_BY = ['day', 'category', 'provider', 'model', 'service_tier', 'project', 'vendor', 'source'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
+
+/** The kinds of spend: `llm` (priced usage) and `saas` (subscription accruals); `all` is both. */
+export const CATEGORIES = ['all', 'llm', 'saas'] as const;
+export type Category = (typeof CATEGORIES)[number];
 
 const DATE_SHAPE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MS_PER_DAY = 86_400_000;
@@ -41,12 +46,14 @@ const dateParam = z
  * `GET /v1/costs` query: `from` and `to` are UTC dates, both included; `from` ≤ `to`; the
  * range holds at most {@link MAX_SPAN_DAYS} days counting both ends (so 2024-01-01 →
  * 2024-12-31 is 366 days and allowed, 2023-01-01 → 2024-01-02 is 367 and refused).
+ * `group_by` defaults to `day`, `category` to `all`.
  */
 export const costsQuery = z
   .strictObject({
     from: dateParam,
     to: dateParam,
     group_by: z.enum(GROUP_BY, { error: `must be one of ${GROUP_BY.join(', ')}` }).default('day'),
+    category: z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` }).default('all'),
   })
   .superRefine((query, ctx) => {
     const from = dayNumber(query.from);

@@ -1,7 +1,7 @@
 import { withBudget } from '../../shared/deadline/index.js';
 import { InvalidArgumentError, UnavailableError } from '../../shared/errors/index.js';
 import { log } from '../../shared/log/index.js';
-import { providerBaseUrl } from '../../shared/providers/index.js';
+import { ANTHROPIC_VERSION, providerBaseUrl } from '../../shared/providers/index.js';
 
 /** Visible ASCII only: anything else cannot go into an HTTP header (fetch would throw). */
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
@@ -11,7 +11,7 @@ function headersFor(provider: string, credential: string): Record<string, string
   if (provider === 'anthropic') {
     // Anthropic authenticates with x-api-key and requires a version header.
     headers['x-api-key'] = credential;
-    headers['anthropic-version'] = '2023-06-01';
+    headers['anthropic-version'] = ANTHROPIC_VERSION;
   }
   return headers;
 }

@@ -4,7 +4,11 @@ import { getDb, type Db } from '../../shared/db/index.js';
 import { AppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { addLogContext, log } from '../../shared/log/index.js';
 import { providerOfPipeline, type PipelineRunMessage } from '../../shared/pipelines/index.js';
-import { fetchUsage, loadPricing, priceRows, ProviderCredentialError, ProviderResponseError, providerBaseUrl, type UsageProvider } from '../../shared/providers/index.js';
+import { demoUsageForDay } from '../../shared/demo/index.js';
+import { formatUsd } from '../../shared/money/index.js';
+import { catalogueEntries, loadOrgPriceEntries, priceUsage } from '../../shared/pricing/index.js';
+import { fetchUsage, ProviderCredentialError, ProviderResponseError, providerBaseUrl, type UsageProvider } from '../../shared/providers/index.js';
+import type { UsageFetch } from '../../shared/usage/index.js';
 import type { MessageContext } from '../../shared/pubsub/index.js';
 import type { WorkerConfig } from './config.js';
 import { appendHistory } from './history.js';
@@ -48,23 +52,32 @@ async function credentialFor(orgId: string, provider: string): Promise<string> {
   return openSecret(sealed, credentialAad(orgId, provider), await getKek());
 }
 
-/** Pull, price, replace: one attempt at a claimed run. */
-async function execute(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, signal: AbortSignal): Promise<Loaded> {
-  const credential = provider === 'demo' ? undefined : await credentialFor(orgId, provider);
-  const usage = await fetchUsage({
+/** The day's usage (and the provider's bill) from the pipeline's source. */
+async function pull(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, signal: AbortSignal): Promise<UsageFetch> {
+  if (provider === 'demo') return { rows: demoUsageForDay({ orgSlug: message.org_slug, date: message.date }), billed: null };
+  return fetchUsage({
     provider,
-    orgSlug: message.org_slug,
     date: message.date,
-    credential,
-    baseUrl: provider === 'demo' ? undefined : providerBaseUrl(provider),
+    credential: await credentialFor(orgId, provider),
+    baseUrl: providerBaseUrl(provider),
     signal,
     retry: { maxAttempts: config.PROVIDER_REQUEST_ATTEMPTS },
   });
+}
+
+/**
+ * Pull, price, replace: one attempt at a claimed run. Prices are the org's own entries over
+ * the shipped catalogue, class by class, as in force on the run's date; the load replaces
+ * only the rows this pipeline loaded for that date.
+ */
+async function execute(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, signal: AbortSignal): Promise<Loaded> {
+  const usage = await pull(message, orgId, provider, config, signal);
   const db = await getDb();
-  const pricing = await loadPricing(db, orgId, usage.providersCovered);
-  const priced = priceRows(usage.rows, pricing);
-  await replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, providers: usage.providersCovered, rows: priced.rows });
-  return { rowsLoaded: priced.rows.length, costUsd: priced.totalCostUsd, unpricedRows: priced.unpricedRows };
+  const providers = [...new Set(usage.rows.map((r) => r.provider))];
+  const entries = [...(await loadOrgPriceEntries(db, orgId, providers)), ...catalogueEntries()];
+  const priced = priceUsage(usage.rows, entries);
+  await replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, source: message.pipeline_id, rows: priced.rows, billed: usage.billed });
+  return { rowsLoaded: priced.rows.length, costUsd: formatUsd(priced.totalNanos), unpricedRows: priced.unpricedRows };
 }
 
 /**

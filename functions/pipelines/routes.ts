@@ -4,8 +4,9 @@ import { AppError, errorEnvelope, InvalidArgumentError, NotFoundError, QuotaExce
 import { keysetPage, noQuery, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { providerOfPipeline, publishRun } from '../../shared/pipelines/index.js';
-import { completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
+import { attachRun, completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
 import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
+import { deleteDemoData } from './demoData.js';
 import { getRun, hasIntegration, listRuns, markPublished, queueRun, withdrawRun } from './store.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -33,6 +34,9 @@ function runDate(requested: string | undefined, now = Date.now()): string {
   return requested;
 }
 
+/** How much longer than its request an unanswered Idempotency-Key reservation lasts. */
+const KEY_HOLD_MARGIN_MS = 5_000;
+
 /** Seconds until the next UTC day, when a spent daily quota is whole again. */
 function secondsUntilTomorrow(now = Date.now()): number {
   return Math.max(1, Math.ceil((todayStart(now) + MS_PER_DAY - now) / 1000));
@@ -45,9 +49,14 @@ function secondsUntilTomorrow(now = Date.now()): number {
  * the two leaves a queued run that was never published: maintenance's outbox sweep
  * publishes it (the run row holds all the message needs), so no run is ever lost.
  */
-async function trigger(tenant: Tenant, pipelineId: string, date: string, signal: AbortSignal): Promise<HttpResult> {
+async function trigger(tenant: Tenant, pipelineId: string, date: string, signal: AbortSignal, idempotencyKey?: string): Promise<HttpResult> {
   const db = await getDb();
-  const outcome = await db.withTransaction((client) => queueRun(client, tenant.orgId, pipelineId, date));
+  const outcome = await db.withTransaction(async (client) => {
+    const queued = await queueRun(client, tenant.orgId, pipelineId, date);
+    // The key learns its run in the run's own transaction: a retry after a lost answer finds it.
+    if (queued.kind === 'queued' && idempotencyKey !== undefined) await attachRun(client, tenant.orgId, idempotencyKey, queued.runId);
+    return queued;
+  });
   if (outcome.kind === 'quota') {
     throw new QuotaExceededError(`The ${tenant.plan} plan allows ${outcome.dailyLimit} pipeline runs a day (UTC)`, secondsUntilTomorrow());
   }
@@ -87,9 +96,19 @@ function cursorScope(orgId: string, status: string | undefined, pipelineId: stri
   return `pipeline-runs|${orgId}|status=${status ?? ''}|pipeline=${pipelineId ?? ''}`;
 }
 
-/** The pipelines routes: trigger a run, read one, list them. */
+/** The pipelines routes: trigger a run, read one, list them; remove the demo's data. */
 export function pipelineRoutes(): AnyRoute[] {
   return [
+    route({
+      method: 'DELETE',
+      path: '/v1/pipelines/demo_usage_daily/data',
+      auth: authenticateTenant,
+      query: noQuery,
+      handler: async ({ auth }) => {
+        await deleteDemoData(auth.orgSlug);
+        return { status: 204 };
+      },
+    }),
     route({
       method: 'POST',
       path: '/v1/pipelines/:pipeline_id/runs',
@@ -109,10 +128,11 @@ export function pipelineRoutes(): AnyRoute[] {
           throw new InvalidArgumentError('Invalid header: Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1–200 printable characters' }]);
         }
         const scope = `POST /v1/pipelines/${params.pipeline_id}/runs`;
-        const reservation = await reserveKey(auth.orgId, key, scope, requestHash(scope, { date }));
+        // Held while this request may run (and a little longer), not for 24 h: if it dies, a retry takes over.
+        const reservation = await reserveKey(auth.orgId, key, scope, requestHash(scope, body), deadline.remainingMs() + KEY_HOLD_MARGIN_MS);
         if (reservation.kind === 'replay') return { status: reservation.answer.status, body: reservation.answer.body, headers: { 'idempotent-replayed': 'true' } };
         try {
-          const answer = await trigger(auth, params.pipeline_id, date, deadline.signal);
+          const answer = await trigger(auth, params.pipeline_id, date, deadline.signal, key);
           await completeKey(auth.orgId, key, { status: answer.status ?? 200, body: answer.body });
           return answer;
         } catch (error) {

@@ -1,9 +1,9 @@
 import { TenantCache, type CacheStats } from '../../shared/cache/index.js';
-import type { PricingItem } from './store.js';
+import type { PriceEntry } from '../../shared/pricing/index.js';
 
-/** One page of the list as the API returns it. */
+/** One page of the list as the API returns it: org and catalogue entries, merged. */
 export interface PricingPage {
-  items: PricingItem[];
+  items: PriceEntry[];
   next_cursor: string | null;
 }
 

@@ -1,30 +1,33 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
 import { decodeCursor, keysetPage, noQuery, route, SerializedJson, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
+import { catalogueEntries, isResolved, resolvePrice } from '../../shared/pricing/index.js';
+import { apiEntry } from './apiEntry.js';
 import type { PricingCache, PricingPage } from './cache.js';
-import { listQuery, modelParams, putBody, type ListQuery } from './schema.js';
-import { deletePricing, listPricing, upsertPricing } from './store.js';
+import { ENTRY_KEY_ARITY, entryKey, listPricing } from './listPricing.js';
+import { deleteQuery, listQuery, modelParams, putBody, resolveQuery, type ListQuery } from './schema.js';
+import { deleteOrgPrice, orgPriceEntriesOf, upsertOrgPrice } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);
 
-/** A cursor is valid only for the org and the provider filter it was issued for. */
-function cursorScope(orgId: string, provider: string | undefined): string {
-  return `pricing|${orgId}|provider=${provider ?? ''}`;
+/** A cursor is valid only for the org and the filters it was issued for. */
+function cursorScope(orgId: string, { provider, model, source }: ListQuery): string {
+  return `pricing|${orgId}|provider=${provider ?? ''}|model=${model ?? ''}|source=${source}`;
 }
 
 /** The cache key of a list request: every parameter, in a fixed order. */
-function normalizedQuery({ provider, limit, cursor }: ListQuery): string {
-  return `provider=${provider ?? ''}&limit=${limit}&cursor=${cursor ?? ''}`;
+function normalizedQuery({ provider, model, source, limit, cursor }: ListQuery): string {
+  return `provider=${provider ?? ''}&model=${model ?? ''}&source=${source}&limit=${limit}&cursor=${cursor ?? ''}`;
 }
 
 async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
   return keysetPage({
-    scope: cursorScope(orgId, query.provider),
+    scope: cursorScope(orgId, query),
     cursor: query.cursor,
     limit: query.limit,
-    arity: 2,
-    load: (after, take) => listPricing(orgId, { provider: query.provider, after: after as [string, string] | undefined, take }),
-    keyOf: (item) => [item.provider, item.model],
+    arity: ENTRY_KEY_ARITY,
+    load: (after, take) => listPricing(orgId, { provider: query.provider, model: query.model, source: query.source, after, take }),
+    keyOf: entryKey,
   });
 }
 
@@ -40,7 +43,11 @@ function serialized(page: PricingPage): SerializedJson {
   return json;
 }
 
-/** The pricing routes: list (cached per tenant), upsert and delete (both invalidate). */
+/**
+ * The pricing routes: the list of org and catalogue entries (cached per tenant), the
+ * resolution of the price in force for a usage row, and the org's upsert and delete (both
+ * invalidate the org's cached pages).
+ */
 export function pricingRoutes(cache: PricingCache): AnyRoute[] {
   return [
     route({
@@ -50,9 +57,28 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
       query: listQuery,
       handler: async ({ auth, query }) => {
         // Checked before the cache: a tampered cursor is a 400 even if nothing is cached.
-        if (query.cursor !== undefined) decodeCursor(cursorScope(auth.orgId, query.provider), query.cursor, 2);
+        if (query.cursor !== undefined) decodeCursor(cursorScope(auth.orgId, query), query.cursor, ENTRY_KEY_ARITY);
         const page = await cache.page(auth.orgId, normalizedQuery(query), () => loadPage(auth.orgId, query));
         return { body: serialized(page) };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/pricing/resolve',
+      auth: tenant,
+      query: resolveQuery,
+      handler: async ({ auth, query }) => {
+        // Not cached: one primary-key range of the org's rows, read fresh so a write is
+        // visible at once on every instance, not only the one that took it.
+        const org = await orgPriceEntriesOf(auth.orgId, query.provider);
+        const found = resolvePrice([...org, ...catalogueEntries()], {
+          provider: query.provider,
+          model: query.model,
+          service_tier: query.service_tier,
+          usage_date: query.date,
+        });
+        if (!isResolved(found)) throw new NotFoundError(found.reason);
+        return { body: { entry: apiEntry(found.entry), multiplier: found.multiplier, per_class: found.per_class } };
       },
     }),
     route({
@@ -64,8 +90,8 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
       body: putBody,
       handler: async ({ auth, params, body }) => {
         try {
-          const item = await upsertPricing(auth.orgId, params.provider, params.model, body);
-          return { status: 200, body: item };
+          const entry = await upsertOrgPrice(auth.orgId, params.provider, params.model, body);
+          return { status: 200, body: apiEntry(entry) };
         } finally {
           // Also after a failure: the write may have committed before the error reached us.
           cache.invalidate(auth.orgId);
@@ -77,15 +103,15 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
       path: '/v1/pricing/:provider/:model',
       auth: tenant,
       params: modelParams,
-      query: noQuery,
-      handler: async ({ auth, params }) => {
+      query: deleteQuery,
+      handler: async ({ auth, params, query }) => {
         let deleted = false;
         try {
-          deleted = await deletePricing(auth.orgId, params.provider, params.model);
+          deleted = await deleteOrgPrice(auth.orgId, params.provider, params.model, query.service_tier, query.effective_from);
         } finally {
           cache.invalidate(auth.orgId);
         }
-        if (!deleted) throw new NotFoundError('No such price for this org');
+        if (!deleted) throw new NotFoundError('No such price entry for this org');
         return { status: 204 };
       },
     }),

@@ -1,41 +1,115 @@
 import { z } from 'zod';
 import { cursorParam, limitParam } from '../../shared/http/index.js';
+import { parseDecimal } from '../../shared/money/index.js';
+import { PRICE_SCALE } from '../../shared/pricing/index.js';
 import { providerName } from '../../shared/providers/index.js';
+import { SERVICE_TIERS } from '../../shared/usage/index.js';
 
 /** API.md: `model` is `^[A-Za-z0-9._:-]{1,100}$` (percent-decoded from the path). */
 export const MODEL_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
- * Highest price per 1k tokens we accept. The column (`numeric(20,10)`) holds up to 10
- * integer digits; a cap far below that turns an absurd value into a `400` naming the
- * field instead of a numeric-overflow error from the database.
+ * Highest price per 1M tokens we accept. The column (`numeric(24,10)`) holds up to 14
+ * integer digits; a cap far below that (and far above any real price) turns an absurd value
+ * into a `400` naming the field instead of a numeric-overflow error from the database.
  */
-export const MAX_PRICE_PER_1K_USD = 1_000_000;
+export const MAX_PRICE_PER_MTOK_USD = 1_000_000_000;
+
+/** An entry that has always been in force (API.md: the default `effective_from`). */
+export const ALWAYS = '1970-01-01';
+
+const MAX_PRICE_UNITS = BigInt(MAX_PRICE_PER_MTOK_USD) * 10n ** BigInt(PRICE_SCALE);
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
+const EXPONENT_FORM = /^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$/;
 
 const provider = providerName;
 const model = z.string().regex(MODEL_PATTERN, { error: 'must match ^[A-Za-z0-9._:-]{1,100}$' });
+const serviceTier = z.enum(SERVICE_TIERS, { error: `must be one of ${SERVICE_TIERS.join(', ')}` });
+const matchMode = z.enum(['exact', 'snapshots'], { error: 'must be exact or snapshots' });
 
-/** A price: a finite JSON number (zod refuses `Infinity`, which `1e309` parses to), 0…cap. */
-const price = z
-  .number({ error: 'must be a number' })
-  .min(0, { error: 'must be at least 0' })
-  .max(MAX_PRICE_PER_1K_USD, { error: `must be at most ${MAX_PRICE_PER_1K_USD}` });
+/**
+ * A real calendar day `YYYY-MM-DD` (zod's ISO date knows month lengths and leap years),
+ * within years PostgreSQL's `date` and people agree on.
+ */
+const day = z.iso
+  .date({ error: 'must be a real date YYYY-MM-DD' })
+  .refine((d) => d >= '1900-01-01' && d <= '9999-12-31', { error: 'must be between 1900-01-01 and 9999-12-31' });
 
-/** `GET /v1/pricing`: optional provider filter, `limit` 1…500 (default 100), opaque `cursor`. */
+/**
+ * A price per 1M tokens, kept exact: a decimal string (`"0.0000000001"`), or a JSON number
+ * read through its shortest text `String(n)` (`1234.5` → `"1234.5"`) — never through a
+ * float sum or a rounding. Plain decimals only: an exponent form (`1e-7`, which is also what
+ * `String(0.0000001)` gives) is refused rather than expanded, so a caller sending tiny
+ * prices as numbers learns to send them as strings. At most {@link PRICE_SCALE} decimals,
+ * 0 … {@link MAX_PRICE_PER_MTOK_USD}. The value is the text as sent; PostgreSQL and the
+ * reads normalise it (`"2.50"` is shown as `"2.5"`).
+ */
+const price = z.union([z.string(), z.number()], { error: 'must be a decimal string or a number' }).transform((value, ctx): string => {
+  const text = typeof value === 'number' ? String(value) : value;
+  const refuse = (message: string): never => {
+    ctx.issues.push({ code: 'custom', message, input: value });
+    return z.NEVER;
+  };
+  if (EXPONENT_FORM.test(text)) return refuse('must be a plain decimal, not an exponent form; send small prices as strings such as "0.0000001"');
+  if (!PLAIN_DECIMAL.test(text)) return refuse('must be a decimal such as "2.5"');
+  if (text.startsWith('-')) return refuse('must be at least 0');
+  let units: bigint;
+  try {
+    units = parseDecimal(text, PRICE_SCALE);
+  } catch {
+    return refuse(`must have at most ${PRICE_SCALE} decimals`);
+  }
+  if (units > MAX_PRICE_UNITS) return refuse(`must be at most ${MAX_PRICE_PER_MTOK_USD}`);
+  return text;
+});
+
+/** `prices_per_mtok_usd`: `input` and `output` required, the other classes optional, nothing else. */
+export const pricesPerMtok = z.strictObject({
+  input: price,
+  output: price,
+  cached_input: price.optional(),
+  cache_write_5m: price.optional(),
+  cache_write_1h: price.optional(),
+  input_audio: price.optional(),
+  output_audio: price.optional(),
+  input_image: price.optional(),
+});
+
+/** `GET /v1/pricing`: optional provider and model filters, `source` (default all), `limit` 1…500 (default 100), opaque `cursor`. */
 export const listQuery = z.strictObject({
   provider: provider.optional(),
+  model: model.optional(),
+  source: z.enum(['org', 'catalogue', 'all'], { error: 'must be org, catalogue or all' }).default('all'),
   limit: limitParam,
   cursor: cursorParam,
 });
 export type ListQuery = z.infer<typeof listQuery>;
 
+/** `GET /v1/pricing/resolve`: what a usage row is priced by; `date` is required. */
+export const resolveQuery = z.strictObject({
+  provider,
+  model,
+  service_tier: serviceTier.default('standard'),
+  date: day,
+});
+export type ResolveQuery = z.infer<typeof resolveQuery>;
+
 /** `/v1/pricing/{provider}/{model}`, both percent-decoded by the router. */
 export const modelParams = z.strictObject({ provider, model });
 export type ModelParams = z.infer<typeof modelParams>;
 
-/** `PUT /v1/pricing/{provider}/{model}`: both prices, nothing else. */
+/** `PUT /v1/pricing/{provider}/{model}`: the entry for (tier, effective_from); `match` is an attribute of it. */
 export const putBody = z.strictObject({
-  input_per_1k_usd: price,
-  output_per_1k_usd: price,
+  match: matchMode.default('snapshots'),
+  service_tier: serviceTier.default('standard'),
+  effective_from: day.default(ALWAYS),
+  prices_per_mtok_usd: pricesPerMtok,
 });
 export type PutBody = z.infer<typeof putBody>;
+
+/** `DELETE /v1/pricing/{provider}/{model}`: which of the model's entries (defaults as `PUT`). */
+export const deleteQuery = z.strictObject({
+  service_tier: serviceTier.default('standard'),
+  effective_from: day.default(ALWAYS),
+});
+export type DeleteQuery = z.infer<typeof deleteQuery>;

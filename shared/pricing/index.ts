@@ -9,4 +9,4 @@ export { modelMatches } from './modelMatches.js';
 export { PRICE_CLASSES, priceEntryId, type MatchMode, type PriceClass, type PriceEntry, type PricesPerMtok } from './PriceEntry.js';
 export { isResolved, resolvePrice, type ResolvedPrice, type Unresolved, type UsageKey } from './resolvePrice.js';
 export { PRICE_CLASS_OF, priceUsage, type PricedUsage, type PricedUsageRow } from './priceUsage.js';
-export { loadOrgPriceEntries, ORG_PRICE_COLUMNS, orgPriceEntry, type OrgPriceRow, type Queryable } from './orgPriceEntries.js';
+export { loadOrgPriceEntries, ORG_PRICE_COLUMNS, orgPriceEntry, type OrgPriceRow } from './orgPriceEntries.js';

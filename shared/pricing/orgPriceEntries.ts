@@ -1,13 +1,7 @@
-import type { QueryResult, QueryResultRow } from 'pg';
-import type { SqlParam } from '../db/index.js';
+import type { Queryable } from '../db/index.js';
 import type { ServiceTier } from '../usage/index.js';
 import { trimDecimal } from '../money/index.js';
 import { PRICE_CLASSES, type MatchMode, type PriceEntry, type PricesPerMtok } from './PriceEntry.js';
-
-/** Anything that runs a parameterised query: the pool from `getDb()`, or a checked-out client. */
-export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<R>>;
-}
 
 /** The columns of an org entry, prices as exact text (`numeric::text`, never `float8`). */
 export const ORG_PRICE_COLUMNS = `provider, model, match, service_tier, to_char(effective_from, 'YYYY-MM-DD') AS effective_from,

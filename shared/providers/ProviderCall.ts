@@ -2,15 +2,18 @@ import { ProviderCredentialError } from './errors.js';
 import type { RetryOptions } from './getJson.js';
 import type { UsageDay } from './usageDay.js';
 
-/** Everything one provider fetcher needs for one org's day, inside a budget already granted. */
+/** Everything one provider adapter needs for one org's day, inside a budget already granted. */
 export interface ProviderCall {
   day: UsageDay;
   credential: string;
   baseUrl: URL;
+  /** Aborts when the fetch's one `integration` budget (or the caller) gives up. */
   signal: AbortSignal;
+  /** Milliseconds left in that budget, for every request and every backoff of the fetch. */
   remainingMs: () => number;
   fetchImpl: typeof fetch;
   retry: RetryOptions | undefined;
+  /** Pages followed per endpoint. */
   maxPages: number;
 }
 

@@ -14,9 +14,14 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** What {@link getJson} answers for a 404 when the caller said the endpoint may be absent. */
+export const ABSENT: unique symbol = Symbol('ABSENT');
+
 /** One GET to a provider, inside a budget the caller owns. */
 export interface ProviderGet {
   provider: string;
+  /** Which of the provider's APIs this is, for messages: `usage API`, `costs API`. */
+  api: string;
   url: URL;
   headers: Record<string, string>;
   /** Aborts when the budget (or the caller) gives up; every wait observes it. */
@@ -25,6 +30,12 @@ export interface ProviderGet {
   remainingMs: () => number;
   fetchImpl: typeof fetch;
   retry?: RetryOptions;
+  /**
+   * What a 404 means: `error` (the endpoint must exist: a malformed answer) or `absent`
+   * (the provider may not offer this endpoint, e.g. a costs API: answer {@link ABSENT}).
+   * @default 'error'
+   */
+  notFound?: 'error' | 'absent';
 }
 
 /** Statuses worth a second try: the same request may succeed in a moment. */
@@ -42,11 +53,11 @@ function retryAfterSeconds(header: string | null): number | undefined {
 }
 
 /** Reads at most `max` bytes of the body; more is a malformed answer, not an out-of-memory. */
-async function readCapped(response: Response, provider: string, max: number): Promise<string> {
+async function readCapped(response: Response, provider: string, api: string, max: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > max) {
     await response.body?.cancel().catch(() => undefined);
-    throw new ProviderResponseError(provider, `The ${provider} usage API answered a body larger than ${max} bytes`);
+    throw new ProviderResponseError(provider, `The ${provider} ${api} answered a body larger than ${max} bytes`);
   }
   if (response.body === null) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -58,7 +69,7 @@ async function readCapped(response: Response, provider: string, max: number): Pr
     total += value.byteLength;
     if (total > max) {
       await reader.cancel().catch(() => undefined);
-      throw new ProviderResponseError(provider, `The ${provider} usage API answered a body larger than ${max} bytes`);
+      throw new ProviderResponseError(provider, `The ${provider} ${api} answered a body larger than ${max} bytes`);
     }
     chunks.push(value);
   }
@@ -74,6 +85,7 @@ async function readCapped(response: Response, provider: string, max: number): Pr
  *
  * Classification (what the pipeline worker acts on, through `error.retryable`):
  * - 2xx with a JSON body → the parsed body;
+ * - 404 with `notFound: 'absent'` → {@link ABSENT};
  * - 401/403 → {@link ProviderCredentialError} (permanent);
  * - 3xx, other 4xx, a body that is not JSON or too large → {@link ProviderResponseError} (permanent);
  * - transient failures left after the retries → `UnavailableError` (retryable; `retryAfterSeconds`
@@ -84,30 +96,31 @@ async function readCapped(response: Response, provider: string, max: number): Pr
  * No message built here carries the credential, the URL's query or the provider's body;
  * redirects are not followed (one would carry the credential to a host nobody configured).
  */
-export async function getJson({ provider, url, headers, signal, remainingMs, fetchImpl, retry = {} }: ProviderGet): Promise<unknown> {
+export async function getJson({ provider, api, url, headers, signal, remainingMs, fetchImpl, retry = {}, notFound = 'error' }: ProviderGet): Promise<unknown> {
   const { maxAttempts = DEFAULT_MAX_ATTEMPTS, baseDelayMs = DEFAULT_BASE_DELAY_MS, maxDelayMs = DEFAULT_MAX_DELAY_MS } = retry;
-  const where = { provider, host: url.host, path: url.pathname };
+  const where = { provider, api, host: url.host, path: url.pathname };
   for (let attempt = 1; ; attempt += 1) {
     let failure: { status?: number; retryAfter?: number; cause?: unknown };
     try {
       const response = await fetchImpl(url, { headers, signal, redirect: 'manual' });
       const { status } = response;
       if (status >= 200 && status < 300) {
-        const text = await readCapped(response, provider, MAX_RESPONSE_BYTES);
+        const text = await readCapped(response, provider, api, MAX_RESPONSE_BYTES);
         try {
           return JSON.parse(text) as unknown;
         } catch {
           // No cause: V8's SyntaxError quotes a piece of the body, which is the provider's text.
-          throw new ProviderResponseError(provider, `The ${provider} usage API answered a body that is not JSON`);
+          throw new ProviderResponseError(provider, `The ${provider} ${api} answered a body that is not JSON`);
         }
       }
       // Free the socket; the body of a failure is never shown (it may echo the key).
       await response.body?.cancel().catch(() => undefined);
+      if (status === 404 && notFound === 'absent') return ABSENT;
       if (status === 401 || status === 403) {
         throw new ProviderCredentialError(provider, `The ${provider} admin key was rejected (HTTP ${status}); store a valid key with PUT /v1/integrations/${provider}`);
       }
       if (!isTransient(status)) {
-        throw new ProviderResponseError(provider, `The ${provider} usage API answered HTTP ${status}`);
+        throw new ProviderResponseError(provider, `The ${provider} ${api} answered HTTP ${status}`);
       }
       failure = { status, retryAfter: retryAfterSeconds(response.headers.get('retry-after')) };
     } catch (error) {
@@ -118,8 +131,8 @@ export async function getJson({ provider, url, headers, signal, remainingMs, fet
 
     const what = failure.status === undefined ? 'could not be reached' : `answered HTTP ${failure.status}`;
     const giveUp = (reason: string): UnavailableError => {
-      log.warn('A provider usage request failed; giving up', { ...where, status: failure.status, attempt, reason, err: failure.cause });
-      return new UnavailableError(`The ${provider} usage API ${what} (${attempt} ${attempt === 1 ? 'try' : 'tries'}); retry later`, {
+      log.warn('A provider request failed; giving up', { ...where, status: failure.status, attempt, reason, err: failure.cause });
+      return new UnavailableError(`The ${provider} ${api} ${what} (${attempt} ${attempt === 1 ? 'try' : 'tries'}); retry later`, {
         retryAfterSeconds: failure.retryAfter,
         cause: failure.cause,
       });
@@ -129,7 +142,7 @@ export async function getJson({ provider, url, headers, signal, remainingMs, fet
     const backoff = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
     const delayMs = failure.retryAfter === undefined ? backoff : failure.retryAfter * 1000;
     if (delayMs >= remainingMs()) throw giveUp('budget too short to wait');
-    log.warn('A provider usage request failed; retrying', { ...where, status: failure.status, attempt, delay_ms: Math.round(delayMs), err: failure.cause });
+    log.warn('A provider request failed; retrying', { ...where, status: failure.status, attempt, delay_ms: Math.round(delayMs), err: failure.cause });
     try {
       await sleep(delayMs, undefined, { signal });
     } catch (error) {
@@ -142,5 +155,5 @@ export async function getJson({ provider, url, headers, signal, remainingMs, fet
 function abortError(signal: AbortSignal, cause: unknown): Error {
   const reason: unknown = signal.reason;
   if (isAppError(reason)) return reason;
-  return new DeadlineExceededError('The provider usage request was cancelled', cause);
+  return new DeadlineExceededError('The provider request was cancelled', cause);
 }

@@ -15,14 +15,14 @@ function migrationFiles(): string[] {
 
 const databaseUrl = process.env.DATABASE_URL as string;
 
-/** The schema the functions rely on (PRODUCT.md / the first migration). */
+/** The schema the functions rely on (PRODUCT.md / the migrations). */
 const TABLES = [
   'plan_limits',
   'orgs',
   'api_keys',
   'usage_quotas',
   'pipeline_runs',
-  'llm_pricing',
+  'llm_prices',
   'subscriptions',
   'integrations',
   'idempotency_keys',

@@ -10,8 +10,10 @@ import { functionEnv } from '../../deploy/manifest.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { bundleFunction } from '../fixtures/runtime/functionsFramework.js';
+import { requestHash } from '../../functions/pipelines/idempotency.js';
 import { centralDataset, ensureDatasetDefinition, orgDataset, orgDatasetId } from '../../shared/analytics/index.js';
 import { credentialAad, LocalFileKek, sealSecret } from '../../shared/crypto/index.js';
+import { formatUsd, parseUsd } from '../../shared/money/index.js';
 import { startFakeAnthropic, startFakeOpenAi, type FakeProvider } from '../fixtures/providers/fakeProvider.js';
 import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
 import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
@@ -39,6 +41,7 @@ let sources: Record<string, string>;
 let pipelines: FunctionProcess;
 let quota: FunctionProcess;
 let costs: FunctionProcess;
+let pricing: FunctionProcess;
 let worker: FunctionProcess;
 let proxy: { server: Server; url: string; target: string | undefined };
 
@@ -154,13 +157,16 @@ async function waitForRun(tenant: TestTenant, runId: string, status: string | st
 }
 
 /** The org's rows of one day in BigQuery, per provider and model: how many copies of each. */
-async function dayRows(tenant: TestTenant, date: string): Promise<{ provider: string; model: string; copies: number; cost: number }[]> {
+/** The day's rows by grain (source, provider, model, tier, project, key): one copy each, whatever was redelivered. */
+async function dayRows(tenant: TestTenant, date: string): Promise<{ source: string; provider: string; model: string; copies: number; cost: string }[]> {
   const [rows] = await bigquery.query({
-    query: `SELECT provider, model, COUNT(*) AS copies, SUM(CAST(cost_usd AS FLOAT64)) AS cost FROM \`${orgDatasetId(tenant.orgSlug)}.llm_usage_daily\`
-             WHERE usage_date = @date GROUP BY provider, model ORDER BY provider, model`,
+    query: `SELECT source, provider, model, COUNT(*) AS copies, CAST(SUM(cost_usd) AS STRING) AS cost FROM \`${orgDatasetId(tenant.orgSlug)}.llm_usage_daily\`
+             WHERE usage_date = @date
+             GROUP BY source, provider, model, service_tier, project_id, api_key_id ORDER BY source, provider, model`,
     params: { date: BigQuery.date(date) },
   });
-  return rows as { provider: string; model: string; copies: number; cost: number }[];
+  // The cost through the money codec: NUMERIC text, 9 decimals, whichever way the endpoint spells it.
+  return (rows as { source: string; provider: string; model: string; copies: number; cost: string }[]).map((r) => ({ ...r, cost: formatUsd(parseUsd(r.cost)) }));
 }
 
 async function deadLetters(): Promise<{ run_id?: string }[]> {
@@ -182,7 +188,7 @@ beforeAll(async () => {
     startFakeOpenAi({ adminKey: ADMIN_KEY, usage: [] }),
     startFakeAnthropic({ adminKey: ADMIN_KEY, usage: [] }),
   ]);
-  const names = ['pipelines', 'pipeline-worker', 'quota', 'costs'];
+  const names = ['pipelines', 'pipeline-worker', 'quota', 'costs', 'pricing'];
   const built = await Promise.all(names.map((name) => bundleFunction(`functions/${name}/index.ts`, `e2e-${name}`)));
   sources = Object.fromEntries(names.map((name, i) => [name, built[i] as string]));
   proxy = await startRelay();
@@ -190,7 +196,8 @@ beforeAll(async () => {
   await Promise.all([
     startFunctionProcess({ source: sources.pipelines as string, target: 'pipelines', env: { ...functionEnv('pipelines'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (pipelines = p)),
     startFunctionProcess({ source: sources.quota as string, target: 'quota', env: { ...functionEnv('quota'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (quota = p)),
-    startFunctionProcess({ source: sources.costs as string, target: 'costs', env: { ...functionEnv('costs'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (costs = p)),
+    startFunctionProcess({ source: sources.costs as string, target: 'costs', env: { ...functionEnv('costs'), ...commonEnv(), COSTS_CACHE_TTL_MS: '0' }, healthTimeoutMs: 90_000 }).then((p) => (costs = p)),
+    startFunctionProcess({ source: sources.pricing as string, target: 'pricing', env: { ...functionEnv('pricing'), ...commonEnv() }, healthTimeoutMs: 90_000 }).then((p) => (pricing = p)),
     startWorker().then((p) => (worker = p)),
   ]);
   await pubsub.admin.createTopic('pipeline-runs');
@@ -206,7 +213,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.allSettled([pipelines, quota, costs, worker].map((p) => p?.stop('SIGKILL')));
+  await Promise.allSettled([pipelines, quota, costs, pricing, worker].map((p) => p?.stop('SIGKILL')));
   await Promise.allSettled([pubsub?.stop(), bigqueryEndpoint?.close(), openai?.close(), anthropic?.close()]);
   proxy?.server.close();
   await closeTestDb();
@@ -264,7 +271,7 @@ describe('providers that fail', () => {
     const date = daysAgo(2);
     openai.fallback = { kind: 'ok' };
     openai.script.push({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
-    await testDb().query(`INSERT INTO llm_pricing (org_id, provider, model, input_per_1k_usd, output_per_1k_usd) VALUES ($1, 'openai', 'gpt-4o', 0.0025, 0.01)`, [tenant.orgId]);
+    await testDb().query(`INSERT INTO llm_prices (org_id, provider, model, input, output) VALUES ($1, 'openai', 'gpt-4o', 2.5, 10)`, [tenant.orgId]);
 
     const accepted = await trigger(tenant, 'openai_usage_daily', date);
 
@@ -452,6 +459,68 @@ describe('triggering', () => {
     expect(rows[0]?.n).toBe(1);
   });
 
+  it('does not stick a key whose first request died: past the request\'s own hold it is taken over; within it, 409 with Retry-After', async () => {
+    const tenant = await newTenant();
+    const scope = 'POST /v1/pipelines/demo_usage_daily/runs';
+    const date = daysAgo(72);
+    const dead = `idem-dead-${randomBytes(6).toString('hex')}`;
+    const busy = `idem-busy-${randomBytes(6).toString('hex')}`;
+    // As a request that reserved its key and died (crash, SIGKILL) leaves it: no answer, no run.
+    const reserve = `INSERT INTO idempotency_keys (org_id, key, scope, request_hash, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`;
+    await testDb().query(reserve, [tenant.orgId, dead, scope, requestHash(scope, { date }), -1]);
+    await testDb().query(reserve, [tenant.orgId, busy, scope, requestHash(scope, { date }), 30]);
+
+    const retried = await trigger(tenant, 'demo_usage_daily', date, { 'idempotency-key': dead });
+    const meanwhile = await trigger(tenant, 'demo_usage_daily', daysAgo(73), { 'idempotency-key': busy });
+    const sameBusy = await api(pipelines.url, tenant, 'POST', '/v1/pipelines/demo_usage_daily/runs', { date }, { 'idempotency-key': busy });
+
+    expect(retried.status).toBe(202);
+    expect(meanwhile.status).toBe(409); // another body under a held key
+    expect(sameBusy.status).toBe(409);
+    expect(Number(sameBusy.headers.get('retry-after'))).toBeGreaterThan(0);
+    const { rows } = await testDb().query<{ expires_in_s: number }>(
+      `SELECT extract(epoch FROM expires_at - now())::float8 AS expires_in_s FROM idempotency_keys WHERE org_id = $1 AND key = $2`,
+      [tenant.orgId, dead],
+    );
+    // Answered: replayable for 24 h from the answer.
+    expect(rows[0]?.expires_in_s).toBeGreaterThan(23 * 3600);
+  });
+
+  it('answers a retry after a lost answer with the run the first request queued: no second run, no quota spent twice', async () => {
+    const tenant = await newTenant();
+    const key = `idem-lost-${randomBytes(6).toString('hex')}`;
+    const date = daysAgo(74);
+    const first = await trigger(tenant, 'demo_usage_daily', date, { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    // The answer never reached the key (the process died after the commit): unanswered, hold over.
+    await testDb().query(`UPDATE idempotency_keys SET status = NULL, response = NULL, expires_at = now() - interval '1 second' WHERE org_id = $1 AND key = $2`, [
+      tenant.orgId,
+      key,
+    ]);
+
+    const retry = await trigger(tenant, 'demo_usage_daily', date, { 'idempotency-key': key });
+
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual({ run_id: first.body.run_id, status: 'queued' });
+    const runs = await testDb().query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_runs WHERE org_id = $1', [tenant.orgId]);
+    expect(runs.rows[0]?.n).toBe(1);
+    const quotaRow = await testDb().query<{ n: number }>('SELECT pipelines_run AS n FROM usage_quotas WHERE org_id = $1', [tenant.orgId]);
+    expect(quotaRow.rows[0]?.n).toBe(1);
+  });
+
+  it('fingerprints the request as sent: an empty body is the same request whatever day its default date falls on', async () => {
+    const tenant = await newTenant();
+    const key = `idem-empty-${randomBytes(6).toString('hex')}`;
+    const scope = 'POST /v1/pipelines/demo_usage_daily/runs';
+
+    const first = await api(pipelines.url, tenant, 'POST', '/v1/pipelines/demo_usage_daily/runs', {}, { 'idempotency-key': key });
+
+    expect(first.status).toBe(202);
+    const { rows } = await testDb().query<{ request_hash: string }>('SELECT request_hash FROM idempotency_keys WHERE org_id = $1 AND key = $2', [tenant.orgId, key]);
+    // Not the hash of the defaulted {date: yesterday}, which changes at midnight UTC.
+    expect(rows[0]?.request_hash).toBe(requestHash(scope, {}));
+  });
+
   it('answers 503 and keeps nothing when the run cannot be published', async () => {
     const tenant = await newTenant();
     // A pipelines process whose Pub/Sub is unreachable (nothing listens on port 9).
@@ -563,4 +632,155 @@ describe('a worker that dies or stops mid-run', () => {
     expect(done.attempts).toBeGreaterThanOrEqual(2);
     expect((await dayRows(tenant, date)).every((r) => r.copies === 1)).toBe(true);
   }, 150_000);
+});
+
+/*
+ * Cost truth, through the real path: trigger → Pub/Sub emulator → worker → fake provider
+ * (the documented response shapes) → BigQuery → /v1/costs. Each case states the provider's
+ * list price it expects, to the cent.
+ */
+describe('cost truth', () => {
+  /** Runs one pipeline for one day and waits for it to succeed. */
+  async function runDay(tenant: TestTenant, pipelineId: string, date: string): Promise<any> {
+    const accepted = await trigger(tenant, pipelineId, date);
+    expect(accepted.status).toBe(202);
+    return waitForRun(tenant, accepted.body.run_id, 'succeeded', 90_000);
+  }
+
+  async function costsOf(tenant: TestTenant, from: string, to: string, groupBy: string): Promise<any> {
+    const answer = await api(costs.url, tenant, 'GET', `/v1/costs?from=${from}&to=${to}&group_by=${groupBy}`);
+    expect(answer.status).toBe(200);
+    return answer.body;
+  }
+
+  it('prices Sonnet usage that is 90 % cache reads at Anthropic\'s list prices, class by class, with Anthropic\'s bill beside it', { timeout: 120_000 }, async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'anthropic', ADMIN_KEY);
+    const date = daysAgo(6);
+    anthropic.usage = [{ date, model: 'claude-sonnet-4-5-20250929', tokens: { input_uncached: 1_000_000, input_cached: 9_000_000, output: 100_000 }, providers: ['anthropic'] }];
+    anthropic.billed = [
+      { date, description: 'Claude Sonnet 4.5 Usage - Input Tokens', amount_usd: '3.00', model: 'claude-sonnet-4-5-20250929', service_tier: 'standard', providers: ['anthropic'] },
+      { date, description: 'Claude Sonnet 4.5 Usage - Cache Read', amount_usd: '2.70', model: 'claude-sonnet-4-5-20250929', service_tier: 'standard', providers: ['anthropic'] },
+      { date, description: 'Claude Sonnet 4.5 Usage - Output Tokens', amount_usd: '1.5123', model: 'claude-sonnet-4-5-20250929', service_tier: 'standard', providers: ['anthropic'] },
+    ];
+    try {
+      const done = await runDay(tenant, 'anthropic_usage_daily', date);
+      const view = await costsOf(tenant, date, date, 'model');
+
+      // $3 / 1M uncached input, $0.30 / 1M cache reads, $15 / 1M output (the catalogue's Sonnet 4.5 entry):
+      // 1M × 3 + 9M × 0.30 + 0.1M × 15 = 3 + 2.70 + 1.50 = $7.20.
+      expect(done.cost_usd).toBe(7.2);
+      expect(view.totals.cost_usd).toBe(7.2);
+      // The old rule summed every input class and priced it at the input rate: 10M × $3 + $1.50 = $31.50, 4.4× the truth.
+      const oldRule = 10 * 3 + 1.5;
+      expect(oldRule / view.totals.cost_usd).toBeGreaterThan(4);
+      const [row] = view.rows;
+      expect(row).toMatchObject({ key: 'claude-sonnet-4-5-20250929', cost_usd: 7.2, billed_cost_usd: 7.2123, input_tokens: 10_000_000, output_tokens: 100_000, unpriced_tokens: 0 });
+      expect(row.tokens).toMatchObject({ input_uncached: 1_000_000, input_cached: 9_000_000, output: 100_000 });
+      expect(view.totals.billed_cost_usd).toBe(7.2123);
+    } finally {
+      anthropic.usage = [];
+      anthropic.billed = [];
+    }
+  });
+
+  it('prices dated OpenAI snapshots by their model\'s snapshots entry (gpt-4o never prices gpt-4o-mini-…), batch at half, an unpriced class counted', { timeout: 120_000 }, async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const date = daysAgo(7);
+    openai.usage = [
+      { date, model: 'gpt-4o-mini-2024-07-18', requests: 10, tokens: { input_uncached: 1_000_000, output: 1_000_000 }, providers: ['openai'] },
+      { date, model: 'gpt-4o-mini-2024-07-18', tier: 'batch', requests: 5, tokens: { input_uncached: 1_000_000 }, providers: ['openai'] },
+      { date, model: 'gpt-4o-2024-08-06', requests: 3, tokens: { input_uncached: 1_000_000, input_cached: 1_000_000, input_audio: 1_000 }, providers: ['openai'] },
+    ];
+    openai.billed = null; // no costs figure: billed_cost_usd is null, never 0
+    try {
+      await runDay(tenant, 'openai_usage_daily', date);
+      const byModel = await costsOf(tenant, date, date, 'model');
+      const byTier = await costsOf(tenant, date, date, 'service_tier');
+
+      const model = (key: string): any => byModel.rows.find((r: { key: string }) => r.key === key);
+      // gpt-4o-mini: $0.15 in, $0.60 out per 1M; batch half of $0.15.
+      expect(model('gpt-4o-mini-2024-07-18')).toMatchObject({ cost_usd: 0.825, billed_cost_usd: null, unpriced_tokens: 0 });
+      // gpt-4o: $2.50 in, $1.25 cached; its 1,000 audio tokens have no price in its entry: counted, cost 0.
+      expect(model('gpt-4o-2024-08-06')).toMatchObject({ cost_usd: 3.75, unpriced_tokens: 1_000 });
+      expect(byTier.rows.map((r: { key: string; cost_usd: number }) => [r.key, r.cost_usd])).toEqual([
+        ['batch', 0.075],
+        ['standard', 4.5],
+      ]);
+      expect(byModel.totals).toMatchObject({ cost_usd: 4.575, unpriced_tokens: 1_000, billed_cost_usd: null, demo_cost_usd: 0 });
+    } finally {
+      openai.usage = [];
+      openai.billed = [];
+    }
+  });
+
+  it('reprices a re-run day with the price in force that day: an org entry from the 15th overrides the catalogue on the 15th, not the 14th', { timeout: 180_000 }, async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const [d14, d15] = [daysAgo(9), daysAgo(8)];
+    openai.usage = [d14, d15].map((date) => ({ date, model: 'gpt-4o-mini-2024-07-18', requests: 1, tokens: { input_uncached: 1_000_000 }, providers: ['openai'] as const }));
+    openai.billed = [];
+    try {
+      await runDay(tenant, 'openai_usage_daily', d14);
+      await runDay(tenant, 'openai_usage_daily', d15);
+      const before = await costsOf(tenant, d14, d15, 'day');
+      // A negotiated rate from the 15th: $0.10 per 1M input.
+      const put = await api(pricing.url, tenant, 'PUT', '/v1/pricing/openai/gpt-4o-mini', { effective_from: d15, prices_per_mtok_usd: { input: '0.10', output: '0.40' } });
+      expect(put.status).toBe(200);
+      // Loaded days keep their cost until their pipeline runs again for that date.
+      expect((await costsOf(tenant, d14, d15, 'day')).rows.map((r: { cost_usd: number }) => r.cost_usd)).toEqual([0.15, 0.15]);
+
+      await runDay(tenant, 'openai_usage_daily', d14);
+      await runDay(tenant, 'openai_usage_daily', d15);
+      const after = await costsOf(tenant, d14, d15, 'day');
+
+      expect(before.rows.map((r: { key: string; cost_usd: number }) => [r.key, r.cost_usd])).toEqual([
+        [d14, 0.15],
+        [d15, 0.15],
+      ]);
+      expect(after.rows.map((r: { key: string; cost_usd: number }) => [r.key, r.cost_usd])).toEqual([
+        [d14, 0.15],
+        [d15, 0.1],
+      ]);
+    } finally {
+      openai.usage = [];
+    }
+  });
+
+  it('keeps real rows through demo → real → demo runs of one date, labels demo spend, and deletes exactly the demo rows', { timeout: 180_000 }, async () => {
+    const tenant = await newTenant();
+    await storeCredential(tenant, 'openai', ADMIN_KEY);
+    const date = daysAgo(10);
+    openai.usage = [{ date, model: 'gpt-4o-mini-2024-07-18', requests: 1, tokens: { input_uncached: 2_000_000 }, providers: ['openai'] }];
+    openai.billed = [{ date, description: 'input_tokens', amount_usd: '0.31', providers: ['openai'] }];
+    try {
+      const demoRun = await runDay(tenant, 'demo_usage_daily', date);
+      await runDay(tenant, 'openai_usage_daily', date);
+      await runDay(tenant, 'demo_usage_daily', date);
+
+      const rows = await dayRows(tenant, date);
+      const real = rows.filter((r) => r.source === 'openai_usage_daily');
+      const demo = rows.filter((r) => r.source === 'demo_usage_daily');
+      expect(real).toEqual([{ source: 'openai_usage_daily', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', copies: 1, cost: '0.300000000' }]);
+      expect(demo.length).toBe(demoRun.rows_loaded);
+      expect(rows.every((r) => r.copies === 1)).toBe(true);
+      const bySource = await costsOf(tenant, date, date, 'source');
+      const demoCost = bySource.rows.find((r: { key: string }) => r.key === 'demo_usage_daily').cost_usd;
+      expect(bySource.rows.find((r: { key: string }) => r.key === 'openai_usage_daily')).toMatchObject({ cost_usd: 0.3, billed_cost_usd: 0.31 });
+      expect(bySource.totals.demo_cost_usd).toBe(demoCost);
+      expect(demoCost).toBeGreaterThan(0);
+
+      const deleted = await api(pipelines.url, tenant, 'DELETE', '/v1/pipelines/demo_usage_daily/data');
+
+      expect(deleted.status).toBe(204);
+      expect(await dayRows(tenant, date)).toEqual(real);
+      const afterDelete = await costsOf(tenant, date, date, 'source');
+      expect(afterDelete.rows.map((r: { key: string }) => r.key)).toEqual(['openai_usage_daily']);
+      expect(afterDelete.totals).toMatchObject({ cost_usd: 0.3, demo_cost_usd: 0, billed_cost_usd: 0.31 });
+    } finally {
+      openai.usage = [];
+      openai.billed = [];
+    }
+  });
 });

@@ -75,6 +75,8 @@ interface FieldSpec {
 interface BodySpec {
   valid: () => Json;
   fields: FieldSpec[];
+  /** Numbers inside nested objects (`prices_per_mtok_usd.input`) that get the raw non-number tokens too. */
+  nestedNumbers?: string[][];
   /** PATCH: every field optional, but at least one. */
   partial?: boolean;
   /** The route's body limit. */
@@ -89,7 +91,22 @@ interface ParamSpec {
   fixedBad: string[];
 }
 
-type QueryKind = 'none' | 'pricing-list' | 'subscription-list';
+type QueryKind = 'none' | 'pricing-list' | 'subscription-list' | 'spec';
+
+/** A query parameter of an endpoint that takes named parameters (not a list). */
+interface QueryFieldSpec {
+  name: string;
+  /** Values its schema refuses. */
+  invalid: string[];
+  isValid: (s: string) => boolean;
+  required: boolean;
+}
+
+/** Query kind `spec`: a valid query, and what makes each of its parameters invalid. */
+interface QuerySpec {
+  valid: Record<string, string>;
+  fields: QueryFieldSpec[];
+}
 
 interface Endpoint {
   name: string;
@@ -99,13 +116,22 @@ interface Endpoint {
   template: string;
   params: ParamSpec[];
   query: QueryKind;
+  querySpec?: QuerySpec;
   body?: BodySpec;
 }
 
 // --- invalid values per field type ------------------------------------------------------------
 
 const notAString = [1, 0, -1, true, false, null, [], {}, ['x'], { a: 1 }];
-const priceInvalid = ['1', '', 'NaN', true, false, null, [], {}, [1], -1, -0.0001, -1e-12, 1e7, 2e9, Number.MAX_VALUE];
+/**
+ * Prices are decimal strings or numbers read through `String(n)`: plain decimals, 0…1e9,
+ * at most 10 decimals. `1e-7` and `0.1 + 0.2` are numbers whose text is an exponent form or
+ * has 17 decimals.
+ */
+const priceInvalid = [
+  '', 'NaN', 'Infinity', '1e-7', '1E3', '-1', '-0.5', '0.00000000001', '1,5', ' 1', '1 ', '+1', '.5', '1.', '0x10', '١', '1000000000.0000000001',
+  true, false, null, [], {}, [1], -1, -0.0001, -1e-12, 1e-7, 0.1 + 0.2, 2e9, 1e21, Number.MAX_VALUE,
+];
 const dateInvalid = [
   '2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '2024-04-31', '2024-01-32', '24-01-01', '2024/01/01', '2024-1-1',
   '20240101', '2024-01-01T00:00:00Z', '2024-01-01 ', ' 2024-01-01', '', 'yesterday', '0000-01-01', '1899-12-31', '+2024-01-01',
@@ -114,6 +140,26 @@ const dateInvalid = [
 const textInvalid = (max: number): unknown[] => [
   '', '   ', '\t\n', 'x'.repeat(max + 1), 'é'.repeat(max + 1), 'a\u0000b', '\u0000', 'lone \ud800 surrogate', 'x\udc00', ...notAString,
 ];
+
+const TIERS = ['standard', 'batch', 'flex', 'priority'];
+const tierInvalid = ['Standard', 'BATCH', 'scale', 'default', '', ' batch', 'standard,batch'];
+const isRealDay = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s) && s >= '1900-01-01' && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+
+/** `prices_per_mtok_usd` values that are refused: not an object, a class missing or unknown, or one bad price in it. */
+const pricesInvalid: unknown[] = [
+  ...priceInvalid.flatMap((v) => [{ input: v, output: '1' }, { input: '1', output: v }, { input: '1', output: '1', cached_input: v }, { input: '1', output: '1', input_image: v }]),
+  'x', 1, null, [], [{ input: '1', output: '1' }], {}, { input: '1' }, { output: '1' }, { input: '1', output: '1', reasoning: '1' },
+  { input_per_1k_usd: 1, output_per_1k_usd: 1 },
+];
+
+const pricingFields: FieldSpec[] = [
+  { name: 'prices_per_mtok_usd', invalid: pricesInvalid, required: true },
+  { name: 'match', invalid: ['Exact', 'prefix', 'snapshot', '', 1, true, null, [], {}], required: false, text: true },
+  { name: 'service_tier', invalid: [...tierInvalid, 1, true, null, [], {}], required: false, text: true },
+  { name: 'effective_from', invalid: [...dateInvalid, null], required: false, text: true },
+];
+
+const validPrice = (): Json => ({ match: 'snapshots', service_tier: 'standard', effective_from: '2025-01-01', prices_per_mtok_usd: { input: '0.5', output: 1.5, cached_input: '0.05' } });
 
 const subscriptionFields: FieldSpec[] = [
   { name: 'vendor', invalid: textInvalid(200), required: true, text: true },
@@ -176,20 +222,30 @@ const idParam: ParamSpec = {
 const endpoints: Endpoint[] = [
   { name: 'GET /v1/pricing', server: () => pricing, method: 'GET', template: '/v1/pricing', params: [], query: 'pricing-list' },
   {
+    name: 'GET /v1/pricing/resolve',
+    server: () => pricing,
+    method: 'GET',
+    template: '/v1/pricing/resolve',
+    params: [],
+    query: 'spec',
+    querySpec: {
+      valid: { provider: 'openai', model: 'gpt-4o-2024-08-06', service_tier: 'batch', date: '2025-01-01' },
+      fields: [
+        { name: 'provider', invalid: providerParam('openai').fixedBad, isValid: (s) => PROVIDER.test(s), required: true },
+        { name: 'model', invalid: modelParam.fixedBad, isValid: (s) => MODEL.test(s), required: true },
+        { name: 'service_tier', invalid: tierInvalid, isValid: (s) => TIERS.includes(s), required: false },
+        { name: 'date', invalid: dateInvalid.filter((d): d is string => typeof d === 'string'), isValid: isRealDay, required: true },
+      ],
+    },
+  },
+  {
     name: 'PUT /v1/pricing/{provider}/{model}',
     server: () => pricing,
     method: 'PUT',
     template: '/v1/pricing/{provider}/{model}',
     params: [providerParam('openai'), modelParam],
     query: 'none',
-    body: {
-      valid: () => ({ input_per_1k_usd: 0.5, output_per_1k_usd: 1.5 }),
-      fields: [
-        { name: 'input_per_1k_usd', invalid: priceInvalid, required: true, numeric: true },
-        { name: 'output_per_1k_usd', invalid: priceInvalid, required: true, numeric: true },
-      ],
-      maxBytes: MIB,
-    },
+    body: { valid: validPrice, fields: pricingFields, nestedNumbers: [['prices_per_mtok_usd', 'input'], ['prices_per_mtok_usd', 'output'], ['prices_per_mtok_usd', 'cache_write_1h']], maxBytes: MIB },
   },
   {
     name: 'DELETE /v1/pricing/{provider}/{model}',
@@ -197,7 +253,14 @@ const endpoints: Endpoint[] = [
     method: 'DELETE',
     template: '/v1/pricing/{provider}/{model}',
     params: [providerParam('openai'), modelParam],
-    query: 'none',
+    query: 'spec',
+    querySpec: {
+      valid: { service_tier: 'batch', effective_from: '2025-01-01' },
+      fields: [
+        { name: 'service_tier', invalid: tierInvalid, isValid: (s) => TIERS.includes(s), required: false },
+        { name: 'effective_from', invalid: dateInvalid.filter((d): d is string => typeof d === 'string'), isValid: isRealDay, required: false },
+      ],
+    },
   },
   { name: 'GET /v1/subscriptions', server: () => subscriptions, method: 'GET', template: '/v1/subscriptions', params: [], query: 'subscription-list' },
   {
@@ -325,6 +388,7 @@ function queryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[]
     }
     return out;
   }
+  if (endpoint.query === 'spec') return specQueryProbes(endpoint, rng, randomCount);
   const realCursor = endpoint.query === 'pricing-list' ? pricingCursor : subscriptionCursor;
   const filterName = endpoint.query === 'pricing-list' ? 'provider' : 'status';
   const badFilters = endpoint.query === 'pricing-list' ? ['OpenAI', 'a', '1x', 'x'.repeat(41), 'a b', '', 'ü'] : ['ACTIVE', 'paused', '', 'active,cancelled', 'x'.repeat(500)];
@@ -333,6 +397,12 @@ function queryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[]
   withQuery('limit as an array', 'limit[]=5');
   for (const bad of badFilters) withQuery(`bad ${filterName} ${JSON.stringify(bad).slice(0, 30)}`, `${filterName}=${encodeURIComponent(bad)}`);
   withQuery(`repeated ${filterName}`, `${filterName}=a&${filterName}=b`);
+  if (endpoint.query === 'pricing-list') {
+    for (const bad of ['gpt/4o', 'gpt 4o', '', 'x'.repeat(101), 'ü']) withQuery(`bad model ${JSON.stringify(bad).slice(0, 30)}`, `model=${encodeURIComponent(bad)}`);
+    for (const bad of ['ORG', 'both', '', 'org,catalogue', 'none']) withQuery(`bad source ${JSON.stringify(bad)}`, `source=${encodeURIComponent(bad)}`);
+    withQuery('repeated source', 'source=org&source=catalogue');
+    withQuery('cursor from another source', `source=org&cursor=${encodeURIComponent(realCursor)}`);
+  }
   for (const cursor of ['', 'abc', 'v1', 'v1..', 'v1.x.y', 'v2.WyJhIl0.AAAAAAAAAAAAAAAAAAAAAA', 'v1.WyJhIl0.AAAAAAAAAAAAAAAAAAAAAA', 'x'.repeat(3000), `${realCursor}x`, realCursor.slice(0, -1), ` ${realCursor}`]) {
     withQuery(`bad cursor ${JSON.stringify(cursor).slice(0, 30)}`, `cursor=${encodeURIComponent(cursor)}`);
   }
@@ -347,6 +417,38 @@ function queryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[]
     else if (kind === 1) withQuery('random cursor garbage', `cursor=${encodeURIComponent(`v1.${randomText(rng, 'A-Za-z09_', 1, 60)}.${randomText(rng, 'A-Za-z09_', 22, 22)}`)}`);
     else if (kind === 2) withQuery('random large limit', `limit=${int(rng, 501, 10_000_000)}`);
     else withQuery('random non-numeric limit', `limit=${encodeURIComponent(randomText(rng, 'abc-+. e,', 1, 8))}`);
+  }
+  return out;
+}
+
+/**
+ * Query probes of an endpoint with named parameters: each parameter bad in turn (the others
+ * valid), a required one missing, repeated, unknown parameters beside a valid query, then
+ * `randomCount` random bad values.
+ */
+function specQueryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[] {
+  const spec = endpoint.querySpec;
+  if (spec === undefined) throw new Error(`${endpoint.name}: query 'spec' needs a querySpec`);
+  const out: Probe[] = [];
+  const base = pathOf(endpoint);
+  const qs = (query: Record<string, string>): string => Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  const withQuery = (label: string, query: string): void => void out.push(probe(endpoint, label, { path: `${base}?${query}` }));
+  for (const field of spec.fields) {
+    for (const bad of field.invalid) withQuery(`bad ${field.name} ${JSON.stringify(bad).slice(0, 30)}`, qs({ ...spec.valid, [field.name]: bad }));
+    if (field.required) {
+      const rest = { ...spec.valid };
+      delete rest[field.name];
+      withQuery(`missing ${field.name}`, qs(rest));
+    }
+    withQuery(`repeated ${field.name}`, `${qs(spec.valid)}&${field.name}=${encodeURIComponent(spec.valid[field.name] ?? 'x')}`);
+    withQuery(`${field.name} as an array`, `${qs(spec.valid)}&${field.name}[]=x`);
+  }
+  for (const q of ['limit=5', 'cursor=abc', 'x=1', 'source=org', 'tier=batch', 'a[b]=1', 'debug']) withQuery(`unknown parameter ${q}`, `${qs(spec.valid)}&${q}`);
+  for (let i = 0; i < randomCount; i += 1) {
+    const field = pick(rng, spec.fields);
+    let bad = randomText(rng, WILD, 0, rng() < 0.1 ? 300 : 30);
+    while (field.isValid(bad)) bad = randomText(rng, WILD, 0, 30);
+    withQuery(`random bad ${field.name} ${JSON.stringify(bad).slice(0, 30)}`, qs({ ...spec.valid, [field.name]: bad }));
   }
   return out;
 }
@@ -387,6 +489,15 @@ function bodyProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[] 
         const [before, after] = text.split('__BYTES__') as [string, string];
         send(`${field.name} with invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(' ')}`, Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]));
       }
+    }
+  }
+  for (const numberPath of spec.nestedNumbers ?? []) {
+    for (const token of RAW_NUMBERS) {
+      const item = base();
+      let parent: Json = item;
+      for (const key of numberPath.slice(0, -1)) parent = parent[key] as Json;
+      parent[numberPath.at(-1) as string] = '__RAW__';
+      send(`${numberPath.join('.')} raw ${token}`, Buffer.from(JSON.stringify(wrap(item)).replace('"__RAW__"', token), 'utf8'));
     }
   }
   for (const extra of ['id', 'org_id', 'extra', 'created_at', '__proto__', 'constructor', '']) {
@@ -552,7 +663,7 @@ beforeAll(async () => {
   tenant = await createTenant({ slugPrefix: 'badinput' });
   const auth = { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS };
   for (const model of ['m1', 'm2']) {
-    await fetch(`${pricing.url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ input_per_1k_usd: 1, output_per_1k_usd: 1 }) });
+    await fetch(`${pricing.url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
   }
   const created: string[] = [];
   for (let i = 0; i < 2; i += 1) {
@@ -596,7 +707,7 @@ describe('malformed requests', () => {
 
   it('left every existing row untouched: the generated requests changed nothing', async () => {
     const auth = { authorization: `Bearer ${tenant.apiKey}` };
-    const prices = (await (await fetch(`${pricing.url}/v1/pricing`, { headers: auth })).json()) as { items: { model: string }[] };
+    const prices = (await (await fetch(`${pricing.url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
     const subs = (await (await fetch(`${subscriptions.url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
     const integ = (await (await fetch(`${integrations.url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
 

@@ -32,13 +32,16 @@ const subscription = (vendor: string): Record<string, unknown> => ({
   start_date: '2024-01-01',
 });
 
+/** A price entry body (standard tier, in force since always) with both prices `usd` per 1M tokens. */
+const price = (usd: string): Record<string, unknown> => ({ prices_per_mtok_usd: { input: usd, output: usd } });
+
 /** Rows of every resource for an org, each marked with the org's slug so leaks are visible. */
 async function seed(tenant: TestTenant): Promise<string[]> {
   const mark = tenant.orgSlug;
-  expect((await call(pricing.url, tenant.apiKey, 'PUT', `/v1/pricing/shared/${mark}`, { input_per_1k_usd: 1, output_per_1k_usd: 2 })).status).toBe(200);
+  expect((await call(pricing.url, tenant.apiKey, 'PUT', `/v1/pricing/shared/${mark}`, price('1'))).status).toBe(200);
   // The same (provider, model) in both orgs: each must keep its own price.
-  const own = tenant === a ? 1 : 9;
-  expect((await call(pricing.url, tenant.apiKey, 'PUT', '/v1/pricing/openai/gpt-4o', { input_per_1k_usd: own, output_per_1k_usd: own })).status).toBe(200);
+  const own = tenant === a ? '1' : '9';
+  expect((await call(pricing.url, tenant.apiKey, 'PUT', '/v1/pricing/openai/gpt-4o', price(own))).status).toBe(200);
   const ids: string[] = [];
   for (let i = 0; i < 3; i += 1) {
     const res = await call(subscriptions.url, tenant.apiKey, 'POST', '/v1/subscriptions', subscription(`${mark}-${i}`));
@@ -73,7 +76,10 @@ afterAll(async () => {
 async function snapshotOfB(): Promise<unknown> {
   const db = testDb();
   const [p, s, i] = await Promise.all([
-    db.query(`SELECT provider, model, input_per_1k_usd::text, output_per_1k_usd::text, updated_at FROM llm_pricing WHERE org_id = $1 ORDER BY 1, 2`, [b.orgId]),
+    db.query(
+      `SELECT provider, model, service_tier, effective_from::text, match, input::text, output::text, updated_at FROM llm_prices WHERE org_id = $1 ORDER BY 1, 2, 3, 4`,
+      [b.orgId],
+    ),
     db.query(`SELECT id, vendor, plan_name, seats, unit_price_usd::text, status, updated_at FROM subscriptions WHERE org_id = $1 ORDER BY id`, [b.orgId]),
     db.query(`SELECT provider, status, fingerprint, encode(ciphertext, 'hex') AS c, updated_at FROM integrations WHERE org_id = $1 ORDER BY 1`, [b.orgId]),
   ]);
@@ -86,6 +92,7 @@ describe('tenant isolation', () => {
     ['PATCH a subscription', 'subscriptions', 'PATCH', () => `/v1/subscriptions/${bSubscriptionIds[0]}`, { seats: 99 }],
     ['DELETE a subscription', 'subscriptions', 'DELETE', () => `/v1/subscriptions/${bSubscriptionIds[1]}`, undefined],
     ['DELETE a price only B has', 'pricing', 'DELETE', () => `/v1/pricing/shared/${b.orgSlug}`, undefined],
+    ['GET the resolved price of a model only B prices', 'pricing', 'GET', () => `/v1/pricing/resolve?provider=shared&model=${b.orgSlug}&date=2025-01-01`, undefined],
     ['DELETE an integration only B has', 'integrations', 'DELETE', () => '/v1/integrations/only-b', undefined],
   ])("answers org A's key on org B's resource with 404, never 403: %s", async (_name, fnName, method, pathOf, body) => {
     const base = { pricing, subscriptions, integrations }[fnName as 'pricing' | 'subscriptions' | 'integrations'].url;
@@ -101,7 +108,7 @@ describe('tenant isolation', () => {
   it("writes org A's own row, never B's, when A PUTs a path B also has", async () => {
     const before = await snapshotOfB();
 
-    const priced = await call(pricing.url, a.apiKey, 'PUT', '/v1/pricing/openai/gpt-4o', { input_per_1k_usd: 2, output_per_1k_usd: 2 });
+    const priced = await call(pricing.url, a.apiKey, 'PUT', '/v1/pricing/openai/gpt-4o', price('2'));
     const stored = await call(integrations.url, a.apiKey, 'PUT', '/v1/integrations/openai', { credential: `${a.orgSlug}-openai-credential-def` });
 
     expect(priced.status).toBe(200);
@@ -111,6 +118,7 @@ describe('tenant isolation', () => {
 
   it.each([
     ['pricing', '/v1/pricing?limit=500'],
+    ['pricing', '/v1/pricing?source=org&limit=500'],
     ['subscriptions', '/v1/subscriptions?limit=500'],
     ['subscriptions', '/v1/subscriptions?status=active&limit=500'],
     ['integrations', '/v1/integrations'],
@@ -128,7 +136,8 @@ describe('tenant isolation', () => {
   });
 
   it("never serves org A's cached page to org B for the identical request, both cached", async () => {
-    const listPath = '/v1/pricing?provider=openai&limit=10';
+    // The org's own entry only (the shared catalogue is the same for both).
+    const listPath = '/v1/pricing?provider=openai&model=gpt-4o&source=org';
     const first = { a: await call(pricing.url, a.apiKey, 'GET', listPath), b: await call(pricing.url, b.apiKey, 'GET', listPath) };
     const before = pricingCacheStats();
 
@@ -138,15 +147,15 @@ describe('tenant isolation', () => {
     expect(after.hits - before.hits).toBe(2); // both second reads came from the cache …
     expect(second.a.body).toEqual(first.a.body); // … each from its own tenant's entry
     expect(second.b.body).toEqual(first.b.body);
-    const priceOf = (body: unknown): number | undefined => (body as { items: { input_per_1k_usd: number }[] }).items[0]?.input_per_1k_usd;
-    expect(priceOf(second.a.body)).toBe(2);
-    expect(priceOf(second.b.body)).toBe(9);
+    const priceOf = (body: unknown): string | undefined => (body as { items: { prices_per_mtok_usd: { input: string } }[] }).items[0]?.prices_per_mtok_usd.input;
+    expect(priceOf(second.a.body)).toBe('2');
+    expect(priceOf(second.b.body)).toBe('9');
   });
 
   it("keeps org A's cached pages when org B writes (invalidation is per tenant)", async () => {
     const listPath = '/v1/pricing?limit=20';
     await call(pricing.url, a.apiKey, 'GET', listPath);
-    await call(pricing.url, b.apiKey, 'PUT', '/v1/pricing/other/model-x', { input_per_1k_usd: 1, output_per_1k_usd: 1 });
+    await call(pricing.url, b.apiKey, 'PUT', '/v1/pricing/other/model-x', price('1'));
     const before = pricingCacheStats();
 
     const res = await call(pricing.url, a.apiKey, 'GET', listPath);
