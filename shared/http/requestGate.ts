@@ -210,7 +210,9 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): voi
     // The rest of the body is read and dropped as it comes — from now, not once the answer is
     // out: a request nobody read is "dumped" by Node when its answer finishes, and a dumped
     // body is parsed to the end unseen, piece by piece. Each piece is still one Buffer from
-    // Node's parser, so past a cap the connection is cut (once the answer has gone out).
+    // Node's parser, so past a cap the connection is cut — a moment after the answer is out,
+    // not at once: a reset that reaches the client while the answer sits unread in its
+    // buffer discards the answer. Until then the pieces are dropped, never kept.
     let pieces = 0;
     let bytes = 0;
     let cut = false;
@@ -219,11 +221,11 @@ function refuse(req: IncomingMessage, res: ServerResponse, error: AppError): voi
       bytes += chunk.length;
       if (cut || (pieces <= REFUSED_LINGER_MAX_PIECES && bytes <= REFUSED_LINGER_MAX_BYTES)) return;
       cut = true;
-      if (res.writableFinished) socket.destroy();
-      else req.pause();
-    });
-    res.once('finish', () => {
-      if (cut) socket.destroy();
+      const cutSoon = (): void => {
+        setTimeout(() => socket.destroy(), REFUSED_CUT_GRACE_MS).unref();
+      };
+      if (res.writableFinished) cutSoon();
+      else res.once('finish', cutSoon);
     });
     req.resume();
   }
@@ -235,3 +237,5 @@ const REFUSED_LINGER_MS = 5_000;
 /** How many pieces, and bytes, of a refused body are read and dropped before the connection is cut. */
 const REFUSED_LINGER_MAX_PIECES = 4_096;
 const REFUSED_LINGER_MAX_BYTES = 64 * 1024 * 1024;
+/** How long after its answer is out a connection past those caps is cut: time for the client to read the answer. */
+const REFUSED_CUT_GRACE_MS = 1_000;

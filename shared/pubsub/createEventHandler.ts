@@ -15,6 +15,9 @@ import { decodeMessage, messageIdOf, publishTimeOf } from './decode.js';
  */
 export const PUSH_BODY_LIMIT = 64 * 1024;
 
+/** The paths a push may be sent to: `/`, or `/projects/<project>/topics/<topic>`; a query string allowed. */
+const PUSH_PATH = /^\/(?:projects\/[^/?#]+\/topics\/[^/?#]+)?(?:\?.*)?$/;
+
 /** What a message handler gets besides the parsed payload. */
 export interface MessageContext {
   messageId: string | undefined;
@@ -54,8 +57,10 @@ export function createEventHandler<S extends z.ZodType>({ name, schema, handler,
   installShutdownHandlers({ drainTimeoutMs: config.SHUTDOWN_DRAIN_MS });
   // A push body is read, inflated and parsed before the handler runs: bound it like any body,
   // by the push limit — our messages are well under a KiB, so no push body is "large".
-  // The push endpoint is the function's root URL; nothing else takes a body.
-  installRequestGate((req) => (req.method === 'POST' && (req.url === '/' || req.url?.startsWith('/?') === true) ? { limit: PUSH_BODY_LIMIT } : undefined), { healthz: true });
+  // A push comes to the function's root URL, or to `/projects/P/topics/T` (a Pub/Sub push
+  // endpoint whose path names the topic: functions-framework makes the CloudEvent's source
+  // of it); nothing else takes a body.
+  installRequestGate((req) => (req.method === 'POST' && PUSH_PATH.test(req.url ?? '') ? { limit: PUSH_BODY_LIMIT } : undefined), { healthz: true });
 
   return async function handleEvent(event: CloudEvent<unknown>): Promise<void> {
     const deadline = new Deadline({ timeoutMs, safetyMarginMs });

@@ -108,7 +108,7 @@ describe('functionEnv', () => {
   it('includes the manifest env and keeps cloud-only settings out', () => {
     const env = functionEnv('integrations');
 
-    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4');
     expect(env).not.toHaveProperty('KMS_KEY_NAME');
     expect(env).not.toHaveProperty('INSTANCE_CONNECTION_NAME');
   });

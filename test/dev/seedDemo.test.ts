@@ -33,12 +33,17 @@ describe('seedDemoUsage', () => {
 
     expect(again).toEqual({ rows: demoUsageRows({ orgSlug: orgA.orgSlug, days: DAYS, endDate: END_DATE }).length, inserted: 0 });
     const [rows] = await bq.query({
-      query: `SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(CAST(usage_date AS STRING), provider, model)) AS keys
-                FROM \`${orgDatasetId(orgA.orgSlug)}.${LLM_USAGE_DAILY.tableId}\``,
+      // One row per grain: day, provider, model, tier, project and key — all labelled as the demo's.
+      query: `SELECT COUNT(*) AS n,
+                     COUNT(DISTINCT CONCAT(CAST(usage_date AS STRING), provider, model, service_tier, IFNULL(project_id, '-'), IFNULL(api_key_id, '-'))) AS keys,
+                     COUNTIF(source = 'demo_usage_daily') AS demo
+                FROM \`${orgDatasetId(orgA.orgSlug)}.${LLM_USAGE_DAILY.tableId}\`
+               WHERE usage_date >= DATE '1900-01-01'`,
     });
-    const { n, keys } = (rows as { n: number; keys: number }[])[0] ?? { n: 0, keys: 0 };
+    const { n, keys, demo } = (rows as { n: number; keys: number; demo: number }[])[0] ?? { n: 0, keys: 0, demo: 0 };
     expect(n).toBe(again.rows);
     expect(keys).toBe(again.rows);
+    expect(demo).toBe(again.rows);
   });
 
   it('generates the same rows for the same org and range, and other rows for another org', () => {
@@ -51,6 +56,12 @@ describe('seedDemoUsage', () => {
     expect(a2).toEqual(a1);
     expect(longer).toEqual(a1);
     expect(b.map((r) => r.cost_usd)).not.toEqual(a1.map((r) => r.cost_usd));
-    expect(new Set(a1.map((r) => r.provider)).size).toBeGreaterThanOrEqual(3);
+    // Both providers, every tier, every token class, all priced by the catalogue.
+    expect(new Set(a1.map((r) => r.provider))).toEqual(new Set(['openai', 'anthropic']));
+    expect(new Set(a1.map((r) => r.service_tier))).toEqual(new Set(['standard', 'batch', 'flex', 'priority']));
+    for (const column of ['tokens_input_cached', 'tokens_cache_write_5m', 'tokens_cache_write_1h', 'tokens_input_audio', 'tokens_output_audio', 'tokens_input_image'] as const) {
+      expect(a1.some((r) => r[column] > 0), column).toBe(true);
+    }
+    expect(a1.every((r) => r.unpriced_tokens === 0 && r.price_entry !== null)).toBe(true);
   });
 });

@@ -76,11 +76,12 @@ describe('ensureDatasetDefinition', () => {
     const first = await ensureDatasetDefinition(bq, def, { location: 'EU', beforeStep: (s) => void steps.push(s) });
     const second = await ensureDatasetDefinition(bq, def, { location: 'EU' });
 
-    expect(first).toEqual({ datasetId: `org_${org}`, dataset: 'created', tables: { llm_usage_daily: 'created' } });
-    expect(second).toEqual({ datasetId: `org_${org}`, dataset: 'unchanged', tables: { llm_usage_daily: 'unchanged' } });
+    expect(first).toEqual({ datasetId: `org_${org}`, dataset: 'created', tables: { llm_usage_daily: 'created', llm_billed_cost_daily: 'created' } });
+    expect(second).toEqual({ datasetId: `org_${org}`, dataset: 'unchanged', tables: { llm_usage_daily: 'unchanged', llm_billed_cost_daily: 'unchanged' } });
     expect(steps).toEqual([
       { kind: 'dataset', datasetId: `org_${org}` },
       { kind: 'table', datasetId: `org_${org}`, tableId: 'llm_usage_daily' },
+      { kind: 'table', datasetId: `org_${org}`, tableId: 'llm_billed_cost_daily' },
     ]);
     const dataset = (await bq.dataset(`org_${org}`).getMetadata())[0] as { labels: Record<string, string>; location: string };
     expect(dataset.labels).toEqual({ org, managed_by: 'cloudact' });
@@ -97,7 +98,7 @@ describe('ensureDatasetDefinition', () => {
     await expect(ensureDatasetDefinition(bq, def, { location: 'EU', beforeStep: failOnTable })).rejects.toThrow('injected');
     const retried = await ensureDatasetDefinition(bq, def, { location: 'EU' });
 
-    expect(retried).toMatchObject({ dataset: 'unchanged', tables: { llm_usage_daily: 'created' } });
+    expect(retried).toMatchObject({ dataset: 'unchanged', tables: { llm_usage_daily: 'created', llm_billed_cost_daily: 'created' } });
   });
 
   it('gives up with the abort reason when the signal aborts', async () => {
