@@ -3,7 +3,20 @@ import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../s
 import { getDb, type Db } from '../../shared/db/index.js';
 import { AppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { addLogContext, log } from '../../shared/log/index.js';
-import { providerOfPipeline, type PipelineRunMessage } from '../../shared/pipelines/index.js';
+import {
+  claimRun,
+  deferRun,
+  failUnclaimedRun,
+  finishRun,
+  providerOfPipeline,
+  publishRun,
+  recordRunHistory,
+  releaseRun,
+  takeNextWaitingRun,
+  type Claim,
+  type PipelineRunMessage,
+  type RunOutcome,
+} from '../../shared/pipelines/index.js';
 import { demoUsageForDay } from '../../shared/demo/index.js';
 import { formatUsd } from '../../shared/money/index.js';
 import { catalogueEntries, loadOrgPriceEntries, priceUsage } from '../../shared/pricing/index.js';
@@ -11,9 +24,7 @@ import { fetchUsage, ProviderCredentialError, ProviderResponseError, providerBas
 import type { UsageFetch } from '../../shared/usage/index.js';
 import type { MessageContext } from '../../shared/pubsub/index.js';
 import type { WorkerConfig } from './config.js';
-import { appendHistory } from './history.js';
 import { replaceDay } from './load.js';
-import { claimRun, failUnclaimedRun, finishRun, releaseRun, type Claim, type RunOutcome } from './runs.js';
 
 /** What a successful attempt produced. */
 interface Loaded {
@@ -96,7 +107,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
   const provider = providerOfPipeline(message.pipeline_id);
   const db = await getDb();
   if (provider === undefined) {
-    await failUnclaimedRun(db, message, `Unknown pipeline ${message.pipeline_id}`);
+    await failAndRecord(db, message, `Unknown pipeline ${message.pipeline_id}`);
     throw new AppError('INVALID_ARGUMENT', `Unknown pipeline ${message.pipeline_id}`);
   }
   const claim = await claimOrTakeOver(db, message, context);
@@ -116,7 +127,10 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
       log.info('Another worker holds a live lease on this run; duplicate delivery acked');
       return;
     case 'org-busy':
-      throw new UnavailableError(`The org is running its plan's limit of ${claim.limit} pipelines; the run stays queued`);
+      // Acked, not retried: the run waits, queued, for the run that frees a slot to hand it on.
+      await deferRun(db, message.run_id);
+      log.info(`The org is running its plan's limit of ${claim.limit} pipelines; the run waits for a free slot`);
+      return;
     case 'claimed':
       break;
   }
@@ -134,6 +148,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
     if (failure.retryable && attempt < config.PIPELINE_MAX_ATTEMPTS) {
       log.warn('Run attempt failed; giving the run back for a retry', { attempt, code: failure.code, reason });
       await giveBack(message.run_id, token, reason);
+      await handOff(orgId);
       throw failure;
     }
     log.error(failure.retryable ? `Run failed after ${attempt} attempts` : 'Run failed', error, { attempt, code: failure.code });
@@ -141,12 +156,12 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
   }
 
   const finished = await finishRun(db, message.run_id, token, outcome);
+  await handOff(orgId);
   if (finished === undefined) {
     log.warn('The lease expired before the run was recorded; the worker that took it over records it', { attempt });
   } else {
     log.info(`Run ${outcome.status}`, { attempt, rows_loaded: outcome.rowsLoaded, cost_usd: outcome.costUsd, unpriced_rows: outcome.unpricedRows });
-    try {
-      await appendHistory({
+    await recordRunHistory({
         runId: message.run_id,
         orgSlug: message.org_slug,
         pipelineId: message.pipeline_id,
@@ -161,10 +176,6 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
         startedAt: claim.startedAt,
         finishedAt: finished.finishedAt,
       });
-    } catch (error) {
-      // The run's state in PostgreSQL is the truth; the history is a copy for analytics.
-      log.error('Appending the run to the BigQuery history failed', error);
-    }
   }
   // The last transient failure nacks, so Pub/Sub dead-letters the message.
   if (failure !== undefined && failure.retryable) throw failure;
@@ -193,6 +204,22 @@ async function claimOrTakeOver(db: Db, message: PipelineRunMessage, context: Mes
   return claimNow();
 }
 
+/**
+ * A slot of the org is free again: its oldest run waiting for one is published. Best
+ * effort — what this misses, maintenance's outbox sweep publishes — and it never fails the
+ * run that freed the slot.
+ */
+async function handOff(orgId: string): Promise<void> {
+  try {
+    const next = await takeNextWaitingRun(await getDb(), orgId);
+    if (next === undefined) return;
+    await publishRun(next);
+    log.info('Handed the freed slot to the org\'s next waiting run', { next_run_id: next.run_id });
+  } catch (error) {
+    log.error('Handing the freed slot on failed; maintenance publishes the waiting run', error);
+  }
+}
+
 /** Waited past a dead worker's lease end, so the database's `now()` is past it too. */
 const TAKEOVER_SLACK_MS = 250;
 
@@ -207,9 +234,31 @@ async function giveBack(runId: string, token: string, reason: string): Promise<v
   }
 }
 
+/** Fails a run no delivery claimed, and appends it to the history like any finished run. */
+async function failAndRecord(db: Db, message: PipelineRunMessage, error: string): Promise<boolean> {
+  const failed = await failUnclaimedRun(db, message, error);
+  if (failed === undefined) return false;
+  await recordRunHistory({
+    runId: message.run_id,
+    orgSlug: message.org_slug,
+    pipelineId: message.pipeline_id,
+    date: message.date,
+    attempt: failed.attempts,
+    status: 'failed',
+    rowsLoaded: 0,
+    costUsd: '0',
+    unpricedRows: 0,
+    error,
+    createdAt: failed.createdAt,
+    startedAt: failed.startedAt,
+    finishedAt: failed.finishedAt,
+  });
+  return true;
+}
+
 /** A message too old to run: its run fails (unless it already ended) and the message is acked. */
 export async function expireRun(message: PipelineRunMessage): Promise<void> {
   const db = await getDb();
-  const failed = await failUnclaimedRun(db, message, 'The run message expired before the run could start');
+  const failed = await failAndRecord(db, message, 'The run message expired before the run could start');
   log.error('Dropped an expired pipeline-runs message', undefined, { run_id: message.run_id, run_failed: failed });
 }

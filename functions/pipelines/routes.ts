@@ -3,11 +3,11 @@ import { getDb } from '../../shared/db/index.js';
 import { AppError, errorEnvelope, InvalidArgumentError, NotFoundError, QuotaExceededError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { keysetPage, noQuery, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
-import { providerOfPipeline, publishRun } from '../../shared/pipelines/index.js';
+import { markPublished, providerOfPipeline, publishRun, queueRun, withdrawRun } from '../../shared/pipelines/index.js';
 import { attachRun, completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
 import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
 import { deleteDemoData } from './demoData.js';
-import { getRun, hasIntegration, listRuns, markPublished, queueRun, withdrawRun } from './store.js';
+import { getRun, hasIntegration, listRuns } from './store.js';
 
 const MS_PER_DAY = 86_400_000;
 /** API.md: a run's date is at most 366 days back. */

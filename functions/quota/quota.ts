@@ -1,5 +1,6 @@
 import type { Tenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
+import { leaseIsLive } from '../../shared/pipelines/index.js';
 
 export interface QuotaView {
   org_slug: string;
@@ -18,7 +19,7 @@ export async function loadQuota(tenant: Tenant): Promise<QuotaView> {
     `SELECT to_char((now() AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS date,
             COALESCE(q.pipelines_run, 0) AS pipelines_run,
             p.daily_pipeline_runs AS daily, p.concurrent_pipelines AS concurrent,
-            (SELECT count(*)::int FROM pipeline_runs r WHERE r.org_id = o.id AND r.status = 'running' AND r.lease_expires_at > now()) AS running
+            (SELECT count(*)::int FROM pipeline_runs r WHERE r.org_id = o.id AND ${leaseIsLive('r')}) AS running
        FROM orgs o
        JOIN plan_limits p ON p.plan = o.plan
        LEFT JOIN usage_quotas q ON q.org_id = o.id AND q.usage_date = (now() AT TIME ZONE 'UTC')::date

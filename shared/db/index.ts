@@ -14,4 +14,4 @@ export {
   type TerminateLeakedOptions,
 } from './leakedConnections.js';
 export { DatabaseUnresponsiveError, isConnectionError, isUniqueViolation, mapDbError, sqlState } from './errors.js';
-export type { CloudSqlTarget, ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SqlParam } from './types.js';
+export type { CloudSqlTarget, ConnectorLike, Db, DbClient, DbPoolStats, PoolOptions, QueryOptions, SessionClient, SqlParam } from './types.js';

@@ -17,6 +17,15 @@ export interface DbClient {
   remainingMs(): number;
 }
 
+/** A connection checked out for a session of work (`Db.withClient`). */
+export interface SessionClient extends DbClient {
+  /**
+   * Destroys the connection when it is released instead of pooling it — e.g. when session
+   * state (an advisory lock) could not be cleaned up: it ends with the session.
+   */
+  markBroken(error: Error): void;
+}
+
 export interface DbPoolStats {
   applicationName: string;
   max: number;
@@ -33,7 +42,7 @@ export interface Db {
   /** One statement on a pooled connection, released afterwards whatever happens. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** Runs `fn` on one connection, always released (destroyed when it broke). */
-  withClient<T>(fn: (client: DbClient) => Promise<T>, options?: QueryOptions): Promise<T>;
+  withClient<T>(fn: (client: SessionClient) => Promise<T>, options?: QueryOptions): Promise<T>;
   /** Runs `fn` in `BEGIN … COMMIT`; any throw rolls back and is rethrown unmasked. */
   withTransaction<T>(fn: (client: DbClient) => Promise<T>, options?: QueryOptions): Promise<T>;
   stats(): DbPoolStats;

@@ -335,14 +335,16 @@ describe('poison messages', () => {
 });
 
 describe('the per-org concurrency limit', () => {
-  it('never has two runs of a free org running at once; all five finish', async () => {
+  it('never has two runs of a free org running at once; all eight finish, each at attempt 1, none dead-lettered', async () => {
     const tenant = await newTenant('free');
-    const dates = [5, 6, 7, 8, 9].map(daysAgo);
+    // More runs than the subscription's delivery attempts (5): a run that waits for the org's
+    // slot must not spend them — it is acked, set aside, and handed the slot when it frees.
+    const dates = [5, 6, 7, 8, 9, 10, 11, 12].map(daysAgo);
     const triggered = await Promise.all(dates.map((date) => trigger(tenant, 'demo_usage_daily', date)));
-    expect(triggered.map((t) => t.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(triggered.map((t) => t.status)).toEqual(Array(8).fill(202));
 
     let maxRunning = 0;
-    const until = Date.now() + 120_000;
+    const until = Date.now() + 150_000;
     for (;;) {
       const { rows } = await testDb().query<{ running: number; done: number }>(
         `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS done
@@ -350,13 +352,15 @@ describe('the per-org concurrency limit', () => {
         [tenant.orgId],
       );
       maxRunning = Math.max(maxRunning, rows[0]?.running ?? 0);
-      if (rows[0]?.done === 5 || Date.now() > until) break;
+      if (rows[0]?.done === dates.length || Date.now() > until) break;
       await sleep(50);
     }
 
     expect(maxRunning).toBe(1);
-    for (const t of triggered) expect((await run(tenant, t.body.run_id)).status).toBe('succeeded');
-  }, 180_000);
+    for (const t of triggered) expect(await run(tenant, t.body.run_id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    const ids = new Set(triggered.map((t) => t.body.run_id as string));
+    expect((await deadLetters()).filter((m) => m.run_id !== undefined && ids.has(m.run_id))).toEqual([]);
+  }, 200_000);
 });
 
 describe('the daily quota', () => {

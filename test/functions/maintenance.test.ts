@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../deploy/migrate.js';
@@ -9,7 +11,7 @@ import { parseWorkerConfig } from '../../functions/pipeline-worker/config.js';
 import { runPipeline } from '../../functions/pipeline-worker/worker.js';
 import { ensureDatasetDefinition, orgDataset } from '../../shared/analytics/index.js';
 import { getBigQuery } from '../../shared/bigquery/index.js';
-import { closeClients } from '../../shared/clients/index.js';
+import { closeClients, resetClients } from '../../shared/clients/index.js';
 import { resetRuntimeConfig } from '../../shared/config/index.js';
 import { Deadline } from '../../shared/deadline/index.js';
 import type { MessageContext } from '../../shared/pubsub/index.js';
@@ -192,4 +194,101 @@ describe('a maintenance pass', () => {
     expect(reports.reduce((n, r) => n + r.leases_reclaimed, 0)).toBe(1);
     expect((await published()).filter((m) => m.run_id === runId)).toHaveLength(1);
   });
+
+  it('re-publishes a 500-run backlog of an org that runs one at a time one message per pass, not 500', async () => {
+    const org = await createOrg('free');
+    await admin.query(
+      `INSERT INTO pipeline_runs (org_id, pipeline_id, run_date, status, created_at, published_at)
+       SELECT $1, 'demo_usage_daily', DATE '2024-01-01' + i, 'queued', now() - interval '1 hour' + i * interval '1 millisecond', now() - interval '1 hour'
+         FROM generate_series(1, 500) i`,
+      [org.id],
+    );
+
+    const first = await runMaintenancePass(context(), { ...config, MAINTENANCE_BATCH_SIZE: 1000 });
+    const firstMessages = (await published()).filter((m) => (m as { org_slug?: string }).org_slug === org.slug);
+    const second = await runMaintenancePass(context(), { ...config, MAINTENANCE_BATCH_SIZE: 1000 });
+    const secondMessages = (await published()).filter((m) => (m as { org_slug?: string }).org_slug === org.slug);
+
+    // The free plan's one slot: one run per pass (the oldest); the rest wait for its hand-off.
+    expect(first.runs_republished).toBe(1);
+    expect(firstMessages).toHaveLength(1);
+    // Marked published, the first is not stale any more: the next pass takes the next oldest.
+    expect(second.runs_republished).toBe(1);
+    expect(secondMessages).toHaveLength(1);
+    expect(secondMessages[0]?.run_id).not.toBe(firstMessages[0]?.run_id);
+    const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pipeline_runs WHERE org_id = $1 AND published_at > now() - interval '1 minute'`, [org.id]);
+    expect(rows[0]?.n).toBe(2);
+    await admin.query(`UPDATE pipeline_runs SET status = 'failed' WHERE org_id = $1`, [org.id]);
+    await published();
+  }, 60_000);
+
+  it('fits its budget behind a Pub/Sub that answers slowly: stops the sweep in time, marks exactly what it published, and releases its lock', async () => {
+    // 300 orgs with one stale run each (a free slot each): all due for re-publishing.
+    const { rows: orgs } = await admin.query<{ id: string }>(
+      `INSERT INTO orgs (org_slug, name, plan, admin_email, status)
+       SELECT 'slow_' || substr(md5(random()::text), 1, 10), 'slow', 'free', 'ops@example.com', 'active' FROM generate_series(1, 300)
+       RETURNING id`,
+    );
+    await admin.query(
+      `INSERT INTO pipeline_runs (org_id, pipeline_id, run_date, status, created_at, published_at)
+       SELECT id, 'demo_usage_daily', DATE '2025-01-01', 'queued', now() - interval '1 hour', now() - interval '1 hour' FROM unnest($1::uuid[]) id`,
+      [orgs.map((o) => o.id)],
+    );
+    // Every publish waits 150 ms in a relay in front of the emulator.
+    const relay = await startDelayingRelay(pubsub.emulator.host, 150);
+    process.env.PUBSUB_EMULATOR_HOST = relay.host;
+    resetRuntimeConfig();
+    await resetClients();
+    try {
+      const started = Date.now();
+      // A pass with 12 s of deadline: far less than 300 × 150 ms.
+      const report = await runMaintenancePass(
+        { messageId: randomUUID(), publishTime: new Date(), deliveryAttempt: undefined, deadline: new Deadline({ timeoutMs: 12_000, safetyMarginMs: 1_000 }) },
+        { ...config, MAINTENANCE_BATCH_SIZE: 1000 },
+      );
+      const elapsed = Date.now() - started;
+
+      expect(elapsed).toBeLessThan(11_000);
+      expect(report.ran).toBe(true);
+      expect(report.runs_republished).toBeGreaterThan(0);
+      expect(report.runs_republished).toBeLessThan(300);
+      // Exactly the runs it published carry a fresh mark.
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pipeline_runs WHERE org_id = ANY($1::uuid[]) AND published_at > now() - interval '1 minute'`,
+        [orgs.map((o) => o.id)],
+      );
+      expect(rows[0]?.n).toBe(report.runs_republished);
+      // The lock went with the pass: no session holds it, and the next pass runs.
+      const locks = await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted`);
+      expect(locks.rows).toEqual([]);
+    } finally {
+      process.env.PUBSUB_EMULATOR_HOST = pubsub.emulator.host;
+      resetRuntimeConfig();
+      await resetClients();
+      relay.close();
+      await admin.query(`UPDATE pipeline_runs SET status = 'failed' WHERE org_id = ANY($1::uuid[])`, [orgs.map((o) => o.id)]);
+      await published();
+    }
+    expect((await runMaintenancePass(context(), config)).ran).toBe(true);
+  }, 90_000);
 });
+
+/** An HTTP relay in front of the emulator that holds every request `delayMs` before passing it on. */
+async function startDelayingRelay(target: string, delayMs: number): Promise<{ host: string; close(): void }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      setTimeout(() => {
+        const upstream = httpRequest(`http://${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        upstream.on('error', () => res.destroy());
+        upstream.end(Buffer.concat(chunks));
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}

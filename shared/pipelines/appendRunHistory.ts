@@ -1,6 +1,8 @@
-import { CENTRAL_DATASET, ORG_META_PIPELINE_RUNS } from '../../shared/analytics/index.js';
-import { insertIdFor, insertRows } from '../../shared/bigquery/index.js';
+import { CENTRAL_DATASET, ORG_META_PIPELINE_RUNS } from '../analytics/index.js';
+import { insertIdFor, insertRows } from '../bigquery/index.js';
+import { log } from '../log/index.js';
 
+/** A finished run (or one attempt's end) as the central history keeps it. */
 export interface HistoryRow {
   runId: string;
   orgSlug: string;
@@ -15,6 +17,18 @@ export interface HistoryRow {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string;
+}
+
+/**
+ * {@link appendHistory}, for callers whose run state in PostgreSQL is already the truth: the
+ * history is a copy for analytics, so its failure is logged, never thrown.
+ */
+export async function recordRunHistory(row: HistoryRow): Promise<void> {
+  try {
+    await appendHistory(row);
+  } catch (error) {
+    log.error('Appending the run to the BigQuery history failed', error, { run_id: row.runId });
+  }
 }
 
 /**

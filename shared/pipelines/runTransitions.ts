@@ -1,5 +1,6 @@
-import type { Db, DbClient } from '../../shared/db/index.js';
-import type { PipelineRunMessage } from '../../shared/pipelines/index.js';
+import type { Db, DbClient } from '../db/index.js';
+import type { PipelineRunMessage } from './message.js';
+import { CLEAR_LEASE, leaseIsLive } from './runLease.js';
 
 /** What a delivery found when it tried to claim its run. */
 export type Claim =
@@ -59,7 +60,7 @@ export async function claimRun(db: Db, message: PipelineRunMessage, leaseMs: num
     }
     const running = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pipeline_runs
-        WHERE org_id = $1 AND status = 'running' AND lease_expires_at > now() AND id <> $2`,
+        WHERE org_id = $1 AND ${leaseIsLive()} AND id <> $2`,
       [orgRow.id, message.run_id],
     );
     if ((running.rows[0]?.n ?? 0) >= orgRow.concurrent) return { kind: 'org-busy', limit: orgRow.concurrent };
@@ -95,7 +96,7 @@ export async function finishRun(db: Db | DbClient, runId: string, token: string,
   const { rows } = await db.query<{ finished_at: string }>(
     `UPDATE pipeline_runs
         SET status = $3, rows_loaded = $4, cost_usd = $5::numeric, unpriced_rows = $6, error = $7,
-            finished_at = now(), lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, updated_at = now()
+            finished_at = now(), ${CLEAR_LEASE}, updated_at = now()
       WHERE id = $1 AND lease_token = $2
       RETURNING finished_at::text`,
     [runId, token, outcome.status, outcome.rowsLoaded, outcome.costUsd, outcome.unpricedRows, outcome.error],
@@ -109,21 +110,35 @@ export async function finishRun(db: Db | DbClient, runId: string, token: string,
  */
 export async function releaseRun(db: Db, runId: string, token: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE pipeline_runs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, error = $3, updated_at = now()
+    `UPDATE pipeline_runs SET status = 'queued', ${CLEAR_LEASE}, error = $3, updated_at = now()
       WHERE id = $1 AND lease_token = $2`,
     [runId, token, error],
   );
   return (rowCount ?? 0) > 0;
 }
 
-/** Fails a run that was never claimed (e.g. its message expired), unless it already ended. */
-export async function failUnclaimedRun(db: Db, message: PipelineRunMessage, error: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE pipeline_runs r SET status = 'failed', error = $2, finished_at = now(), lease_token = NULL, lease_expires_at = NULL, lease_message_id = NULL, updated_at = now()
+/** A run failed outside a claim, as recorded: what its history row needs. */
+export interface FailedRun {
+  attempts: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string;
+}
+
+/**
+ * Fails a run that was never claimed (its message expired, its pipeline is unknown),
+ * unless it already ended or a live lease holds it. Returns the run as failed, or undefined
+ * when nothing changed.
+ */
+export async function failUnclaimedRun(db: Db, message: PipelineRunMessage, error: string): Promise<FailedRun | undefined> {
+  const { rows } = await db.query<{ attempts: number; created_at: string; started_at: string | null; finished_at: string }>(
+    `UPDATE pipeline_runs r SET status = 'failed', error = $2, finished_at = now(), ${CLEAR_LEASE}, updated_at = now()
        FROM orgs o
       WHERE r.id = $1 AND o.id = r.org_id AND o.org_slug = $3
-        AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at <= now()))`,
+        AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at <= now()))
+      RETURNING r.attempts, r.created_at::text, r.started_at::text, r.finished_at::text`,
     [message.run_id, error, message.org_slug],
   );
-  return (rowCount ?? 0) > 0;
+  const row = rows[0];
+  return row === undefined ? undefined : { attempts: row.attempts, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getDb } from '../../shared/db/index.js';
-import { claimRun, finishRun, releaseRun, type Claim } from '../../functions/pipeline-worker/runs.js';
+import { claimRun, finishRun, releaseRun, type Claim } from '../../shared/pipelines/index.js';
 import { closeFunctionRuntime, closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
 
 /*
