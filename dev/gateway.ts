@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { errorEnvelope, NotFoundError, UnavailableError, type AppError } from '../shared/errors/index.js';
 import { requestIdFrom } from '../shared/http/index.js';
 
@@ -14,10 +15,18 @@ export interface Gateway {
   /** From now on `/healthz` may answer 200 (once every function does too). */
   markReady(): void;
   /**
-   * Drains like the platform's front end: stops accepting connections, closes idle
-   * keep-alive connections, lets every in-flight request get its answer from its function,
-   * then resolves. A request still waiting for its function after `drainMs` is answered
-   * `503 UNAVAILABLE` by the gateway itself; nothing is cut off without an answer.
+   * Drains like the platform's front end, answering every connection it accepted:
+   * - it keeps listening, and answers each new request `503 UNAVAILABLE` with `Retry-After`
+   *   and `Connection: close`;
+   * - every request in flight gets its function's answer, and its connection closes after it;
+   * - idle keep-alive connections are closed at once (after a FIN; nothing is cut mid-answer);
+   * - the listener closes last: once nothing is in flight and no connection has arrived for
+   *   {@link SETTLE_MS}; connections that never sent a byte are closed with it.
+   *
+   * A request still waiting for its function after `drainMs` is answered `503 UNAVAILABLE` by
+   * the gateway itself. A client that ignores `Retry-After` and reconnects at once keeps
+   * the drain going until `drainMs` too; only then can a connection still in the kernel's
+   * accept queue be reset by the listener's close.
    */
   close(): Promise<void>;
 }
@@ -32,12 +41,32 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 const DEFAULT_DRAIN_MS = 12_000;
 
 /**
+ * How long no connection may have arrived before the listener closes. Closing a listening
+ * socket resets every connection still in the kernel's accept queue — connections the client
+ * already sees as open. A client answered with `Connection: close` often reconnects at once,
+ * so the listener waits until that reconnection has come (and been answered 503) or
+ * the clients have gone quiet.
+ */
+const SETTLE_MS = 250;
+
+/** How long the answers given at the end of `drainMs` get to go out before connections are cut. */
+const ANSWER_MS = 1_000;
+
+/** What the gateway knows of one accepted connection. */
+interface Connection {
+  /** Requests whose answer is not complete yet. */
+  active: number;
+  /** Requests answered in full. */
+  served: number;
+}
+
+/**
  * The local stand-in for the platform's front door: routes by path prefix to each
  * function's own server, and answers `GET /healthz` with 200 only once every function
  * answers its own `/healthz` and the stack has called {@link Gateway.markReady} (after the
  * demo org and `.local/stack.json` exist, so a client that waited for 200 finds them).
- * The answers it gives itself (no function for the path, function unreachable) carry the
- * API's error envelope and `X-Request-Id`, like every function's answers.
+ * The answers it gives itself (no function for the path, function unreachable, stopping)
+ * carry the API's error envelope and `X-Request-Id`, like every function's answers.
  */
 export async function startGateway({ port, host = '127.0.0.1', routes, healthTargets, drainMs = DEFAULT_DRAIN_MS }: {
   port: number;
@@ -52,16 +81,24 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
   let draining = false;
   /** Requests not yet answered in full, each with how to answer it if the drain runs out. */
   const inFlight = new Map<http.ServerResponse, () => void>();
-  let onIdle: (() => void) | undefined;
+  const connections = new Map<Socket, Connection>();
+  let lastArrival = Number.NEGATIVE_INFINITY;
+  /** Set while the drain waits: called when a connection arrives or closes, or an answer completes. */
+  let wake: (() => void) | undefined;
 
   const server = http.createServer((req, res) => {
-    // A request on a kept-alive connection during the drain is still served, but its
-    // connection ends with the answer.
-    if (draining) res.shouldKeepAlive = false;
     const requestId = requestIdFrom(req.headers['x-request-id']);
+    if (draining) {
+      // Accepted during the drain: answered, and told to come back elsewhere or later.
+      track(req, res, () => undefined);
+      res.shouldKeepAlive = false;
+      req.resume();
+      sendError(res, new UnavailableError('The gateway is stopping'), requestId);
+      return;
+    }
     const url = req.url ?? '/';
     if (url === '/healthz' || url.startsWith('/healthz?')) {
-      track(res, () => undefined);
+      track(req, res, () => undefined);
       void health(healthTargets, agent).then((status) => {
         const ok = ready && !draining && status.ok;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -72,6 +109,7 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
     const path = url.split('?')[0] ?? '/';
     const target = sorted.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
     if (target === undefined) {
+      track(req, res, () => undefined);
       req.resume();
       sendError(res, new NotFoundError(`No function serves ${path}`), requestId);
       return;
@@ -86,7 +124,7 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
       res.writeHead(up.statusCode ?? 502, out);
       up.pipe(res);
     });
-    track(res, () => {
+    track(req, res, () => {
       // The drain ran out before the function answered: answer for it rather than reset.
       upstream.destroy();
       if (!res.headersSent) sendError(res, new UnavailableError('The gateway is stopping'), requestId);
@@ -99,14 +137,30 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
     req.pipe(upstream);
   });
 
-  function track(res: http.ServerResponse, answerNow: () => void): void {
+  server.on('connection', (socket: Socket) => {
+    lastArrival = performance.now();
+    connections.set(socket, { active: 0, served: 0 });
+    socket.once('close', () => {
+      connections.delete(socket);
+      wake?.();
+    });
+    wake?.();
+  });
+
+  function track(req: http.IncomingMessage, res: http.ServerResponse, answerNow: () => void): void {
+    const connection = connections.get(req.socket);
+    if (connection !== undefined) connection.active += 1;
     inFlight.set(res, answerNow);
     res.once('close', () => {
       inFlight.delete(res);
-      if (draining) {
-        server.closeIdleConnections();
-        if (inFlight.size === 0) onIdle?.();
+      if (connection !== undefined) {
+        connection.active -= 1;
+        connection.served += 1;
+        // An answer that started before the drain kept its connection alive: end it now,
+        // after the answer (a FIN once the last byte is written).
+        if (draining && connection.active === 0 && !req.socket.destroyed) req.socket.destroySoon();
       }
+      wake?.();
     });
   }
 
@@ -131,29 +185,51 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
 
   async function drain(): Promise<void> {
     draining = true;
-    // Stops accepting; Node closes the idle keep-alive connections here too.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    if (inFlight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            onIdle = resolve;
-          }),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, drainMs);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+    const deadline = performance.now() + drainMs;
+    // Answers still to come end their connection; idle keep-alive connections end now.
+    for (const res of inFlight.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const [socket, connection] of connections) if (connection.served > 0 && connection.active === 0) socket.destroySoon();
+    if (!(await waitUntil(settled, deadline))) {
       for (const answerNow of [...inFlight.values()]) answerNow();
+      await waitUntil(() => inFlight.size === 0, performance.now() + ANSWER_MS);
     }
-    // Whatever is left is idle or was just answered; nothing in flight is cut off.
-    server.closeAllConnections();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Left: connections that never sent a byte (or, past the deadline, whatever remains).
+    for (const socket of connections.keys()) socket.destroy();
     agent.destroy();
     await closed;
+  }
+
+  /**
+   * Everything accepted has its answer: nothing in flight, every open connection silent
+   * (no byte of a request received), and none arrived for {@link SETTLE_MS}.
+   */
+  function settled(): boolean {
+    if (inFlight.size > 0 || performance.now() - lastArrival < SETTLE_MS) return false;
+    for (const socket of connections.keys()) if (socket.bytesRead > 0) return false;
+    return true;
+  }
+
+  /** Resolves true once `done()` holds, false at `deadline`; re-checked on every {@link wake}. */
+  async function waitUntil(done: () => boolean, deadline: number): Promise<boolean> {
+    while (!done()) {
+      const now = performance.now();
+      if (now >= deadline) return false;
+      // The settle time runs out with no event to wake on: wake for it too.
+      const settleAt = lastArrival + SETTLE_MS;
+      const wakeAt = settleAt > now ? Math.min(settleAt, deadline) : deadline;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, wakeAt - now);
+        });
+      } finally {
+        clearTimeout(timer);
+        wake = undefined;
+      }
+    }
+    return true;
   }
 }
 

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import { startGateway, type Gateway } from '../../dev/gateway.js';
 import { bundleFunction, fixtureEntry } from '../fixtures/runtime/functionsFramework.js';
 import { accepts, listeningAddresses, nonLoopbackAddresses } from '../helpers/listening.js';
 import { ensureFlushTable } from '../fixtures/runtime/postgres.js';
+import type { Tally } from '../fixtures/dev/gatewayClients.js';
 
 const databaseUrl = process.env.DATABASE_URL ?? '';
 
@@ -59,7 +62,83 @@ function request(url: string, headers: Record<string, string> = {}): Promise<Ans
   });
 }
 
+/**
+ * An upstream that answers 200, three requests in four at once and the rest after 100–400 ms,
+ * counting what reached it: its clients are busy connecting as much as waiting, as against
+ * `npm start`.
+ */
+async function startUpstream(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    received += 1;
+    req.resume();
+    setTimeout(() => res.end('slow answer'), Math.random() < 0.75 ? 0 : 100 + Math.random() * 300);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received: () => received,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * test/fixtures/dev/gatewayClients.ts in its own process: `round(url)` runs its clients
+ * against `url` until the port refuses them and resolves with what they saw.
+ */
+function startClients(clients: number): { round: (url: string) => Promise<Tally>; stop: () => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/dev/gatewayClients.ts', String(clients)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    round: async (url) => {
+      child.stdin.write(`${url}\n`);
+      const line = await lines.next();
+      if (line.done === true) throw new Error(`gatewayClients exited ${child.exitCode}`);
+      return JSON.parse(line.value) as Tally;
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
 describe('the local gateway', () => {
+  it('while stopping answers every connection it accepted (200, or 503 UNAVAILABLE with Connection: close) and only then refuses: 20 clients on a new connection per request, stopped 5 times', async () => {
+    const clients = startClients(20);
+    const rounds: (Tally & { afterStop?: string })[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const upstream = await startUpstream();
+        const gateway = await startGateway({ port: 0, routes: [{ prefix: '/slow', target: upstream.url }], healthTargets: {} });
+        const tally = clients.round(`${gateway.url}/slow`);
+        // Stopped in the middle of the load, at a different point each round: some clients
+        // are waiting for the upstream, others are connecting or sending.
+        while (upstream.received() < 40 + round * 13) await sleep(5);
+        await gateway.close();
+        const afterStop = (await request(`${gateway.url}/slow`)).error;
+        rounds.push({ ...(await tally), afterStop });
+        await upstream.close();
+      }
+    } finally {
+      clients.stop();
+    }
+
+    for (const round of rounds) {
+      expect(round.errors).toEqual({});
+      expect(round.unexpected).toEqual([]);
+      expect(round.unfinished).toBe(0);
+      // Each loop ends on a refused connection, and the port refuses once stop has resolved.
+      expect(round.refused).toBe(20);
+      expect(round.afterStop).toBe('ECONNREFUSED');
+      expect(round.answers['200']).toBeGreaterThanOrEqual(20);
+      // Connections that arrived during the drain were answered, not refused or reset.
+      expect(round.answers['503']).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
   it('on stop lets all 20 in-flight requests get their answer while the function is stopped too, and then refuses new connections', async () => {
     const fn = await startSlow();
     const gateway = await startGateway({ port: 0, routes: [{ prefix: '/slow', target: fn.url }], healthTargets: {} });
