@@ -5,6 +5,9 @@ import { log } from '../../shared/log/index.js';
 import { parseUsd, sumUsd, usdForApi, type Nanos } from '../../shared/money/index.js';
 import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses, TOKEN_CLASSES, type TokenClass, type TokenCounts } from '../../shared/usage/index.js';
 import { costsSql } from './costsSql.js';
+import { accrue, type AccrualKey } from './saasAccrual.js';
+import { loadAccruingSubscriptions } from './saasStore.js';
+import { dayNumber } from './schema.js';
 import type { CostsQuery, GroupBy } from './schema.js';
 
 /** One key of the answer. */
@@ -94,18 +97,67 @@ async function queryLlm(tenant: Tenant, query: CostsQuery): Promise<ResultRow[]>
 
 const nanosOf = (decimal: string | null): Nanos => (decimal === null ? 0n : parseUsd(decimal));
 
+/** The key SaaS spend takes under each grouping: it has no model, tier or project of its own. */
+const SAAS_KEY: Record<GroupBy, string> = {
+  day: 'day',
+  category: 'saas',
+  provider: 'vendor',
+  vendor: 'vendor',
+  model: 'plan',
+  service_tier: '(none)',
+  project: '(none)',
+  source: 'saas',
+};
+
+/**
+ * What the org's subscriptions accrued over the range, up to today (UTC): computed at read
+ * time from PostgreSQL (see README, "SaaS spend": 5,000 subscriptions over 366 days is
+ * ~65,000 exact shares, milliseconds), keyed for the grouping.
+ */
+async function saasAccrual(tenant: Tenant, query: CostsQuery): Promise<Map<string, Nanos>> {
+  const today = new Date().toISOString().slice(0, 10);
+  const to = query.to < today ? query.to : today;
+  if (to < query.from) return new Map();
+  const subs = await loadAccruingSubscriptions(tenant.orgId, query.from, to);
+  const keyed = SAAS_KEY[query.group_by];
+  const mode: AccrualKey = keyed === 'day' || keyed === 'vendor' || keyed === 'plan' ? keyed : 'constant';
+  const amounts = accrue(subs, dayNumber(query.from) as number, dayNumber(to) as number, mode);
+  return mode === 'constant' ? new Map([...amounts.values()].map((v) => [keyed, v])) : amounts;
+}
+
+/**
+ * Adds SaaS spend to the rows — onto the LLM row of the same key (exactly, then rounded
+ * once), or as a row of its own — and keeps them ordered by key.
+ */
+function mergeSaas(rows: CostRow[], llmExact: ReadonlyMap<string, Nanos>, saasByKey: ReadonlyMap<string, Nanos>): void {
+  if (saasByKey.size === 0) return;
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  for (const [key, nanos] of saasByKey) {
+    const row = byKey.get(key);
+    if (row === undefined) {
+      const tokens = Object.fromEntries(TOKEN_CLASSES.map((c) => [c, 0])) as TokenCounts;
+      rows.push({ key, cost_usd: usdForApi(nanos), billed_cost_usd: null, requests: 0, input_tokens: 0, output_tokens: 0, tokens, unpriced_tokens: 0 });
+    } else {
+      row.cost_usd = usdForApi((llmExact.get(key) ?? 0n) + nanos);
+    }
+  }
+  rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 /**
  * The tenant's costs over `from`…`to` (both included), grouped and ordered by key, under
  * the user tier. Money is summed as exact nano-dollars and each number is rounded once, at
  * the end (`usdForApi`), so the totals are the rounded exact sums, not sums of rounded rows.
  */
 export async function loadCosts(tenant: Tenant, query: CostsQuery): Promise<CostsView> {
-  // Only LLM spend exists so far. The SaaS accrual (subscriptions spread over their days,
-  // category 'saas', vendor its key) joins here — as a third fact source in `costsSql` —
-  // and fills `saas_cost_usd`; until then `category=saas` answers no rows.
-  const result = query.category === 'saas' ? [] : await queryLlm(tenant, query);
+  const [result, saasByKey] = await Promise.all([
+    query.category === 'saas' ? Promise.resolve([]) : queryLlm(tenant, query),
+    query.category === 'llm' ? Promise.resolve(new Map<string, Nanos>()) : saasAccrual(tenant, query),
+  ]);
 
   const cost: Nanos[] = [];
+  /** Each LLM row's exact cost: SaaS spend of the same key is added to it before rounding. */
+  const exactByKey = new Map<string, Nanos>();
   const demo: Nanos[] = [];
   const billed: Nanos[] = [];
   let unpriced = 0;
@@ -113,6 +165,7 @@ export async function loadCosts(tenant: Tenant, query: CostsQuery): Promise<Cost
     const rowCost = nanosOf(row.cost_usd);
     const rowBilled = row.billed_cost_usd === null ? null : parseUsd(row.billed_cost_usd);
     cost.push(rowCost);
+    exactByKey.set(row.key, rowCost);
     demo.push(nanosOf(row.demo_cost_usd));
     if (rowBilled !== null) billed.push(rowBilled);
     const tokens = Object.fromEntries(TOKEN_CLASSES.map((c) => [c, Number(row[c] ?? 0)])) as TokenCounts;
@@ -131,7 +184,8 @@ export async function loadCosts(tenant: Tenant, query: CostsQuery): Promise<Cost
   });
 
   const llm = sumUsd(cost);
-  const saas = 0n;
+  const saas = sumUsd(saasByKey.values());
+  mergeSaas(rows, exactByKey, saasByKey);
   const totalCost = usdForApi(llm + saas);
   return {
     from: query.from,
