@@ -59,7 +59,7 @@ type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string |
 >;
 
 /** BigQuery's answer for a dataset or table that does not exist (yet). */
-function isNotFound(error: unknown): boolean {
+export function isNotFound(error: unknown): boolean {
   const e = error as { code?: number; errors?: { reason?: string }[] } | undefined;
   return e?.code === 404 || e?.errors?.[0]?.reason === 'notFound';
 }

@@ -99,3 +99,72 @@ export function accrue(subs: readonly AccruingSubscription[], from: number, to: 
   }
   return byKey;
 }
+
+/** One day's accrual of the subscriptions of one vendor and plan. */
+export interface DailyPlanAccrual {
+  /** `YYYY-MM-DD`. */
+  day: string;
+  vendor: string;
+  plan_name: string;
+  /** Seats of the subscriptions accruing that day. */
+  seats: number;
+  nanos: Nanos;
+}
+
+/**
+ * The accrual of [from, to] by day, vendor and plan, in day order (then vendor, plan): the
+ * same daily shares as `accrue(…, 'day')` — each (subscription, period) accrues
+ * `divideHalfEven(amount, period days)` on each of its days — so the shares of a day add
+ * up to that day's figure exactly. Yields as it sweeps the days: what it holds at once is
+ * one entry per (subscription, period) and the plans accruing on the current day, never
+ * the day × plan grid.
+ */
+export function* accrueDailyByPlan(subs: readonly AccruingSubscription[], from: number, to: number): Generator<DailyPlanAccrual> {
+  interface Change {
+    key: string;
+    vendor: string;
+    plan_name: string;
+    daily: Nanos;
+    seats: number;
+    sign: 1 | -1;
+  }
+  const changes = new Map<number, Change[]>();
+  const at = (offset: number, change: Change): void => {
+    const list = changes.get(offset);
+    if (list === undefined) changes.set(offset, [change]);
+    else list.push(change);
+  };
+  for (const sub of subs) {
+    const last = Math.min(to, sub.end_day ?? to);
+    if (sub.start_day > last) continue;
+    const amount = BigInt(sub.seats) * parseDecimal(sub.unit_price_usd, PRICE_SCALE) * TO_NANOS;
+    const key = `${sub.vendor}\u0000${sub.plan_name}`;
+    for (const [periodStart, periodEnd] of periods(sub, Math.max(from, sub.start_day), last)) {
+      const a = Math.max(periodStart, sub.start_day, from);
+      const b = Math.min(periodEnd, last);
+      if (a > b) continue;
+      const daily = divideHalfEven(amount, BigInt(periodEnd - periodStart + 1));
+      const base = { key, vendor: sub.vendor, plan_name: sub.plan_name, daily, seats: sub.seats };
+      at(a - from, { ...base, sign: 1 });
+      at(b - from + 1, { ...base, sign: -1 });
+    }
+  }
+  const active = new Map<string, { vendor: string; plan_name: string; nanos: Nanos; seats: number; count: number }>();
+  for (let i = 0; i <= to - from; i += 1) {
+    for (const c of changes.get(i) ?? []) {
+      const entry = active.get(c.key) ?? { vendor: c.vendor, plan_name: c.plan_name, nanos: 0n, seats: 0, count: 0 };
+      entry.nanos += BigInt(c.sign) * c.daily;
+      entry.seats += c.sign * c.seats;
+      entry.count += c.sign;
+      if (entry.count === 0) active.delete(c.key);
+      else active.set(c.key, entry);
+    }
+    changes.delete(i);
+    if (active.size === 0) continue;
+    const day = utc(from + i).toISOString().slice(0, 10);
+    for (const key of [...active.keys()].sort()) {
+      const e = active.get(key) as { vendor: string; plan_name: string; nanos: Nanos; seats: number };
+      yield { day, vendor: e.vendor, plan_name: e.plan_name, seats: e.seats, nanos: e.nanos };
+    }
+  }
+}

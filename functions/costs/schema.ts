@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXPORT_FORMATS } from './focus.js';
 
 /** The longest range one request may ask for, counting both ends (`from` and `to` included). */
 export const MAX_SPAN_DAYS = 366;
@@ -55,15 +56,29 @@ export const costsQuery = z
     group_by: z.enum(GROUP_BY, { error: `must be one of ${GROUP_BY.join(', ')}` }).default('day'),
     category: z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` }).default('all'),
   })
-  .superRefine((query, ctx) => {
-    const from = dayNumber(query.from);
-    const to = dayNumber(query.to);
-    if (from === undefined || to === undefined) return;
-    if (from > to) {
-      ctx.addIssue({ code: 'custom', path: ['from'], message: 'must not be after to' });
-    } else if (to - from + 1 > MAX_SPAN_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: `must be at most ${MAX_SPAN_DAYS} days from from, counting both ends` });
-    }
-  });
+  .superRefine(checkSpan);
 
 export type CostsQuery = z.infer<typeof costsQuery>;
+
+/** One validator of a range for both routes: `from` ≤ `to`, at most {@link MAX_SPAN_DAYS} days counting both ends. */
+function checkSpan(query: { from: string; to: string }, ctx: z.RefinementCtx): void {
+  const from = dayNumber(query.from);
+  const to = dayNumber(query.to);
+  if (from === undefined || to === undefined) return;
+  if (from > to) {
+    ctx.addIssue({ code: 'custom', path: ['from'], message: 'must not be after to' });
+  } else if (to - from + 1 > MAX_SPAN_DAYS) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `must be at most ${MAX_SPAN_DAYS} days from from, counting both ends` });
+  }
+}
+
+/** `GET /v1/costs/export` query: the same range rules as `/v1/costs`; `format` defaults to `csv`. */
+export const costsExportQuery = z
+  .strictObject({
+    from: dateParam,
+    to: dateParam,
+    format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(', ')}` }).default('csv'),
+  })
+  .superRefine(checkSpan);
+
+export type CostsExportQuery = z.infer<typeof costsExportQuery>;

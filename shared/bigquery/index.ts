@@ -3,4 +3,5 @@ export { bigQueryConfig, createBigQueryClient, getBigQuery, resetBigQueryConfig 
 export { endpointOptions } from './endpoint.js';
 export { parseBigQueryConfig, type BigQueryConfig } from './config.js';
 export { labelValue, mapBigQueryError, runQuery, type BigQueryQuery } from './query.js';
+export { queryPages, type PagedQuery } from './queryPages.js';
 export { insertIdFor, insertRows, type InsertRowsOptions } from './insert.js';

@@ -7,7 +7,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** What a handler returns; the wrapper writes it. `204` sends no body. */
 export interface HttpResult {
   status?: number;
-  /** Serialized with `JSON.stringify`, unless it is a {@link SerializedJson} (sent as is). */
+  /**
+   * Serialized with `JSON.stringify`, unless it is a {@link SerializedJson} (sent as is) or
+   * {@link STREAMED} (the handler wrote the body itself).
+   */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -57,3 +60,23 @@ export class SerializedJson {
     this.text = JSON.stringify(value);
   }
 }
+
+/** The type of {@link STREAMED}. */
+export class StreamedBody {
+  private constructor() {}
+
+  /** @internal The one instance. */
+  static readonly instance: StreamedBody = new StreamedBody();
+}
+
+/**
+ * The body of a handler that wrote its answer itself through `ctx.res` (a download too
+ * large to hold: `res.status(…)`, headers, then `res.write` page by page with
+ * backpressure — see `writeChunk`). The handler does **not** call `res.end()`: the wrapper
+ * runs the invocation's afterwork (audit, `finalize`) and then ends the response, so that
+ * work stays inside the invocation as for any other answer. If the handler fails before
+ * its first byte, the caller gets the usual error envelope; once bytes are out, a failure
+ * destroys the connection, so the client sees a cut transfer, never a complete-looking
+ * file. The access line is written either way.
+ */
+export const STREAMED: StreamedBody = StreamedBody.instance;

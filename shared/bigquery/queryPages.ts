@@ -1,0 +1,80 @@
+import type { BigQuery, Query, QueryResultsOptions } from '@google-cloud/bigquery';
+import { budgetMs, now } from '../deadline/index.js';
+import { DeadlineExceededError } from '../errors/index.js';
+import { getLogContext, log } from '../log/index.js';
+import { bigQueryConfig, getBigQuery } from './client.js';
+import { labelValue, mapBigQueryError, type BigQueryQuery } from './query.js';
+
+/** A query read page by page. */
+export interface PagedQuery extends BigQueryQuery {
+  /**
+   * Rows per page: what one `getQueryResults` call returns, and what the caller holds at once.
+   * @default 5000
+   */
+  pageSize?: number;
+}
+
+/**
+ * Runs a query as one job (budget, `maximumBytesBilled` and labels as {@link runQuery}) and
+ * yields its result a page at a time, so a caller can write each page out before the next
+ * is read: memory is one page, whatever the result's size.
+ *
+ * Pages are fetched by hand with `pageToken`: `getQueryResults({ maxResults })` turns the
+ * client's auto-pagination off and would return only the first page. Each fetch waits at
+ * most for what is left of the job's budget; past it the job is cancelled and
+ * `DEADLINE_EXCEEDED` thrown. A caller that stops early (`break`, a throw) ends the loop;
+ * the job's results simply expire.
+ */
+export async function* queryPages<T = Record<string, unknown>>(query: PagedQuery, client?: BigQuery): AsyncGenerator<T[], void, undefined> {
+  const tier = query.tier ?? 'user';
+  const ms = Math.floor(budgetMs(tier));
+  if (ms <= 0) throw new DeadlineExceededError(`No time left for ${tier} BigQuery work`);
+  const expiresAt = now() + ms;
+  const bq = client ?? (await getBigQuery());
+  const context = getLogContext();
+  const options: Query = {
+    query: query.sql,
+    params: query.params,
+    types: query.types as Query['types'],
+    useLegacySql: false,
+    jobTimeoutMs: ms,
+    maximumBytesBilled: String(bigQueryConfig().maximumBytesBilled),
+    labels: {
+      ...(context.function === undefined ? {} : { function: labelValue(context.function) }),
+      ...(context.org === undefined ? {} : { org: labelValue(context.org) }),
+      ...query.labels,
+    },
+  };
+  let job;
+  try {
+    [job] = await bq.createQueryJob(options);
+  } catch (error) {
+    throw mapBigQueryError(error, ms);
+  }
+  let pageToken: string | undefined;
+  do {
+    const request: QueryResultsOptions = {
+      maxResults: query.pageSize ?? 5000,
+      autoPaginate: false,
+      timeoutMs: Math.max(1, Math.floor(expiresAt - now())),
+      ...(pageToken === undefined ? {} : { pageToken }),
+    };
+    let rows: T[];
+    try {
+      const [page, next] = await job.getQueryResults(request);
+      rows = page as T[];
+      pageToken = next?.pageToken ?? undefined;
+    } catch (error) {
+      if (/did not complete before/.test((error as Error).message) || now() >= expiresAt) {
+        try {
+          await job.cancel();
+        } catch (cancelError) {
+          log.error('Cancelling a BigQuery job after its budget failed', cancelError, { job_id: job.id });
+        }
+        throw new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget; it was cancelled`, error);
+      }
+      throw mapBigQueryError(error, ms);
+    }
+    if (rows.length > 0) yield rows;
+  } while (pageToken !== undefined);
+}
