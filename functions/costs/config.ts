@@ -9,6 +9,12 @@ const costsConfigSchema = z.object({
    * @default 60000
    */
   COSTS_CACHE_TTL_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
+  /**
+   * Rows per BigQuery page (and per SaaS batch) of `/v1/costs/export`: what the export holds
+   * in memory at once. Small values exist for tests that prove the paging.
+   * @default 5000
+   */
+  COSTS_EXPORT_PAGE_SIZE: envInt({ min: 1, max: 100_000, default: 5000 }),
 });
 
 export type CostsConfig = z.infer<typeof costsConfigSchema>;

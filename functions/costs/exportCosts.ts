@@ -249,8 +249,6 @@ async function* pagesOrNone<T>(pages: AsyncGenerator<T[]>, what: string, orgSlug
   yield* pages;
 }
 
-/** How many usage rows one BigQuery page holds. */
-const PAGE_SIZE = 5000;
 
 /**
  * The tenant's spend over `from`…`to` as FOCUS rows, in batches (one per BigQuery page,
@@ -261,7 +259,7 @@ const PAGE_SIZE = 5000;
  * Subscriptions and prices are loaded first (small: an org has at most a few thousand),
  * so a PostgreSQL failure happens before the first byte is written.
  */
-export async function* focusBatches(tenant: Tenant, query: CostsExportQuery): AsyncGenerator<FocusRow[]> {
+export async function* focusBatches(tenant: Tenant, query: CostsExportQuery, pageSize: number): AsyncGenerator<FocusRow[]> {
   const today = new Date().toISOString().slice(0, 10);
   const saasTo = query.to < today ? query.to : today;
   const db = await getDb();
@@ -287,7 +285,7 @@ export async function* focusBatches(tenant: Tenant, query: CostsExportQuery): As
 
   // Usage: adjacent rows of one key merge; a key is complete when the next one starts.
   let current: { key: string; row: UsageKey; charges: Map<LlmCharge, { tokens: number; nanos: Nanos }> } | undefined;
-  const usage = queryPages<UsageResult>({ sql: exportUsageSql(tenant.orgSlug), params, tier: 'user', labels, pageSize: PAGE_SIZE });
+  const usage = queryPages<UsageResult>({ sql: exportUsageSql(tenant.orgSlug), params, tier: 'user', labels, pageSize });
   for await (const page of pagesOrNone(usage, 'usage', tenant.orgSlug)) {
     const out: FocusRow[] = [];
     for (const row of page) {
@@ -310,14 +308,14 @@ export async function* focusBatches(tenant: Tenant, query: CostsExportQuery): As
   }
   if (current !== undefined) yield usageRows(tenant, current.row, current.charges);
 
-  const billed = queryPages<BilledResult>({ sql: exportBilledSql(tenant.orgSlug), params, tier: 'user', labels, pageSize: PAGE_SIZE });
+  const billed = queryPages<BilledResult>({ sql: exportBilledSql(tenant.orgSlug), params, tier: 'user', labels, pageSize });
   for await (const page of pagesOrNone(billed, 'billed-cost', tenant.orgSlug)) yield page.map((line) => billedRow(tenant, line));
 
   if (subs.length === 0) return;
   let batch: FocusRow[] = [];
   for (const accrual of accrueDailyByPlan(subs, dayNumber(query.from) as number, dayNumber(saasTo) as number)) {
     batch.push(saasRow(tenant, accrual));
-    if (batch.length >= PAGE_SIZE) {
+    if (batch.length >= pageSize) {
       yield batch;
       batch = [];
     }

@@ -48,7 +48,7 @@ defineHttpFunction('costs', {
        * cut the transfer (see `STREAMED`).
        */
       handler: async ({ auth, query, res, deadline }) => {
-        const batches = focusBatches(auth, query);
+        const batches = focusBatches(auth, query, config.COSTS_EXPORT_PAGE_SIZE);
         const first = await batches.next();
         const csv = query.format === 'csv';
         const encode = csv ? csvLine : jsonLine;

@@ -2,11 +2,15 @@ import { writeAccessLog, type Severity } from '../log/index.js';
 import type { RequestState } from './requestState.js';
 import { clientIp, headerValue, pathOf } from './requestParts.js';
 
-/** One access-log line per request, with Cloud Logging's `httpRequest` fields; 5xx is an error, 4xx a warning. */
+/**
+ * One access-log line per request, with Cloud Logging's `httpRequest` fields; 5xx (or a
+ * server failure after a streamed answer's first byte) is an error, 4xx a warning.
+ */
 export function logAccess(state: RequestState): void {
   const { req, res } = state;
   const status = res.statusCode;
-  const severity: Severity = status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
+  // A streamed answer that failed after its first byte went out with 200: its failure decides.
+  const severity: Severity = status >= 500 || state.failure?.isServerError === true ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
   const url = req.originalUrl ?? req.url;
   writeAccessLog(
     severity,

@@ -62,6 +62,8 @@ beforeAll(async () => {
   process.env.FUNCTION_NAME = 'costs';
   process.env.BIGQUERY_API_ENDPOINT = endpoint.url;
   process.env.COSTS_CACHE_TTL_MS = '0';
+  // One row a page: the export pages through BigQuery, and the two rows of one key (merged) straddle a page boundary.
+  process.env.COSTS_EXPORT_PAGE_SIZE = '1';
   bq = new BigQuery(localBigQueryOptions(endpoint.url));
   await import('../../functions/costs/index.js');
   fn = await serveFunction('costs');

@@ -7,7 +7,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { UnauthenticatedError } from '../../shared/errors/index.js';
-import { createHttpHandler, route, SerializedJson } from '../../shared/http/index.js';
+import { createHttpHandler, route, SerializedJson, STREAMED, writeChunk } from '../../shared/http/index.js';
 import { sendPieces } from '../helpers/hostileRequest.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 
@@ -92,6 +92,19 @@ http(
         path: '/v1/boom',
         handler: async () => {
           throw new Error(INTERNAL_DETAIL);
+        },
+      }),
+      route({
+        method: 'GET',
+        path: '/v1/stream',
+        query: z.object({ fail: z.enum(['before', 'after']).optional() }),
+        handler: async ({ query, res, deadline }) => {
+          if (query.fail === 'before') throw new Error(INTERNAL_DETAIL);
+          res.status(200).setHeader('content-type', 'text/plain; charset=utf-8');
+          await writeChunk(res, 'first,', deadline.signal);
+          if (query.fail === 'after') throw new Error(INTERNAL_DETAIL);
+          await writeChunk(res, 'second', deadline.signal);
+          return { body: STREAMED };
         },
       }),
       route({
@@ -352,6 +365,31 @@ describe('the HTTP wrapper', () => {
     const access = logs.entries().filter((e) => e.request_id === 'req-bigint-1' && e.httpRequest !== undefined);
     expect(access).toHaveLength(1);
     expect(access[0]).toMatchObject({ severity: 'ERROR', error_code: 'INTERNAL', httpRequest: { status: 500 } });
+  });
+
+  it('sends a body the handler streamed itself, ended by the wrapper, with one access line', async () => {
+    const answer = await send('GET', '/v1/stream', { headers: { 'x-request-id': 'req-stream-1' } });
+
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe('first,second');
+    const access = logs.entries().filter((e) => e.request_id === 'req-stream-1' && e.httpRequest !== undefined);
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({ severity: 'INFO', httpRequest: { status: 200 } });
+  });
+
+  it('answers a streaming handler that fails before its first byte with the error envelope', async () => {
+    const answer = await send('GET', '/v1/stream?fail=before');
+
+    expectEnvelope(answer, 500, 'INTERNAL');
+  });
+
+  it('cuts the transfer of a streaming handler that fails midway, so the client never takes it for complete, and logs it as an error', async () => {
+    await expect(send('GET', '/v1/stream?fail=after', { headers: { 'x-request-id': 'req-stream-2' } })).rejects.toThrow();
+
+    await sleep(20);
+    const access = logs.entries().filter((e) => e.request_id === 'req-stream-2' && e.httpRequest !== undefined);
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({ severity: 'ERROR', error_code: 'INTERNAL', httpRequest: { status: 200 } });
   });
 
   it.each([
