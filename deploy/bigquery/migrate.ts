@@ -2,38 +2,33 @@
  * `bq:migrate`: brings existing BigQuery tables (the central dataset and
  * every org dataset) to the layout of their definitions — day partitioning,
  * clustering, `require_partition_filter` — which BigQuery cannot change in
- * place for partitioning, so the table is rebuilt:
+ * place for partitioning, so the table is rebuilt (`migrateTable.ts`):
+ * backup, rebuild from the backup, verify that the rebuild and the live table
+ * still hold exactly the backup's rows, swap.
  *
- * 1. backup: copy job `T` → `T__bqmigrate_backup` (kept afterwards);
- * 2. rebuild: `CREATE OR REPLACE TABLE T__bqmigrate_new (…) PARTITION BY … CLUSTER BY … OPTIONS(…) AS SELECT … FROM backup`
- *    (schema, descriptions and labels of `T` kept);
- * 3. verify: rows of the rebuild = rows of the backup = rows of `T`;
- * 4. swap: `DROP TABLE T`, `ALTER TABLE T__bqmigrate_new RENAME TO T`.
+ * Every `--execute` is a run with an id (`migrateRun.ts`); its backups carry
+ * the id, and `--rollback` undoes one run — the latest, or `--run ID` — and
+ * touches no other run's tables (`rollbackTable.ts`). A rollback never loses a
+ * row written after the migration: it restores the original layout around the
+ * table's current rows, or refuses and names them.
  *
  * Every step is idempotent and the state is read back from BigQuery, so a run
- * interrupted anywhere is resumed by running `--execute` again (an existing
- * backup is reused when it still has the rows of `T`; a rebuild whose `T` is
- * already dropped is renamed into place) or undone with `--rollback`, which
- * restores each table from its backup (drop `T`, copy the backup back,
- * verify, then drop the backup). A table that already matches is skipped.
- * `--execute` and `--rollback` hold the lock in `migrateLock.ts`; a dry run
- * only reads.
+ * interrupted anywhere is resumed by running `--execute` again or undone with
+ * `--rollback`. `--execute` and `--rollback` hold the lock in
+ * `migrateLock.ts`; a dry run only reads. Every query carries a partition
+ * filter where the table requires one (`migrateLayout.ts`).
  */
-import type { BigQuery, TableMetadata } from '@google-cloud/bigquery';
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { RowDiff } from './compareTables.js';
 import { MigrationLock } from './migrateLock.js';
-import {
-  BACKUP_SUFFIX,
-  CENTRAL_DATASET,
-  currentLayout,
-  definedLayout,
-  definitionsOf,
-  layoutChanges,
-  ORG_DATASET_PREFIX,
-  readSql,
-  REBUILD_SUFFIX,
-  rebuildSql,
-  tableSql,
-} from './migrateLayout.js';
+import { BACKUP_SUFFIX, CENTRAL_DATASET, definitionsOf, ORG_DATASET_PREFIX } from './migrateLayout.js';
+import type { TableDefinition } from './migrateLayout.js';
+import { latestRun, newRunId, runOf, UNLABELLED_RUN } from './migrateRun.js';
+import { migrateTable, type MigrateStep } from './migrateTable.js';
+import { metadataOf } from './migrateTableOps.js';
+import { rollbackTable } from './rollbackTable.js';
+
+export type { MigrateStep } from './migrateTable.js';
 
 /** What a run does. */
 export type MigrateMode = 'dry-run' | 'execute' | 'rollback';
@@ -45,10 +40,14 @@ export interface MigrateTablesOptions {
   dataset?: string | undefined;
   /** Only tables with this id. */
   table?: string | undefined;
+  /** `rollback`: the run to undo. @default the latest run that left backups */
+  run?: string | undefined;
   /** Progress lines (one per step). @default discards them */
   log?: (line: string) => void;
   /** Lock lifetime without refresh (tests). */
   lockTtlMs?: number;
+  /** Called after each step of a table's `--execute` (tests: a write between backup and swap). */
+  afterStep?: (step: MigrateStep) => Promise<void>;
 }
 
 /** What happened to one table. */
@@ -57,17 +56,29 @@ export interface TableReport {
   tableId: string;
   /**
    * `up-to-date` (matches), `rebuild` (dry run: would be rebuilt), `rebuilt`, `resumed` (an interrupted swap
-   * finished), `missing` (no such table; onboarding/ensure creates it), `restored`, `no-backup` (rollback: nothing to restore).
+   * finished), `missing` (no such table; onboarding/ensure creates it); rollback: `restored` (the backup copied
+   * back: nothing was written after the migration), `carried-over` (the original layout rebuilt around the
+   * table's current rows, which differ from the backup's), `refused` (rows at stake, nothing changed),
+   * `other-run` (the backup belongs to another run: left alone), `no-backup` (nothing to restore).
    */
-  action: 'up-to-date' | 'rebuild' | 'rebuilt' | 'resumed' | 'missing' | 'restored' | 'no-backup';
+  action: 'up-to-date' | 'rebuild' | 'rebuilt' | 'resumed' | 'missing' | 'restored' | 'carried-over' | 'refused' | 'other-run' | 'no-backup';
   changes: string[];
   rows?: number;
   /** Dry run: bytes the rebuild would read (dry-run job estimate). */
   bytes?: number;
+  /** The run the table's backup belongs to (rollback). */
+  runId?: string;
+  /** Rollback: the live table (`a`) against the backup (`b`). */
+  diff?: RowDiff;
+  /** `refused`: why, naming the rows at stake. */
+  reason?: string;
 }
 
-function errorCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
+/** The outcome of a run. */
+export interface MigrateResult {
+  /** The run: a new id for `--execute` and a dry run, the run undone for `--rollback` (undefined when there was none). */
+  runId: string | undefined;
+  reports: TableReport[];
 }
 
 /** The datasets a run covers: the central one and every `org_*`, or just `--dataset`. */
@@ -81,139 +92,61 @@ async function datasetsToScan(bq: BigQuery, only: string | undefined): Promise<s
   return ids.sort((a, b) => (a === CENTRAL_DATASET ? -1 : b === CENTRAL_DATASET ? 1 : a.localeCompare(b)));
 }
 
-async function metadataOf(bq: BigQuery, datasetId: string, tableId: string): Promise<TableMetadata | undefined> {
-  try {
-    const [meta] = (await bq.dataset(datasetId).table(tableId).getMetadata()) as unknown as [TableMetadata];
-    return meta;
-  } catch (err) {
-    if (errorCode(err) === 404) return undefined;
-    throw err;
+/** The tables a run covers, dataset by dataset. */
+function* tablesOf(datasets: readonly string[], table: string | undefined): Generator<{ datasetId: string; tableId: string; def: TableDefinition }> {
+  for (const datasetId of datasets) {
+    for (const def of definitionsOf(datasetId) ?? []) {
+      if (table === undefined || def.tableId === table) yield { datasetId, tableId: def.tableId, def };
+    }
   }
 }
 
 /**
- * Rows of a table. A `COUNT(*)` query sees rows still in the streaming buffer
- * (tables.get's numRows does not); a table that requires a partition filter
- * refuses an unfiltered query, so its numRows is used instead.
+ * Runs the migration (see the module comment). Throws on the first failure of
+ * `--execute` (the run can then be resumed or rolled back), and
+ * `MigrationLockedError` when another run holds the lock. A rollback that
+ * refuses a table reports it (`refused`) and goes on with the others.
  */
-async function rowCount(bq: BigQuery, datasetId: string, tableId: string, meta: TableMetadata): Promise<number> {
-  if (currentLayout(meta).requirePartitionFilter) return Number(meta.numRows ?? 0);
-  const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM ${tableSql(datasetId, tableId)}` });
-  return Number((rows as { n: number }[])[0]?.n ?? 0);
-}
-
-async function dropTable(bq: BigQuery, datasetId: string, tableId: string): Promise<void> {
-  await bq.query({ query: `DROP TABLE IF EXISTS ${tableSql(datasetId, tableId)}` });
-}
-
-/**
- * Runs the migration (see the module comment) and returns one report per
- * table. Throws on the first failure of `--execute`/`--rollback` (the run can
- * then be resumed or rolled back), and `MigrationLockedError` when another
- * run holds the lock.
- */
-export async function migrateTables(bq: BigQuery, options: MigrateTablesOptions): Promise<TableReport[]> {
+export async function migrateTables(bq: BigQuery, options: MigrateTablesOptions): Promise<MigrateResult> {
   const log = options.log ?? (() => undefined);
   const datasets = await datasetsToScan(bq, options.dataset);
-  const lock = options.mode === 'dry-run' ? undefined : await MigrationLock.acquire(bq, CENTRAL_DATASET, options.lockTtlMs);
-  const reports: TableReport[] = [];
+  const runId = options.mode === 'rollback' ? undefined : newRunId();
+  const lock = options.mode === 'dry-run' ? undefined : await MigrationLock.acquire(bq, CENTRAL_DATASET, options.lockTtlMs, runId);
   try {
-    for (const datasetId of datasets) {
-      for (const def of definitionsOf(datasetId) ?? []) {
-        if (options.table !== undefined && def.tableId !== options.table) continue;
-        const report =
-          options.mode === 'rollback' ? await rollbackTable(bq, datasetId, def.tableId, log) : await migrateTable(bq, datasetId, def, options.mode === 'execute', log);
-        reports.push(report);
-        await lock?.refresh();
-      }
+    if (options.mode === 'rollback') return await rollback(bq, datasets, options, log, lock);
+    const reports: TableReport[] = [];
+    for (const { datasetId, def } of tablesOf(datasets, options.table)) {
+      reports.push(await migrateTable(bq, datasetId, def, { execute: options.mode === 'execute', runId: runId as string, log, afterStep: options.afterStep }));
+      await lock?.refresh();
     }
+    return { runId, reports };
   } finally {
     await lock?.release();
   }
-  return reports;
 }
 
-type Def = NonNullable<ReturnType<typeof definitionsOf>>[number];
-
-async function migrateTable(bq: BigQuery, datasetId: string, def: Def, execute: boolean, log: (line: string) => void): Promise<TableReport> {
-  const tableId = def.tableId;
-  const backupId = `${tableId}${BACKUP_SUFFIX}`;
-  const rebuildId = `${tableId}${REBUILD_SUFFIX}`;
-  const name = `${datasetId}.${tableId}`;
-  const meta = await metadataOf(bq, datasetId, tableId);
-  const backup = await metadataOf(bq, datasetId, backupId);
-  const rebuilt = await metadataOf(bq, datasetId, rebuildId);
-
-  if (!meta) {
-    if (rebuilt && backup) {
-      // Interrupted between DROP and RENAME: finish the swap.
-      if (!execute) return { datasetId, tableId, action: 'rebuild', changes: ['interrupted swap: the rebuilt table is waiting to be renamed into place'] };
-      const rows = await rowCount(bq, datasetId, rebuildId, rebuilt);
-      const expected = await rowCount(bq, datasetId, backupId, backup);
-      if (rows !== expected) throw new Error(`${name}: the rebuilt table has ${rows} rows, the backup ${expected}; run --rollback`);
-      await bq.query({ query: `ALTER TABLE ${tableSql(datasetId, rebuildId)} RENAME TO ${tableId}` });
-      log(`${name}: finished an interrupted swap (${rows} rows)`);
-      return { datasetId, tableId, action: 'resumed', changes: [], rows };
+/** Rolls back one run: the tables whose backups carry its id, and no others. */
+async function rollback(bq: BigQuery, datasets: readonly string[], options: MigrateTablesOptions, log: (line: string) => void, lock: MigrationLock | undefined): Promise<MigrateResult> {
+  const reports: TableReport[] = [];
+  const backups: { datasetId: string; tableId: string; runId: string }[] = [];
+  for (const { datasetId, tableId } of tablesOf(datasets, options.table)) {
+    const backup = await metadataOf(bq, datasetId, `${tableId}${BACKUP_SUFFIX}`);
+    if (backup) backups.push({ datasetId, tableId, runId: runOf(backup) });
+    else reports.push({ datasetId, tableId, action: 'no-backup', changes: [] });
+  }
+  const runs = [...new Set(backups.map((b) => b.runId))];
+  if (options.run !== undefined && !runs.includes(options.run)) {
+    throw new Error(`no backup of run ${options.run} in the tables covered${runs.length > 0 ? ` (runs with backups: ${runs.join(', ')})` : ' (there are no backups)'}`);
+  }
+  const runId = options.run ?? latestRun(runs);
+  if (runId !== undefined) log(`rolling back run ${runId}${runId === UNLABELLED_RUN ? ' (backups made before runs were labelled)' : ''}`);
+  for (const b of backups) {
+    if (b.runId !== runId) {
+      reports.push({ datasetId: b.datasetId, tableId: b.tableId, action: 'other-run', changes: [], runId: b.runId });
+      continue;
     }
-    if (backup) throw new Error(`${name} is missing but its backup ${backupId} exists; run --rollback to restore it`);
-    return { datasetId, tableId, action: 'missing', changes: [] };
+    reports.push({ ...(await rollbackTable(bq, b.datasetId, b.tableId, log)), runId: b.runId });
+    await lock?.refresh();
   }
-
-  const changes = layoutChanges(currentLayout(meta), definedLayout(def));
-  if (changes.length === 0) {
-    if (execute && rebuilt) await dropTable(bq, datasetId, rebuildId);
-    return { datasetId, tableId, action: 'up-to-date', changes };
-  }
-  const rows = await rowCount(bq, datasetId, tableId, meta);
-  if (!execute) {
-    const [job] = await bq.createQueryJob({ query: readSql(meta, datasetId, tableId), dryRun: true });
-    const stats = (job.metadata as { statistics?: { totalBytesProcessed?: string } }).statistics;
-    return { datasetId, tableId, action: 'rebuild', changes, rows, bytes: Number(stats?.totalBytesProcessed ?? 0) };
-  }
-
-  // 1. backup (reused when an interrupted run already made it and it still has T's rows)
-  if (backup) {
-    const backupRows = await rowCount(bq, datasetId, backupId, backup);
-    if (backupRows !== rows) {
-      throw new Error(`${name}: a backup ${backupId} from an earlier run exists with ${backupRows} rows but the table has ${rows}; run --rollback, or delete the stale backup`);
-    }
-    log(`${name}: reusing backup ${backupId} (${rows} rows)`);
-  } else {
-    await bq.dataset(datasetId).table(tableId).copy(bq.dataset(datasetId).table(backupId));
-    log(`${name}: backed up to ${backupId} (${rows} rows)`);
-  }
-  // 2. rebuild from the backup, so rows written meanwhile cannot slip in half-way
-  await bq.query({ query: rebuildSql(meta, def, datasetId, backupId, rebuildId) });
-  // 3. verify
-  const rebuiltMeta = await metadataOf(bq, datasetId, rebuildId);
-  if (!rebuiltMeta) throw new Error(`${name}: the rebuild ${rebuildId} is missing after CREATE TABLE`);
-  const rebuiltRows = await rowCount(bq, datasetId, rebuildId, rebuiltMeta);
-  const nowRows = await rowCount(bq, datasetId, tableId, meta);
-  if (rebuiltRows !== rows || nowRows !== rows) {
-    throw new Error(`${name}: row counts differ (table ${nowRows}, backup ${rows}, rebuild ${rebuiltRows}); rows were written during the migration — re-run --execute in a quiet window`);
-  }
-  log(`${name}: rebuilt as ${rebuildId} (${rebuiltRows} rows) — ${changes.join('; ')}`);
-  // 4. swap
-  await dropTable(bq, datasetId, tableId);
-  await bq.query({ query: `ALTER TABLE ${tableSql(datasetId, rebuildId)} RENAME TO ${tableId}` });
-  log(`${name}: swapped in; backup kept as ${backupId}`);
-  return { datasetId, tableId, action: 'rebuilt', changes, rows };
-}
-
-async function rollbackTable(bq: BigQuery, datasetId: string, tableId: string, log: (line: string) => void): Promise<TableReport> {
-  const backupId = `${tableId}${BACKUP_SUFFIX}`;
-  const name = `${datasetId}.${tableId}`;
-  const backup = await metadataOf(bq, datasetId, backupId);
-  if (!backup) return { datasetId, tableId, action: 'no-backup', changes: [] };
-  const rows = await rowCount(bq, datasetId, backupId, backup);
-  await dropTable(bq, datasetId, `${tableId}${REBUILD_SUFFIX}`);
-  await dropTable(bq, datasetId, tableId);
-  // A copy keeps the backup's (original) partitioning and clustering.
-  await bq.dataset(datasetId).table(backupId).copy(bq.dataset(datasetId).table(tableId));
-  const restored = await metadataOf(bq, datasetId, tableId);
-  const restoredRows = restored ? await rowCount(bq, datasetId, tableId, restored) : -1;
-  if (restoredRows !== rows) throw new Error(`${name}: restored ${restoredRows} rows but the backup has ${rows}; the backup ${backupId} is kept`);
-  await dropTable(bq, datasetId, backupId);
-  log(`${name}: restored from ${backupId} (${rows} rows); backup removed`);
-  return { datasetId, tableId, action: 'restored', changes: [], rows };
+  return { runId, reports };
 }

@@ -3,9 +3,10 @@
  * dataset.
  *
  * Creating a table is atomic in BigQuery and a second create answers 409, so
- * `tables.insert` is the mutex. The table carries its owner (host, pid, run
- * id) and expiry as labels and description, and its `expirationTime` is the
- * expiry too, so real BigQuery deletes the lock of a crashed run by itself; a
+ * `tables.insert` is the mutex. The table carries its owner (host, pid, and
+ * the `bq:migrate` run's id or a random one) and expiry as labels and
+ * description, and its `expirationTime` is the expiry too, so real BigQuery
+ * deletes the lock of a crashed run by itself; a
  * run that finds an expired lock (the local endpoint stores but does not
  * enforce expirations) deletes it and tries once more. A live run extends the
  * expiry after every table ({@link MigrationLock.refresh}), and releases the
@@ -49,9 +50,10 @@ export class MigrationLock {
    * Takes the lock or throws {@link MigrationLockedError}.
    *
    * @param datasetId the central dataset (must exist)
+   * @param runId the run taking it (named in the owner, so a refused run sees which run holds the lock)
    */
-  static async acquire(bq: BigQuery, datasetId: string, ttlMs = LOCK_TTL_MS): Promise<MigrationLock> {
-    const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  static async acquire(bq: BigQuery, datasetId: string, ttlMs = LOCK_TTL_MS, runId?: string): Promise<MigrationLock> {
+    const owner = `${hostname()}:${process.pid}:${runId === undefined ? randomUUID().slice(0, 8) : `run ${runId}`}`;
     const lock = new MigrationLock(bq, datasetId, owner, ttlMs);
     for (let attempt = 0; ; attempt++) {
       try {

@@ -20,6 +20,7 @@ import type { ErrorProto } from './errors.js';
 import { runCopyJob } from './copyJobs.js';
 import type { CopyConfig, CopyOutcome } from './copyJobs.js';
 import type { DdlOutcome } from './ddl.js';
+import { checkPartitionFilters } from './partitionFilter.js';
 import { isScript, planScript, runScript } from './scripts.js';
 import type { ScriptPlan, StepResult } from './scripts.js';
 import { tableLogicalBytes } from './tableBytes.js';
@@ -364,12 +365,16 @@ export class JobManager {
     }
   }
 
-  /** Tables must exist before running: BigQuery answers 404 notFound, not a SQL error. */
+  /**
+   * Tables must exist before running: BigQuery answers 404 notFound, not a SQL error.
+   * Then a table with `require_partition_filter` must be read with a partition filter (400).
+   */
   private checkTables(projectId: string, tables: TableRef[]): void {
     for (const t of tables) {
       if (!this.catalog.hasDataset(t.datasetId)) throw notFound(`Dataset ${t.projectId || projectId}:${t.datasetId} was not found in location US`);
       if (!this.catalog.findTable(t.datasetId, t.tableId)) throw notFound(`Table ${t.projectId || projectId}:${t.datasetId}.${t.tableId} was not found in location US`);
     }
+    checkPartitionFilters(tables, (d, t) => this.catalog.findTable(d, t));
   }
 
   private async dryRun(job: Job, t: Translation, types: DuckDBType[]): Promise<void> {

@@ -12,6 +12,7 @@
  */
 import { invalid, invalidQuery, notFound, unsupported } from '../errors.js';
 import { FUNCTIONS } from './functions.js';
+import { partitionFilterColumns } from './partitionFilters.js';
 import { rejectReservedAliases } from './reserved.js';
 import { checkedDivide, checkedStringToInt64, checkedSubscript } from './checks.js';
 import { duckString, parseDatePart } from './helpers.js';
@@ -38,6 +39,13 @@ export interface TableRef {
   projectId: string;
   datasetId: string;
   tableId: string;
+  /**
+   * Set when the statement reads the table's rows (FROM/JOIN, or the target of
+   * UPDATE/DELETE): the columns (lower-cased) that every such read filters in
+   * a way usable for partition elimination (`partitionFilters.ts`). Unset for
+   * a table that is only written (INSERT's target) or named by DDL.
+   */
+  readFilters?: string[];
 }
 
 /** The statement kinds the endpoint runs. */
@@ -236,6 +244,7 @@ export class Translator {
       if (!hasWhere) throw invalidQuery('UPDATE must have a WHERE clause');
       const { sql: target, next, ref } = this.tablePath(nodes, 1, true);
       this.dmlTarget = ref;
+      this.noteRead(ref, nodes, 1, next);
       return `UPDATE ${target} ${this.seq(nodes.slice(next))}`;
     }
     // DELETE
@@ -245,6 +254,7 @@ export class Translator {
     if (isWord(nodes[i], 'FROM')) i++;
     const { sql: target, next, ref } = this.tablePath(nodes, i, true);
     this.dmlTarget = ref;
+    this.noteRead(ref, nodes, i, next);
     return `DELETE FROM ${target} ${this.seq(nodes.slice(next))}`;
   }
 
@@ -663,7 +673,8 @@ export class Translator {
         return this.unnestFrom(path.parts.map(quoteIdent).join('.'), nodes, path.next, parts);
       }
       if (isGroup(nodes[path.next])) throw unsupported(`table-valued function ${path.parts.join('.')}`);
-      const { sql, next } = this.tablePath(nodes, i, false);
+      const { sql, next, ref } = this.tablePath(nodes, i, false);
+      this.noteRead(ref, nodes, i, next);
       parts.push(sql);
       if (isWord(nodes[next], 'FOR')) throw unsupported('FOR SYSTEM_TIME AS OF (time travel)');
       return next;
@@ -722,9 +733,25 @@ export class Translator {
   }
 
   private recordTable(projectId: string, datasetId: string, tableId: string, next: number): { sql: string; next: number; ref: TableRef } {
-    const ref: TableRef = { projectId, datasetId, tableId };
-    this.tables.set(`${datasetId}.${tableId}`, ref);
+    const key = `${datasetId}.${tableId}`;
+    const ref: TableRef = this.tables.get(key) ?? { projectId, datasetId, tableId };
+    this.tables.set(key, ref);
     return { sql: `${quoteIdent(datasetId)}.${quoteIdent(tableId)}`, next, ref };
+  }
+
+  /**
+   * Records a read of the table at `nodes[at]` (its path ends before `next`):
+   * the columns its query block filters for partition elimination, kept as
+   * the intersection over every read of the table in the statement.
+   */
+  private noteRead(ref: TableRef, nodes: SqlNode[], at: number, next: number): void {
+    if (!this.tables.has(`${ref.datasetId}.${ref.tableId}`)) return; // a CTE
+    let j = next;
+    if (isWord(nodes[j], 'AS')) j++;
+    const a = nodes[j];
+    const alias = a?.t === 'tok' && (a.tok.kind === 'qident' || (a.tok.kind === 'ident' && !KEYWORDS.has(a.tok.text.toUpperCase()) && !isWord(a, 'SET', 'FOR'))) ? (a.tok.value ?? a.tok.text) : ref.tableId;
+    const columns = partitionFilterColumns(nodes, at, [alias.toLowerCase()]);
+    ref.readFilters = ref.readFilters === undefined ? columns : ref.readFilters.filter((c) => columns.includes(c));
   }
 
   // ---------------------------------------------------------------- expressions

@@ -688,3 +688,92 @@ AS SELECT * FROM \`${usage}\``);
     expect(exists).toBe(false);
   });
 }
+
+/**
+ * `require_partition_filter`: a query that reads such a table (SELECT, UPDATE,
+ * DELETE, a CTAS, a statement of a script, a dry run) without a filter on the
+ * partitioning column that BigQuery can use for partition elimination fails
+ * with 400 `invalidQuery`; writes (INSERT), copies and tabledata.list need no
+ * filter. Call inside a `describe`; creates and deletes `datasetId`.
+ */
+export function definePartitionFilterConformanceCases(client: () => BigQuery, datasetId: string): void {
+  let bq: BigQuery;
+  const events = `\`${datasetId}.events\``;
+  const stamped = `\`${datasetId}.stamped\``;
+  const refusal = (table: string, column: string): string =>
+    `Cannot query over table '${datasetId}.${table}' without a filter over column(s) '${column}' that can be used for partition elimination`;
+
+  beforeAll(async () => {
+    bq = client();
+    await bq.createDataset(datasetId);
+    await bq.query(`CREATE TABLE ${events} (day DATE NOT NULL, kind STRING, n INT64)
+PARTITION BY day OPTIONS(require_partition_filter = TRUE)`);
+    await bq.query(`CREATE TABLE ${stamped} (ts TIMESTAMP NOT NULL, kind STRING)
+PARTITION BY DATE(ts) CLUSTER BY kind OPTIONS(require_partition_filter = TRUE)`);
+    // Writing needs no filter.
+    await bq.query(`INSERT INTO ${events} (day, kind, n) VALUES (DATE '2024-05-01', 'a', 1), (DATE '2024-05-02', 'b', 2), (DATE '2024-05-03', 'a', 3)`);
+    await bq.query(`INSERT INTO ${stamped} (ts, kind) VALUES (TIMESTAMP '2024-05-01 10:00:00+00', 'a')`);
+  });
+
+  afterAll(async () => {
+    await bq?.dataset(datasetId).delete({ force: true });
+  });
+
+  const accepted: { name: string; query: string; params?: Record<string, unknown>; n: number }[] = [
+    { name: 'a range that selects every partition', query: `SELECT COUNT(*) AS n FROM ${events} WHERE day >= DATE '1900-01-01'`, n: 3 },
+    { name: 'equality with a DATE parameter', query: `SELECT COUNT(*) AS n FROM ${events} WHERE day = @d`, params: { d: BigQuery.date('2024-05-02') }, n: 1 },
+    { name: 'BETWEEN beside another predicate', query: `SELECT COUNT(*) AS n FROM ${events} WHERE kind = 'a' AND day BETWEEN '2024-05-01' AND '2024-05-02'`, n: 1 },
+    { name: 'IN a list of constants', query: `SELECT COUNT(*) AS n FROM ${events} WHERE day IN (DATE '2024-05-01', DATE '2024-05-03')`, n: 2 },
+    { name: 'a constant expression on the left, through an alias', query: `SELECT COUNT(*) AS n FROM ${events} AS e WHERE DATE_SUB(DATE '2024-05-04', INTERVAL 2 DAY) <= e.day`, n: 2 },
+    { name: 'a nullable-safe filter over every partition', query: `SELECT COUNT(*) AS n FROM ${events} WHERE (day IS NULL OR day >= DATE '0001-01-01')`, n: 3 },
+    { name: 'the filter inside a CTE', query: `WITH e AS (SELECT * FROM ${events} WHERE day >= '2024-05-02') SELECT COUNT(*) AS n FROM e`, n: 2 },
+    { name: 'a TIMESTAMP partitioning column', query: `SELECT COUNT(*) AS n FROM ${stamped} WHERE ts >= TIMESTAMP '0001-01-01 00:00:00+00'`, n: 1 },
+  ];
+
+  it.each(accepted)('reads a table requiring a partition filter with $name', async ({ query, params, n }) => {
+    const [rows] = await bq.query(params ? { query, params } : { query });
+    expect(rows).toEqual([{ n }]);
+  });
+
+  const refused: { name: string; query: string; table?: string; column?: string }[] = [
+    { name: 'SELECT without WHERE', query: `SELECT COUNT(*) AS n FROM ${events}` },
+    { name: 'a filter on another column only', query: `SELECT COUNT(*) AS n FROM ${events} WHERE kind = 'a'` },
+    { name: 'the partition filter in an OR with another column', query: `SELECT COUNT(*) AS n FROM ${events} WHERE day = '2024-05-01' OR kind = 'a'` },
+    { name: 'UPDATE without a partition filter', query: `UPDATE ${events} SET n = n + 1 WHERE kind = 'a'` },
+    { name: 'DELETE without a partition filter', query: `DELETE FROM ${events} WHERE kind = 'zzz'` },
+    { name: 'CTAS without a partition filter', query: `CREATE TABLE \`${datasetId}.never\` AS SELECT * FROM ${events}` },
+    { name: 'a statement of a transaction', query: `BEGIN TRANSACTION;\nDELETE FROM ${events} WHERE kind = 'zzz';\nCOMMIT TRANSACTION;` },
+    { name: 'a TIMESTAMP-partitioned table without a filter', query: `SELECT kind FROM ${stamped} WHERE kind = 'a'`, table: 'stamped', column: 'ts' },
+  ];
+
+  it.each(refused)('refuses $name with 400 invalidQuery naming table and column', async ({ query, table = 'events', column = 'day' }) => {
+    const err = await rejectionOf(() => bq.query(query));
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('invalidQuery');
+    expect(err.message).toContain(refusal(table, column));
+  });
+
+  it('refuses a dry run without a partition filter', async () => {
+    const err = await rejectionOf(() => bq.createQueryJob({ query: `SELECT * FROM ${events}`, dryRun: true }));
+    expect(err.code).toBe(400);
+    expect(err.message).toContain(refusal('events', 'day'));
+  });
+
+  it('runs UPDATE and DELETE that filter the partitioning column', async () => {
+    const [job] = await bq.createQueryJob({ query: `UPDATE ${events} SET n = n * 10 WHERE day = '2024-05-01' AND kind = 'a'` });
+    await job.getQueryResults();
+    const [metadata] = (await job.getMetadata()) as unknown as [{ statistics: { query: { numDmlAffectedRows: string } } }];
+    expect(metadata.statistics.query.numDmlAffectedRows).toBe('1');
+    await bq.query(`BEGIN TRANSACTION;\nDELETE FROM ${events} WHERE day >= '1900-01-01' AND kind = 'zzz';\nCOMMIT TRANSACTION;`);
+    const [rows] = await bq.query(`SELECT SUM(n) AS n FROM ${events} WHERE day >= '1900-01-01'`);
+    expect(rows).toEqual([{ n: 15 }]);
+  });
+
+  it('lists rows (tabledata.list) and copies the table without a filter', async () => {
+    const [rows] = await bq.dataset(datasetId).table('events').getRows();
+    expect(rows).toHaveLength(3);
+    await bq.dataset(datasetId).table('events').copy(bq.dataset(datasetId).table('events_copy'));
+    const [meta] = (await bq.dataset(datasetId).table('events_copy').getMetadata()) as unknown as [Record<string, unknown>];
+    expect(meta.numRows).toBe('3');
+  });
+}

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
-import { defineConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, usageRows } from './conformance.js';
+import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
 
 let endpoint: BigQueryEndpoint;
@@ -44,6 +44,10 @@ describe('the local endpoint through the real client', () => {
 
 describe('scripts, transactions, DDL and copy jobs through the real client', () => {
   defineScriptConformanceCases(() => bigquery, 'conformance_scripts_local');
+});
+
+describe('require_partition_filter through the real client', () => {
+  definePartitionFilterConformanceCases(() => bigquery, 'conformance_partition_filter_local');
 });
 
 describe('unsupported GoogleSQL', () => {

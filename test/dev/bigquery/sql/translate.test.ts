@@ -95,7 +95,54 @@ describe('accepted GoogleSQL', () => {
 
   it('accepts the request project as well as the endpoint project', () => {
     const t = translateQuery('SELECT * FROM `other.ds.t`', { projectId: 'local-project', requestProjectId: 'other' });
-    expect(t.tables).toEqual([{ projectId: 'other', datasetId: 'ds', tableId: 't' }]);
+    expect(t.tables).toEqual([{ projectId: 'other', datasetId: 'ds', tableId: 't', readFilters: [] }]);
+  });
+});
+
+describe('partition filters (what require_partition_filter is held against)', () => {
+  /** Each table's `readFilters` by `dataset.table`; `undefined` = written or named only, never read. */
+  const cases: { sql: string; filters: Record<string, string[] | undefined> }[] = [
+    { sql: 'SELECT * FROM ds.t', filters: { 'ds.t': [] } },
+    { sql: "SELECT * FROM ds.t WHERE d >= DATE '1900-01-01'", filters: { 'ds.t': ['d'] } },
+    { sql: 'SELECT * FROM ds.t WHERE d = @day AND kind = @kind', filters: { 'ds.t': ['d', 'kind'] } },
+    { sql: 'SELECT * FROM ds.t WHERE (d BETWEEN @a AND @b) AND x > 1', filters: { 'ds.t': ['d', 'x'] } },
+    { sql: "SELECT * FROM ds.t WHERE d IN (DATE '2024-01-01', '2024-01-02')", filters: { 'ds.t': ['d'] } },
+    { sql: 'SELECT * FROM ds.t WHERE d IN UNNEST(@days)', filters: { 'ds.t': ['d'] } },
+    { sql: 'SELECT * FROM ds.t WHERE DATE_SUB(CURRENT_DATE(), INTERVAL 7 DAY) <= d', filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM ds.t WHERE ts >= TIMESTAMP_TRUNC(CAST(@x AS TIMESTAMP), DAY)", filters: { 'ds.t': ['ts'] } },
+    { sql: "SELECT * FROM ds.t WHERE (d IS NULL OR d >= DATE '0001-01-01')", filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM ds.t AS x WHERE x.d = '2024-01-01'", filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM ds.t WHERE t.d = '2024-01-01'", filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM `ds.t` x WHERE `x.d` = '2024-01-01'", filters: { 'ds.t': ['d'] } },
+    // Not usable for partition elimination: an OR with another column, a NOT, a column on the
+    // other side, a subquery, another table's alias, a function of the column.
+    { sql: "SELECT * FROM ds.t WHERE d >= '2024-01-01' OR kind = 'a'", filters: { 'ds.t': [] } },
+    { sql: "SELECT * FROM ds.t WHERE NOT d = '2024-01-01'", filters: { 'ds.t': [] } },
+    { sql: "SELECT * FROM ds.t WHERE d NOT IN ('2024-01-01')", filters: { 'ds.t': [] } },
+    { sql: 'SELECT * FROM ds.t WHERE d = other_day', filters: { 'ds.t': [] } },
+    { sql: 'SELECT * FROM ds.t WHERE d = (SELECT MAX(d) FROM ds.u)', filters: { 'ds.t': [], 'ds.u': [] } },
+    { sql: "SELECT * FROM ds.t AS x JOIN ds.u AS y ON x.id = y.id WHERE y.d = '2024-01-01'", filters: { 'ds.t': [], 'ds.u': ['d'] } },
+    { sql: "SELECT * FROM ds.t WHERE DATE_ADD(d, INTERVAL 1 DAY) = '2024-01-01'", filters: { 'ds.t': [] } },
+    { sql: "SELECT * FROM ds.t WHERE d != '2024-01-01'", filters: { 'ds.t': [] } },
+    { sql: 'SELECT * FROM ds.t WHERE CASE WHEN k = 1 AND d >= @x THEN TRUE END', filters: { 'ds.t': [] } },
+    { sql: 'SELECT * FROM ds.t WHERE k = 1 OR (d >= @x AND k = 2)', filters: { 'ds.t': [] } },
+    // Each read is judged in its own query block; a table read twice keeps what both reads filter.
+    { sql: "WITH c AS (SELECT * FROM ds.t WHERE d = @d) SELECT * FROM c WHERE x = 1", filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM (SELECT * FROM ds.t) WHERE d = @d", filters: { 'ds.t': [] } },
+    { sql: "SELECT d FROM ds.t WHERE d = @d UNION ALL SELECT d FROM ds.t WHERE kind = 'a'", filters: { 'ds.t': [] } },
+    { sql: "SELECT d FROM ds.t WHERE d = @d UNION ALL SELECT d FROM ds.t WHERE d < @d ORDER BY d", filters: { 'ds.t': ['d'] } },
+    { sql: "SELECT * FROM ds.u WHERE id IN (SELECT id FROM ds.t WHERE d = @d) AND d = @d", filters: { 'ds.t': ['d'], 'ds.u': ['d'] } },
+    // DML: UPDATE and DELETE read their target; INSERT only writes it.
+    { sql: "UPDATE ds.t SET x = 1 WHERE d = '2024-01-01'", filters: { 'ds.t': ['d'] } },
+    { sql: 'UPDATE ds.t AS r SET x = 1 WHERE r.kind = @k', filters: { 'ds.t': ['kind'] } },
+    { sql: "DELETE FROM ds.t WHERE d >= '2024-01-01' AND kind = @k", filters: { 'ds.t': ['d', 'kind'] } },
+    { sql: 'INSERT INTO ds.t (d) VALUES (CURRENT_DATE())', filters: { 'ds.t': undefined } },
+    { sql: 'INSERT INTO ds.t (d) SELECT d FROM ds.u', filters: { 'ds.t': undefined, 'ds.u': [] } },
+  ];
+
+  it.each(cases)('$sql', ({ sql, filters }) => {
+    const t = translateQuery(sql, ctx);
+    expect(Object.fromEntries(t.tables.map((x) => [`${x.datasetId}.${x.tableId}`, x.readFilters]))).toEqual(filters);
   });
 });
 
