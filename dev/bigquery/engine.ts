@@ -1,15 +1,44 @@
 /**
- * The DuckDB side: one instance, a small pool of connections and per-table
- * write locks.
+ * The DuckDB side: one instance, a small pool of connections, per-table
+ * write locks and the ledger of committed transactions.
  *
  * Each running job gets its own connection because `connection.interrupt()`
  * stops whatever that connection is executing — sharing one connection would
  * let a timeout or cancel of one job kill another. Writes to the same table
  * are serialised so two concurrent insertAll/DML statements never hit
- * DuckDB's optimistic-concurrency "Transaction conflict" errors.
+ * DuckDB's optimistic-concurrency "Transaction conflict" errors — except
+ * multi-statement transactions, which hold their tables in `transaction` mode
+ * beside each other, as in BigQuery, and are judged by the ledger at COMMIT
+ * (`transactions.ts`).
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { TransactionLedger } from './transactions.js';
+
+/**
+ * How a writer holds a table. `exclusive`: alone (insertAll, single DML, DDL, copy jobs,
+ * scripts with writes outside a transaction). `transaction`: beside other scripts whose
+ * writes to the table are all inside transactions — BigQuery runs those at the same time
+ * and cancels the loser — while an `exclusive` writer waits for all of them (BigQuery
+ * queues a DML statement behind a transaction on its table).
+ */
+export type LockMode = 'exclusive' | 'transaction';
+
+/** One table's lock: its holders and, in arrival order, who waits. */
+interface TableLock {
+  exclusive: boolean;
+  transactions: number;
+  queue: { mode: LockMode; grant: () => void }[];
+}
+
+function admits(lock: TableLock, mode: LockMode): boolean {
+  return mode === 'exclusive' ? !lock.exclusive && lock.transactions === 0 : !lock.exclusive;
+}
+
+function take(lock: TableLock, mode: LockMode): void {
+  if (mode === 'exclusive') lock.exclusive = true;
+  else lock.transactions += 1;
+}
 
 /** Settings applied to every connection so GoogleSQL semantics hold. */
 const SESSION_SETTINGS = [
@@ -33,7 +62,9 @@ export class Engine {
   private readonly all: DuckDBConnection[] = [];
   private readonly waiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] = [];
   private creating = 0;
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new Map<string, TableLock>();
+  /** Which transaction commits what, for BigQuery's table-level conflicts (`transactions.ts`). */
+  readonly transactions = new TransactionLedger();
   private closed = false;
   /** Connections currently handed out. */
   private busy = 0;
@@ -118,29 +149,50 @@ export class Engine {
 
   /**
    * Runs `fn` holding the write locks for `keys` (table keys such as
-   * `dataset.table`). Keys are taken in sorted order so two multi-table
-   * writers cannot deadlock.
+   * `dataset.table`) in `mode`. Keys are taken in sorted order so two
+   * multi-table writers cannot deadlock; a lock is granted in arrival order,
+   * so a waiting `exclusive` writer is not starved by a stream of
+   * transactions.
    */
-  async withLocks<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+  async withLocks<T>(keys: string[], fn: () => Promise<T>, mode: LockMode = 'exclusive'): Promise<T> {
     const sorted = [...new Set(keys.map((k) => k.toLowerCase()))].sort();
-    const releases: (() => void)[] = [];
+    const held: string[] = [];
     try {
       for (const key of sorted) {
-        const prev = this.locks.get(key) ?? Promise.resolve();
-        let release!: () => void;
-        const mine = new Promise<void>((r) => (release = r));
-        const chained = prev.then(() => mine);
-        this.locks.set(key, chained);
-        await prev;
-        releases.push(() => {
-          release();
-          if (this.locks.get(key) === chained) this.locks.delete(key);
-        });
+        await this.lock(key, mode);
+        held.push(key);
       }
       return await fn();
     } finally {
-      for (const r of releases.reverse()) r();
+      for (const key of held.reverse()) this.unlock(key, mode);
     }
+  }
+
+  private lock(key: string, mode: LockMode): Promise<void> {
+    let lock = this.locks.get(key);
+    if (lock === undefined) {
+      lock = { exclusive: false, transactions: 0, queue: [] };
+      this.locks.set(key, lock);
+    }
+    if (lock.queue.length === 0 && admits(lock, mode)) {
+      take(lock, mode);
+      return Promise.resolve();
+    }
+    const waiting = lock;
+    return new Promise<void>((grant) => waiting.queue.push({ mode, grant }));
+  }
+
+  private unlock(key: string, mode: LockMode): void {
+    const lock = this.locks.get(key);
+    if (lock === undefined) return;
+    if (mode === 'exclusive') lock.exclusive = false;
+    else lock.transactions -= 1;
+    for (let next = lock.queue[0]; next !== undefined && admits(lock, next.mode); next = lock.queue[0]) {
+      lock.queue.shift();
+      take(lock, next.mode);
+      next.grant();
+    }
+    if (!lock.exclusive && lock.transactions === 0 && lock.queue.length === 0) this.locks.delete(key);
   }
 
   /** Number of open connections (for stats). */

@@ -17,8 +17,13 @@
  *   earlier statements of a failed script stay done).
  * - Named query parameters are shared by all statements.
  * - The tables the script writes are write-locked (engine locks) for the
- *   whole script, so concurrent scripts on one table run one after another
- *   and never hit DuckDB's optimistic-concurrency conflicts.
+ *   whole script. A script that writes a table only inside transactions holds
+ *   it beside other such scripts, so their transactions overlap as they do in
+ *   BigQuery, and a transaction whose table another transaction committed to
+ *   since its BEGIN is aborted at its COMMIT with BigQuery's "Transaction is
+ *   aborted due to concurrent update" (`transactions.ts`). Any other writer
+ *   (a write outside a transaction) has the table to itself: it waits for the
+ *   transactions on it, as BigQuery queues DML behind a transaction.
  * - DDL on permanent tables inside a transaction is rejected, as BigQuery does.
  *
  * Each executed statement is also recorded as a child job (BigQuery lists
@@ -30,10 +35,11 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import type { Catalog } from './catalog.js';
 import { ddlReads, ddlWrites, isDdl, parseDdl, runDdl } from './ddl.js';
 import type { DdlOutcome, DdlStatement } from './ddl.js';
-import type { Engine } from './engine.js';
+import type { Engine, LockMode } from './engine.js';
 import { BigQueryApiError, invalidQuery, unsupported } from './errors.js';
 import { lineStarts, tokenOffset, tokenize, translateQuery } from './sql/index.js';
 import type { TableRef, Token, TranslateContext, Translation } from './sql/index.js';
+import { concurrentUpdateError, isEngineConflict, type OpenTransaction } from './transactions.js';
 import { duckTypeToBqField } from './types.js';
 import type { BqField } from './types.js';
 
@@ -204,12 +210,28 @@ export function planScript(sql: string, ctx: TranslateContext): ScriptPlan {
   return { steps, writes: [...writes.keys()], tables: [...tables.values()], statementType };
 }
 
+/**
+ * `transaction` when every write of the script is inside BEGIN … COMMIT/ROLLBACK (its
+ * tables may be held beside other transactions), `exclusive` otherwise.
+ */
+function lockModeOf(steps: ScriptStep[]): LockMode {
+  let inTx = false;
+  for (const step of steps) {
+    if (step.kind === 'begin') inTx = true;
+    else if (step.kind === 'commit' || step.kind === 'rollback') inTx = false;
+    else if (!inTx && (step.kind === 'ddl' || (step.kind === 'query' && step.translation.dmlTarget !== undefined))) return 'exclusive';
+  }
+  return 'transaction';
+}
+
 /** Runs a planned script (see the module comment for the semantics). */
 export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<ScriptResult> {
+  const ledger = host.engine.transactions;
   return host.engine.withLocks(plan.writes, async () => {
     const conn = await host.engine.acquire();
     host.setConnection(conn);
     let inTx = false;
+    let tx: OpenTransaction | undefined;
     let result: ScriptResult = { fields: [], rows: [] };
     try {
       for (const step of plan.steps) {
@@ -222,12 +244,20 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
             if (inTx) throw invalidQuery(`Nested transactions are not supported at [${step.startLine}:${step.startColumn}]`);
             await conn.run('BEGIN TRANSACTION');
             inTx = true;
+            tx = ledger.begin();
             record({ statementType: 'BEGIN_TRANSACTION' });
           } else if (step.kind === 'commit' || step.kind === 'rollback') {
             const what = step.kind === 'commit' ? 'COMMIT' : 'ROLLBACK';
             if (!inTx) throw invalidQuery(`${what} TRANSACTION without an active transaction at [${step.startLine}:${step.startColumn}]`);
+            if (step.kind === 'commit' && tx !== undefined) {
+              // Judged before DuckDB commits: the later of two conflicting transactions loses (the finally rolls it back).
+              const conflict = ledger.commit(tx);
+              if (conflict !== undefined) throw concurrentUpdateError(host.projectId, conflict, tx, step.startLine, step.startColumn);
+            }
             await conn.run(what);
             inTx = false;
+            if (tx !== undefined) ledger.end(tx);
+            tx = undefined;
             record({ statementType: `${what}_TRANSACTION` });
           } else if (step.kind === 'ddl') {
             if (inTx) throw invalidQuery(`${step.ddl.statementType.replace(/_/g, ' ')} statements are not supported inside a transaction at [${step.startLine}:${step.startColumn}]`);
@@ -247,12 +277,16 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
               record({ statementType: 'SELECT', fields, rows: result.rows });
             } else {
               if (t.dmlTarget) host.catalog.touch(t.dmlTarget.datasetId, t.dmlTarget.tableId);
+              if (t.dmlTarget && tx !== undefined) ledger.wrote(tx, t.dmlTarget, t.statementType);
               record({ statementType: t.statementType, numDmlAffectedRows: reader.rowsChanged });
             }
           }
         } catch (err) {
           const stopErr = host.stopped();
-          const apiErr = stopErr ?? (err instanceof BigQueryApiError ? err : invalidQuery(`${err instanceof Error ? err.message : String(err)} at [${step.startLine}:${step.startColumn}]`));
+          const target = 'translation' in step ? step.translation.dmlTarget : undefined;
+          const conflict = tx !== undefined && target !== undefined && isEngineConflict(err) ? concurrentUpdateError(host.projectId, target, tx, step.startLine, step.startColumn) : undefined;
+          const apiErr =
+            stopErr ?? conflict ?? (err instanceof BigQueryApiError ? err : invalidQuery(`${err instanceof Error ? err.message : String(err)} at [${step.startLine}:${step.startColumn}]`));
           record({ statementType: 'translation' in step ? step.translation.statementType : step.kind === 'ddl' ? step.ddl.statementType : step.kind.toUpperCase(), error: apiErr });
           throw apiErr;
         }
@@ -263,8 +297,9 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
       return result;
     } finally {
       if (inTx) await conn.run('ROLLBACK').catch(() => undefined);
+      if (tx !== undefined) ledger.end(tx);
       host.setConnection(undefined);
       host.engine.release(conn);
     }
-  });
+  }, lockModeOf(plan.steps));
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../shared/crypto/index.js';
 import { getDb, type Db } from '../../shared/db/index.js';
+import type { Deadline } from '../../shared/deadline/index.js';
 import { AppError, toAppError, UnavailableError } from '../../shared/errors/index.js';
 import { addLogContext, log } from '../../shared/log/index.js';
 import {
@@ -13,6 +14,7 @@ import {
   recordRunHistory,
   releaseRun,
   takeNextWaitingRun,
+  withOrgLoadLock,
   type Claim,
   type PipelineRunMessage,
   type RunOutcome,
@@ -80,14 +82,22 @@ async function pull(message: PipelineRunMessage, orgId: string, provider: UsageP
  * Pull, price, replace: one attempt at a claimed run. Prices are the org's own entries over
  * the shipped catalogue, class by class, as in force on the run's date; the load replaces
  * only the rows this pipeline loaded for that date.
+ *
+ * The load runs under the org's load lock: BigQuery aborts one of two concurrent
+ * transactions on one table, and all of an org's loads write its `llm_usage_daily`. The
+ * wait for the lock takes at most half of what is left of the invocation, so the load
+ * keeps the other half; past it the attempt fails as retryable (`UNAVAILABLE`).
  */
-async function execute(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, signal: AbortSignal): Promise<Loaded> {
-  const usage = await pull(message, orgId, provider, config, signal);
+async function execute(message: PipelineRunMessage, orgId: string, provider: UsageProvider, config: WorkerConfig, deadline: Deadline): Promise<Loaded> {
+  const usage = await pull(message, orgId, provider, config, deadline.signal);
   const db = await getDb();
   const providers = [...new Set(usage.rows.map((r) => r.provider))];
   const entries = [...(await loadOrgPriceEntries(db, orgId, providers)), ...catalogueEntries()];
   const priced = priceUsage(usage.rows, entries);
-  await replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, source: message.pipeline_id, rows: priced.rows, billed: usage.billed });
+  const lock = { tier: 'batch', signal: deadline.signal, maxWaitMs: deadline.remainingMs() / 2 } as const;
+  await withOrgLoadLock(db, orgId, lock, () =>
+    replaceDay({ orgSlug: message.org_slug, date: message.date, runId: message.run_id, source: message.pipeline_id, rows: priced.rows, billed: usage.billed }),
+  );
   return { rowsLoaded: priced.rows.length, costUsd: formatUsd(priced.totalNanos), unpricedRows: priced.unpricedRows };
 }
 
@@ -140,7 +150,7 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
   let outcome: RunOutcome;
   let failure: AppError | undefined;
   try {
-    const loaded = await execute(message, orgId, provider, config, context.deadline.signal);
+    const loaded = await execute(message, orgId, provider, config, context.deadline);
     outcome = { status: 'succeeded', error: null, ...loaded };
   } catch (error) {
     failure = toAppError(error);

@@ -104,8 +104,8 @@ export function pipelineRoutes(): AnyRoute[] {
       path: '/v1/pipelines/demo_usage_daily/data',
       auth: authenticateTenant,
       query: noQuery,
-      handler: async ({ auth }) => {
-        await deleteDemoData(auth.orgSlug);
+      handler: async ({ auth, deadline }) => {
+        await deleteDemoData(auth, deadline);
         return { status: 204 };
       },
     }),

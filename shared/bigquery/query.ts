@@ -84,15 +84,29 @@ export async function runQuery<T = Record<string, unknown>>(query: BigQueryQuery
 }
 
 /**
- * Wraps client errors: timeouts → 504; invalid queries → 500 (we build every query and
- * pass input only as parameters, so a query BigQuery rejects is our bug, never the
- * client's: the wrapper logs it at ERROR with its cause); 5xx and rate limits → 503.
+ * BigQuery's answers when a concurrent write to the same table won: a multi-statement
+ * transaction cancelled by another transaction or DML on its table ("Transaction is aborted
+ * due to concurrent update against table …"), and a DML statement that lost the same race
+ * ("Could not serialize access to table … due to concurrent update"). Both come as 400
+ * `invalidQuery`, yet the same job succeeds when run again: clients retry them.
+ */
+const CONCURRENT_UPDATE = /Transaction is aborted due to concurrent update|Could not serialize access to table .* due to concurrent update/i;
+
+/**
+ * Wraps client errors: timeouts → 504; a job that lost to a concurrent update of its table
+ * → 503 (retryable); invalid queries → 500 (we build every query and pass input only as
+ * parameters, so a query BigQuery rejects is our bug, never the client's: the wrapper logs
+ * it at ERROR with its cause); 5xx and rate limits → 503.
  */
 export function mapBigQueryError(error: unknown, ms: number): unknown {
   const reason = reasonOf(error);
   const code = (error as BigQueryApiError | undefined)?.code;
-  if (reason === 'timeout' || reason === 'stopped' || /Job timed out|timed out after/i.test((error as Error)?.message ?? '')) {
+  const message = (error as Error | undefined)?.message ?? '';
+  if (reason === 'timeout' || reason === 'stopped' || /Job timed out|timed out after/i.test(message)) {
     return new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget`, error);
+  }
+  if (CONCURRENT_UPDATE.test(message) || CONCURRENT_UPDATE.test((error as BigQueryApiError | undefined)?.errors?.[0]?.message ?? '')) {
+    return new UnavailableError('A concurrent update of the same BigQuery table aborted the job; retry shortly', { cause: error, retryAfterSeconds: 2 });
   }
   if (reason === 'invalidQuery') return new InternalError('BigQuery rejected an analytics query the function built', error);
   if (reason === 'backendError' || reason === 'rateLimitExceeded' || (typeof code === 'number' && code >= 500)) {

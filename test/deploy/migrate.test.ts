@@ -26,6 +26,7 @@ const TABLES = [
   'subscriptions',
   'integrations',
   'idempotency_keys',
+  'org_load_locks',
 ];
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

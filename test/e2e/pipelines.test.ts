@@ -363,6 +363,40 @@ describe('the per-org concurrency limit', () => {
   }, 200_000);
 });
 
+describe('concurrent loads of one org', () => {
+  it('backfills 10 days for a pro org (3 at once): every run succeeds at its first attempt, each day loaded once', async () => {
+    const tenant = await newTenant('pro');
+    const dates = Array.from({ length: 10 }, (_, i) => daysAgo(120 + i));
+    const linesBefore = worker.lines.length;
+
+    const triggered = await Promise.all(dates.map((date) => trigger(tenant, 'demo_usage_daily', date)));
+    expect(triggered.map((t) => t.status)).toEqual(dates.map(() => 202));
+    const done: { date: string; status: string; attempts: number; rows_loaded: number }[] = await Promise.all(
+      triggered.map((t) => waitForRun(tenant, t.body.run_id, ['succeeded', 'failed'], 150_000)),
+    );
+
+    // The runs did overlap (the plan lets 3 run at once): their loads would have aborted each other.
+    const { rows: spans } = await testDb().query<{ started: number; finished: number }>(
+      `SELECT extract(epoch FROM started_at)::float8 AS started, extract(epoch FROM finished_at)::float8 AS finished FROM pipeline_runs WHERE org_id = $1`,
+      [tenant.orgId],
+    );
+    const overlap = Math.max(...spans.map((a) => spans.filter((b) => b.started <= a.started && a.started < b.finished).length));
+    const waits = worker.lines.slice(linesBefore).filter((l) => l.includes(tenant.orgSlug) && l.includes('Took the org load lock after waiting')).length;
+    console.log(`10-day backfill, pro org: ${done.filter((d) => d.status === 'succeeded').length} succeeded, attempts ${done.map((d) => d.attempts).join(',')}, up to ${overlap} runs at once, ${waits} loads waited for the org's lock`);
+    expect(done.map((d) => [d.date, d.status, d.attempts])).toEqual(dates.map((date) => [date, 'succeeded', 1]));
+    expect(overlap).toBeGreaterThan(1);
+    expect(overlap).toBeLessThanOrEqual(3);
+    for (const [i, date] of dates.entries()) {
+      const rows = await dayRows(tenant, date);
+      expect(rows.length).toBe(done[i]?.rows_loaded);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => r.copies === 1)).toBe(true);
+    }
+    const { rows: locks } = await testDb().query('SELECT 1 FROM org_load_locks WHERE org_id = $1', [tenant.orgId]);
+    expect(locks).toHaveLength(0);
+  }, 180_000);
+});
+
 describe('the daily quota', () => {
   it('answers the 11th trigger of a free org\'s day with 429 and Retry-After', async () => {
     const tenant = await newTenant('free');

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
-import { getBigQuery, insertIdFor, insertRows, resetBigQueryConfig, runQuery } from '../../shared/bigquery/index.js';
+import { getBigQuery, insertIdFor, insertRows, mapBigQueryError, resetBigQueryConfig, runQuery } from '../../shared/bigquery/index.js';
 import { Deadline, runWithDeadline } from '../../shared/deadline/index.js';
-import { DeadlineExceededError } from '../../shared/errors/index.js';
+import { DeadlineExceededError, toAppError } from '../../shared/errors/index.js';
 import { withLogContext } from '../../shared/log/index.js';
 
 /** Keeps DuckDB busy for minutes: 4·10¹⁰ joined pairs. */
@@ -170,5 +170,29 @@ describe('insertIdFor', () => {
   ] as const)('gives %s %s ids', (_name, a, b, same) => {
     expect(insertIdFor(...a) === insertIdFor(...b)).toBe(same);
     expect(insertIdFor(...a)).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+  });
+});
+
+describe('mapBigQueryError', () => {
+  /** The client's ApiError as BigQuery's answer makes it. */
+  const apiError = (code: number, reason: string, message: string): Error => Object.assign(new Error(message), { code, errors: [{ reason, message }] });
+
+  it.each([
+    {
+      answer: 'a transaction aborted by a concurrent update of its table',
+      error: apiError(400, 'invalidQuery', 'Query error: Transaction is aborted due to concurrent update against table p:org_acme.llm_usage_daily. Transaction ID: 61e30eea-0000-2dab-8e60-94eb2c1b1a92 at [7:1]'),
+      code: 'UNAVAILABLE',
+      retryable: true,
+    },
+    { answer: 'a DML statement that lost a concurrent update', error: apiError(400, 'invalidQuery', 'Could not serialize access to table p:d.t due to concurrent update'), code: 'UNAVAILABLE', retryable: true },
+    { answer: 'another invalid query (our bug)', error: apiError(400, 'invalidQuery', 'Unrecognized name: x at [1:8]'), code: 'INTERNAL', retryable: true },
+    { answer: 'a backend error', error: apiError(500, 'backendError', 'An internal error occurred'), code: 'UNAVAILABLE', retryable: true },
+    { answer: 'a job past its jobTimeoutMs', error: apiError(400, 'timeout', 'Job timed out after 0.3s'), code: 'DEADLINE_EXCEEDED', retryable: true },
+  ])('answers $answer with $code', ({ error, code, retryable }) => {
+    const mapped = toAppError(mapBigQueryError(error, 1_000));
+
+    expect(mapped.code).toBe(code);
+    expect(mapped.retryable).toBe(retryable);
+    expect(mapped.cause).toBe(error);
   });
 });

@@ -25,6 +25,21 @@ export const Big = requireFromClient('big.js') as BigCtor;
 export const SLOW_QUERY =
   'SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a, UNNEST(GENERATE_ARRAY(1, 200000)) AS b WHERE MOD(a * b, 7) = 3';
 
+/** Seconds of work (10⁸ joined pairs) that then finishes: keeps a transaction open while another one runs. */
+export const SLOWISH_QUERY =
+  'SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 10000)) AS a, UNNEST(GENERATE_ARRAY(1, 10000)) AS b WHERE MOD(a * b, 7) = 3';
+
+/** Waits until the script `jobId` has run a statement of `statementType` (its child jobs say so). */
+export async function untilChildRuns(bq: BigQuery, jobId: string, statementType: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [children] = await bq.getJobs({ parentJobId: jobId });
+    if (children.some((c) => (c.metadata as { statistics?: { query?: { statementType?: string } } }).statistics?.query?.statementType === statementType)) return;
+    if (Date.now() > deadline) throw new Error(`${statementType} never ran in ${jobId}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The shape of the client's ApiError that tests inspect. */
 export interface ClientError {
   code?: number;
@@ -687,6 +702,41 @@ AS SELECT * FROM \`${usage}\``);
     const [exists] = await bq.dataset(datasetId).table('never').exists();
     expect(exists).toBe(false);
   });
+
+  it('aborts one of two overlapping transactions that replace different days of one table: "Transaction is aborted due to concurrent update"', async () => {
+    // Its own table: the cases above count every row of `usage`.
+    const table = `${datasetId}.tx_usage`;
+    await bq.dataset(datasetId).createTable('tx_usage', { schema: USAGE_SCHEMA });
+    for (const day of ['2024-06-10', '2024-06-11']) {
+      await bq.query({ query: replaceDayScript(table), params: { org: 'acme', provider: 'openai', date: BigQuery.date(day), rows: usageRows(2, day, 'old') } });
+    }
+    // The first deletes its day, then computes the rows it inserts for a while.
+    const [first] = await bq.createQueryJob({
+      query: `BEGIN TRANSACTION;
+DELETE FROM \`${table}\` WHERE usage_date = '2024-06-10';
+INSERT INTO \`${table}\` (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at)
+SELECT DATE '2024-06-10', 'acme', 'openai', 'new', COUNT(*), 0, CURRENT_TIMESTAMP() FROM (${SLOWISH_QUERY});
+COMMIT TRANSACTION;`,
+    });
+    await untilChildRuns(bq, first.id as string, 'DELETE');
+    // The second replaces another day — another partition — of the same table meanwhile.
+    const second = bq.query({ query: replaceDayScript(table), params: { org: 'acme', provider: 'openai', date: BigQuery.date('2024-06-11'), rows: usageRows(3, '2024-06-11', 'new') } });
+
+    const outcomes = await Promise.allSettled([first.getQueryResults(), second]);
+
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as ClientError] : []));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.code).toBe(400);
+    expect(failures[0]?.errors?.[0]?.reason).toBe('invalidQuery');
+    expect(failures[0]?.message).toMatch(/Transaction is aborted due to concurrent update against table/);
+    // The winner's day holds its new rows; the loser's day its old ones, untouched.
+    const [rows] = await bq.query(`SELECT CAST(usage_date AS STRING) AS day, COUNTIF(model = 'new' OR STARTS_WITH(model, 'new-')) AS fresh, COUNTIF(STARTS_WITH(model, 'old-')) AS old FROM \`${table}\` GROUP BY day ORDER BY day`);
+    const loserIsFirst = outcomes[0].status === 'rejected';
+    expect(rows).toEqual([
+      { day: '2024-06-10', fresh: loserIsFirst ? 0 : 1, old: loserIsFirst ? 2 : 0 },
+      { day: '2024-06-11', fresh: loserIsFirst ? 3 : 0, old: loserIsFirst ? 0 : 2 },
+    ]);
+  }, 120_000);
 }
 
 /**

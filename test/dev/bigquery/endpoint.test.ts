@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
-import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, usageRows } from './conformance.js';
+import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
 
 let endpoint: BigQueryEndpoint;
@@ -433,15 +433,29 @@ describe('scripts: load size, concurrency and crashes (local endpoint only)', ()
     expect(secondMs).toBeLessThan(10_000);
   });
 
-  it('serialises concurrent scripts on one table: no lost or doubled rows', async () => {
+  it('aborts overlapping transactions on one table as BigQuery does; retried as a client retries, no row is lost or doubled', async () => {
+    let aborted = 0;
+    /** Runs one replace, again after each concurrent-update abort (the error clients treat as transient). */
+    const replace = async (params: Record<string, unknown>): Promise<void> => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await bigquery.query({ query: replaceDayScript('scripts_local.usage'), params });
+          return;
+        } catch (error) {
+          const err = error as { code?: number; errors?: { reason?: string }[]; message?: string };
+          if (err.code !== 400 || err.errors?.[0]?.reason !== 'invalidQuery' || !/Transaction is aborted due to concurrent update/.test(err.message ?? '') || attempt === 50) throw error;
+          aborted += 1;
+          await new Promise((r) => setTimeout(r, Math.random() * 50));
+        }
+      }
+    };
     // 6 re-loads of the same day with different sizes and 6 loads of distinct days, all at once.
-    const same = [5, 7, 11, 13, 17, 19].map((n, i) =>
-      bigquery.query({ query: replaceDayScript('scripts_local.usage'), params: { org: 'acme', provider: 'openai', date: BigQuery.date('2024-07-01'), rows: usageRows(n, '2024-07-01', `s${i}`) } }),
-    );
-    const distinct = [1, 2, 3, 4, 5, 6].map((d) =>
-      bigquery.query({ query: replaceDayScript('scripts_local.usage'), params: { org: 'acme', provider: 'openai', date: BigQuery.date(`2024-08-0${d}`), rows: usageRows(10 * d, `2024-08-0${d}`, 'd') } }),
-    );
+    const same = [5, 7, 11, 13, 17, 19].map((n, i) => replace({ org: 'acme', provider: 'openai', date: BigQuery.date('2024-07-01'), rows: usageRows(n, '2024-07-01', `s${i}`) }));
+    const distinct = [1, 2, 3, 4, 5, 6].map((d) => replace({ org: 'acme', provider: 'openai', date: BigQuery.date(`2024-08-0${d}`), rows: usageRows(10 * d, `2024-08-0${d}`, 'd') }));
     await Promise.all([...same, ...distinct]);
+
+    // The conflict is per table: loads of different days abort each other too.
+    expect(aborted).toBeGreaterThan(0);
     const [sameDay] = await bigquery.query("SELECT COUNT(*) AS n, COUNT(DISTINCT SPLIT(model, '-')[OFFSET(0)]) AS loads FROM scripts_local.usage WHERE usage_date = '2024-07-01'");
     const row = (sameDay as { n: number; loads: number }[])[0] as { n: number; loads: number };
     expect(row.loads).toBe(1);
@@ -449,6 +463,67 @@ describe('scripts: load size, concurrency and crashes (local endpoint only)', ()
     const [days] = await bigquery.query("SELECT usage_date, COUNT(*) AS n FROM scripts_local.usage WHERE usage_date >= '2024-08-01' GROUP BY usage_date ORDER BY usage_date");
     expect((days as { n: number }[]).map((d) => d.n)).toEqual([10, 20, 30, 40, 50, 60]);
   });
+
+  it('aborts the later committer of two overlapping transactions — at its COMMIT, with BigQuery\'s error — and keeps the first', async () => {
+    await bigquery.query({ query: replaceDayScript('scripts_local.usage'), params: { org: 'acme', provider: 'openai', date: BigQuery.date('2024-09-01'), rows: usageRows(3, '2024-09-01', 'old') } });
+    // A: deletes its day, then spends seconds computing the rows it inserts.
+    const [slow] = await bigquery.createQueryJob({
+      query: `BEGIN TRANSACTION;
+DELETE FROM scripts_local.usage WHERE usage_date = '2024-09-01';
+INSERT INTO scripts_local.usage (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at)
+SELECT DATE '2024-09-01', 'acme', 'openai', 'slow', COUNT(*), 0, CURRENT_TIMESTAMP() FROM (${SLOWISH_QUERY});
+COMMIT TRANSACTION;`,
+    });
+    await untilChildRuns(bigquery, slow.id as string, 'DELETE');
+    // B: another day of the same table, begun after A and committed while A still computes.
+    await bigquery.query({ query: replaceDayScript('scripts_local.usage'), params: { org: 'acme', provider: 'openai', date: BigQuery.date('2024-09-02'), rows: usageRows(4, '2024-09-02', 'fast') } });
+
+    const err = await rejectionOf(() => slow.getQueryResults());
+
+    expect(err.code).toBe(400);
+    expect(err.errors?.[0]?.reason).toBe('invalidQuery');
+    // Line 5 is A's COMMIT TRANSACTION: where BigQuery finds that B's commit came first.
+    expect(err.message).toMatch(/^Query error: Transaction is aborted due to concurrent update against table local-project:scripts_local\.usage\. Transaction ID: [0-9a-f-]{36} at \[5:1\]$/);
+    const [out] = await bigquery.query("SELECT usage_date, COUNT(*) AS n, COUNTIF(STARTS_WITH(model, 'old')) AS old FROM scripts_local.usage WHERE usage_date IN ('2024-09-01', '2024-09-02') GROUP BY usage_date ORDER BY usage_date");
+    expect((out as { n: number; old: number }[]).map(({ n, old }) => ({ n, old }))).toEqual([
+      { n: 3, old: 3 }, // A rolled back: the old rows of its day are there, untouched
+      { n: 4, old: 0 }, // B committed
+    ]);
+  }, 60_000);
+
+  it('queues a DML statement outside a transaction behind a transaction on its table: neither fails', async () => {
+    const [slow] = await bigquery.createQueryJob({
+      query: `BEGIN TRANSACTION;
+DELETE FROM scripts_local.usage WHERE usage_date = '2024-09-03';
+INSERT INTO scripts_local.usage (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at)
+SELECT DATE '2024-09-03', 'acme', 'openai', 'slow', COUNT(*), 0, CURRENT_TIMESTAMP() FROM (${SLOWISH_QUERY});
+COMMIT TRANSACTION;`,
+    });
+    await untilChildRuns(bigquery, slow.id as string, 'DELETE');
+
+    await bigquery.query("INSERT INTO scripts_local.usage (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at) VALUES ('2024-09-04', 'acme', 'openai', 'plain', 1, 0, CURRENT_TIMESTAMP())");
+    const [metadata] = (await slow.getMetadata()) as unknown as [{ status: { state: string; errorResult?: unknown } }];
+
+    // The plain INSERT waited for the whole transaction, which then committed unharmed.
+    expect(metadata.status).toEqual({ state: 'DONE' });
+    const [out] = await bigquery.query("SELECT usage_date, COUNT(*) AS n FROM scripts_local.usage WHERE usage_date IN ('2024-09-03', '2024-09-04') GROUP BY usage_date ORDER BY usage_date");
+    expect((out as { n: number }[]).map((r) => r.n)).toEqual([1, 1]);
+  }, 60_000);
+
+  it('lets two INSERT-only transactions on one table commit side by side, as BigQuery appends', async () => {
+    const insertOnly = (tag: string): string => `BEGIN TRANSACTION;
+INSERT INTO scripts_local.usage (usage_date, org_slug, provider, model, input_tokens, cost_usd, loaded_at)
+SELECT DATE '2024-09-05', 'acme', 'openai', '${tag}', COUNT(*), 0, CURRENT_TIMESTAMP() FROM (${SLOWISH_QUERY});
+COMMIT TRANSACTION;`;
+    const [first] = await bigquery.createQueryJob({ query: insertOnly('first') });
+    await untilChildRuns(bigquery, first.id as string, 'BEGIN_TRANSACTION');
+
+    await bigquery.query(insertOnly('second'));
+    await first.getQueryResults();
+
+    const [out] = await bigquery.query("SELECT model FROM scripts_local.usage WHERE usage_date = '2024-09-05' ORDER BY model");
+    expect(out).toEqual([{ model: 'first' }, { model: 'second' }]);
+  }, 60_000);
 
   it('records each executed statement of a script as a child job, listed by parentJobId only', async () => {
     const [job] = await bigquery.createQueryJob({ query: 'SELECT 1 AS a; SELECT 2 AS b' });

@@ -72,4 +72,32 @@ describe('Engine', () => {
     expect(order.indexOf('c')).toBeLessThan(order.indexOf('a end'));
     await engine.close();
   });
+
+  it('holds a table for transactions side by side; an exclusive writer waits for all of them, and a later transaction waits behind it', async () => {
+    const engine = await Engine.open({ dataPath: ':memory:' });
+    const order: string[] = [];
+    const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+    const first = engine.withLocks(['ds.t'], async () => {
+      order.push('tx1 start');
+      await pause();
+      order.push('tx1 end');
+    }, 'transaction');
+    const second = engine.withLocks(['ds.t'], async () => {
+      order.push('tx2 start');
+      await pause();
+      order.push('tx2 end');
+    }, 'transaction');
+    const plain = engine.withLocks(['ds.t'], async () => {
+      order.push('dml');
+    });
+    const late = engine.withLocks(['ds.t'], async () => {
+      order.push('tx3');
+    }, 'transaction');
+    await Promise.all([first, second, plain, late]);
+
+    expect(order.slice(0, 2)).toEqual(['tx1 start', 'tx2 start']);
+    expect(order.indexOf('dml')).toBeGreaterThan(Math.max(order.indexOf('tx1 end'), order.indexOf('tx2 end')));
+    expect(order.indexOf('tx3')).toBeGreaterThan(order.indexOf('dml'));
+    await engine.close();
+  });
 });
