@@ -164,7 +164,8 @@ describe.concurrent.each(allFunctions)('the %s function, under bodies sent a byt
     }
     // Nothing takes a body at an unknown path: 404 (405 where the path is known to take none), unread.
     expect(unknown.status).toBe(404);
-    expect(unknown.ms).toBeLessThan(2_000);
+    // Answered at once: long before the 1 MiB (6 MB on the wire) could have been read a byte a time.
+    expect(unknown.ms).toBeLessThan(5_000);
     // A large-limit route authenticates before it reads: an anonymous bulk import costs nothing.
     if (name === 'subscriptions') expect({ flood: flood.status, trickle: trickle.status }).toEqual({ flood: 401, trickle: 401 });
     expect(peakGrowth).toBeLessThan(16 * MiB);
