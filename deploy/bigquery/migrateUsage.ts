@@ -37,6 +37,7 @@ import { CENTRAL_DATASET, ensureDatasetDefinition, LLM_USAGE_DAILY, ORG_DATASET_
 import type { Queryable } from '../../shared/db/index.js';
 import { MigrationLock } from './migrateLock.js';
 import { tableSql } from './migrateLayout.js';
+import { metadataOf } from './migrateTableOps.js';
 
 /** What a run does. */
 export type MigrateUsageMode = 'dry-run' | 'execute';
@@ -209,16 +210,6 @@ function slugOf(datasetId: string): string | undefined {
   return ORG_SLUG_PATTERN.test(slug) ? slug : undefined;
 }
 
-async function tableMetadata(bq: BigQuery, datasetId: string, tableId: string): Promise<TableMetadata | undefined> {
-  try {
-    // The client types metadata as `any`; it is the REST `Table` resource.
-    const [meta] = (await bq.dataset(datasetId).table(tableId).getMetadata()) as unknown as [TableMetadata];
-    return meta;
-  } catch (err) {
-    if (errorCode(err) === 404) return undefined;
-    throw err;
-  }
-}
 
 function hasColumn(meta: TableMetadata, name: string): boolean {
   return (meta.schema?.fields ?? []).some((f: TableField) => f.name?.toLowerCase() === name);
@@ -240,7 +231,7 @@ async function plan(bq: BigQuery, datasetId: string, slug: string): Promise<Plan
   if (missingLabels.length > 0) report.otherChanges.push(`dataset labels + ${missingLabels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   let usage: TableMetadata | undefined;
   for (const table of def.tables) {
-    const meta = await tableMetadata(bq, datasetId, table.tableId);
+    const meta = await metadataOf(bq, datasetId, table.tableId);
     if (table.tableId === LLM_USAGE_DAILY.tableId) usage = meta;
     if (meta === undefined) {
       report.tablesCreated.push(table.tableId);

@@ -8,15 +8,7 @@ import type { AccruingSubscription } from './saasAccrual.js';
  */
 export async function loadAccruingSubscriptions(orgId: string, from: string, to: string): Promise<AccruingSubscription[]> {
   const db = await getDb();
-  const { rows } = await db.query<{
-    vendor: string;
-    plan_name: string;
-    seats: number;
-    unit_price_usd: string;
-    billing_cycle: 'monthly' | 'annual';
-    start_day: number;
-    end_day: number | null;
-  }>(
+  const { rows } = await db.query<AccruingSubscription>(
     `SELECT vendor, plan_name, seats, unit_price_usd::text AS unit_price_usd, billing_cycle,
             (start_date - DATE '1970-01-01') AS start_day,
             (coalesce(end_date, CASE WHEN status = 'cancelled' THEN (updated_at AT TIME ZONE 'UTC')::date END) - DATE '1970-01-01') AS end_day

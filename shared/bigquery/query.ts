@@ -1,4 +1,4 @@
-import type { BigQuery, Query } from '@google-cloud/bigquery';
+import type { BigQuery, Job, Query } from '@google-cloud/bigquery';
 import { budgetMs, now, type Tier } from '../deadline/index.js';
 import { DeadlineExceededError, InternalError, UnavailableError } from '../errors/index.js';
 import { getLogContext, log } from '../log/index.js';
@@ -43,28 +43,7 @@ export async function runQuery<T = Record<string, unknown>>(query: BigQueryQuery
   const ms = Math.floor(budgetMs(tier));
   if (ms <= 0) throw new DeadlineExceededError(`No time left for ${tier} BigQuery work`);
   const expiresAt = now() + ms;
-  const bq = client ?? (await getBigQuery());
-  const config = bigQueryConfig();
-  const context = getLogContext();
-  const options: Query = {
-    query: query.sql,
-    params: query.params,
-    types: query.types as Query['types'],
-    useLegacySql: false,
-    jobTimeoutMs: ms,
-    maximumBytesBilled: String(config.maximumBytesBilled),
-    labels: {
-      ...(context.function === undefined ? {} : { function: labelValue(context.function) }),
-      ...(context.org === undefined ? {} : { org: labelValue(context.org) }),
-      ...query.labels,
-    },
-  };
-  let job;
-  try {
-    [job] = await bq.createQueryJob(options);
-  } catch (error) {
-    throw mapBigQueryError(error, ms);
-  }
+  const job = await startQueryJob(query, ms, client);
   try {
     const remaining = Math.max(1, Math.floor(expiresAt - now()));
     const [rows] = await job.getQueryResults({ timeoutMs: remaining });
@@ -113,4 +92,33 @@ export function mapBigQueryError(error: unknown, ms: number): unknown {
     return new UnavailableError('BigQuery is unavailable, retry shortly', { cause: error, retryAfterSeconds: 2 });
   }
   return error;
+}
+
+/**
+ * Creates the query job of `query` with a budget of `ms`: GoogleSQL, `jobTimeoutMs`, the
+ * bytes-billed cap, and labels naming the function and org. Shared by {@link runQuery} and
+ * `queryPages`, which differ only in how they read the results.
+ */
+export async function startQueryJob(query: Pick<BigQueryQuery, 'sql' | 'params' | 'types' | 'labels'>, ms: number, client?: BigQuery): Promise<Job> {
+  const bq = client ?? (await getBigQuery());
+  const context = getLogContext();
+  const options: Query = {
+    query: query.sql,
+    params: query.params,
+    types: query.types as Query['types'],
+    useLegacySql: false,
+    jobTimeoutMs: ms,
+    maximumBytesBilled: String(bigQueryConfig().maximumBytesBilled),
+    labels: {
+      ...(context.function === undefined ? {} : { function: labelValue(context.function) }),
+      ...(context.org === undefined ? {} : { org: labelValue(context.org) }),
+      ...query.labels,
+    },
+  };
+  try {
+    const [job] = await bq.createQueryJob(options);
+    return job;
+  } catch (error) {
+    throw mapBigQueryError(error, ms);
+  }
 }

@@ -1,9 +1,8 @@
-import type { BigQuery, Query, QueryResultsOptions } from '@google-cloud/bigquery';
+import type { BigQuery, QueryResultsOptions } from '@google-cloud/bigquery';
 import { budgetMs, now } from '../deadline/index.js';
 import { DeadlineExceededError } from '../errors/index.js';
-import { getLogContext, log } from '../log/index.js';
-import { bigQueryConfig, getBigQuery } from './client.js';
-import { labelValue, mapBigQueryError, type BigQueryQuery } from './query.js';
+import { log } from '../log/index.js';
+import { mapBigQueryError, startQueryJob, type BigQueryQuery } from './query.js';
 
 /** A query read page by page. */
 export interface PagedQuery extends BigQueryQuery {
@@ -30,27 +29,7 @@ export async function* queryPages<T = Record<string, unknown>>(query: PagedQuery
   const ms = Math.floor(budgetMs(tier));
   if (ms <= 0) throw new DeadlineExceededError(`No time left for ${tier} BigQuery work`);
   const expiresAt = now() + ms;
-  const bq = client ?? (await getBigQuery());
-  const context = getLogContext();
-  const options: Query = {
-    query: query.sql,
-    params: query.params,
-    types: query.types as Query['types'],
-    useLegacySql: false,
-    jobTimeoutMs: ms,
-    maximumBytesBilled: String(bigQueryConfig().maximumBytesBilled),
-    labels: {
-      ...(context.function === undefined ? {} : { function: labelValue(context.function) }),
-      ...(context.org === undefined ? {} : { org: labelValue(context.org) }),
-      ...query.labels,
-    },
-  };
-  let job;
-  try {
-    [job] = await bq.createQueryJob(options);
-  } catch (error) {
-    throw mapBigQueryError(error, ms);
-  }
+  const job = await startQueryJob(query, ms, client);
   let pageToken: string | undefined;
   do {
     const request: QueryResultsOptions = {
