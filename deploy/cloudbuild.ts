@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DOCKER_IMAGE, startTestServicesScript, TEST_SERVICE_CONTAINERS, TEST_SERVICE_ENV } from './cloudbuildTestServices.js';
 import { isMain } from './isMain.js';
 import { manifest as realManifest, PROJECT_PLACEHOLDER, type Manifest } from './manifest.js';
 import { REPO_ROOT } from './paths.js';
@@ -18,6 +19,7 @@ interface Step {
   name: string;
   entrypoint: string;
   args: string[];
+  env?: readonly string[];
   waitFor?: string[];
 }
 
@@ -37,7 +39,11 @@ function scalar(value: string): string {
   return /^(--)?[A-Za-z0-9][\w./=:@+-]*$/.test(value) ? value : JSON.stringify(value);
 }
 
-/** The pipeline's steps: checks in order, then the build, then topics, deploys, subscription policies and scheduler jobs, each after what it needs. */
+/**
+ * The pipeline's steps: checks in order, the test services started from the first moment,
+ * the tests against them, then the build, then topics, deploys, subscription policies and
+ * scheduler jobs, each after what it needs.
+ */
 export function cloudBuildSteps(manifest: Manifest = realManifest): Step[] {
   const npm = (id: string, ...args: string[]): Step => ({ id, name: NODE_IMAGE, entrypoint: 'npm', args });
   return [
@@ -45,7 +51,13 @@ export function cloudBuildSteps(manifest: Manifest = realManifest): Step[] {
     npm('lint', 'run', 'lint'),
     npm('typecheck', 'run', 'typecheck'),
     npm('check-deploy', 'run', 'check:deploy'),
-    npm('test', 'test'),
+    // From the start of the build (`-`), beside install, lint and typecheck; the test step has
+    // no waitFor, so it waits for every step before it, this one included.
+    { id: 'test-services', name: DOCKER_IMAGE, entrypoint: 'bash', args: ['-c', escapeSubstitutions(startTestServicesScript())], waitFor: ['-'] },
+    { ...npm('test', 'test'), env: TEST_SERVICE_ENV.map(escapeSubstitutions) },
+    // Frees their memory for the build and deploy steps. A failed test step fails the build
+    // before this: the containers go with the build's machine.
+    { id: 'test-services-stop', name: DOCKER_IMAGE, entrypoint: 'docker', args: ['rm', '--force', ...TEST_SERVICE_CONTAINERS] },
     npm('build', 'run', 'build'),
     ...deploySteps(manifest).map((step) => ({
       id: step.id,
@@ -64,11 +76,12 @@ export function renderCloudBuild(manifest: Manifest = realManifest): string {
     '# Generated from deploy/manifest.ts by deploy/cloudbuild.ts. Do not edit by hand:',
     '# regenerate with `npx tsx deploy/cloudbuild.ts --write` (a test fails when this file drifts).',
     '#',
-    '# Steps without waitFor run in order, each after the previous one succeeded, so nothing',
+    '# Steps without waitFor run in order, each after every step before it succeeded, so nothing',
     '# deploys unless lint, typecheck, the connection-budget check and the tests pass.',
-    '# The tests run here: they start their own embedded PostgreSQL (as the `postgres` user,',
-    '# since build steps run as root); the Pub/Sub tests start the official emulator, which needs',
-    '# Java 17 and the gcloud pubsub-emulator component in the test step\'s image.',
+    '# The tests get their services as CI systems give them: test-services starts PostgreSQL',
+    '# (postgres:16) and the official Pub/Sub emulator as containers on the build\'s `cloudbuild`',
+    '# network from the start of the build, and the test step (node:20, which has neither Java nor',
+    '# the emulator) reaches them by name through DATABASE_URL and PUBSUB_EMULATOR_HOST.',
     '# Migrations are not run here (the build has no route to Cloud SQL): apply them with',
     '# `npm run migrate` through the Cloud SQL Auth Proxy before deploying code that needs them.',
     'steps:',
@@ -76,6 +89,7 @@ export function renderCloudBuild(manifest: Manifest = realManifest): string {
   for (const step of cloudBuildSteps(manifest)) {
     lines.push(`  - id: ${scalar(step.id)}`, `    name: ${scalar(step.name)}`, `    entrypoint: ${scalar(step.entrypoint)}`);
     lines.push('    args:', ...step.args.map((arg) => `      - ${scalar(arg)}`));
+    if (step.env !== undefined) lines.push('    env:', ...step.env.map((entry) => `      - ${scalar(entry)}`));
     if (step.waitFor !== undefined) lines.push('    waitFor:', ...step.waitFor.map((id) => `      - ${scalar(id)}`));
   }
   lines.push(

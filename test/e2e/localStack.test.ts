@@ -3,10 +3,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { freePort } from '../../dev/freePort.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
+import { embeddedPostgresSkipReason, pubsubEmulatorSkipReason } from '../helpers/localServices.js';
 
 
 /** The files a fresh clone would have: tracked plus new, not ignored. */
@@ -148,7 +149,12 @@ afterAll(async () => {
   rmSync(clone, { recursive: true, force: true });
 }, 60_000);
 
+/** `npm start` runs the embedded PostgreSQL and the emulator: set when the run was given either and this machine cannot run it. */
+const cannotStartStack = embeddedPostgresSkipReason() ?? pubsubEmulatorSkipReason();
+
 describe('the local stack, as a new user runs it', () => {
+  beforeEach((ctx) => ctx.skip(cannotStartStack !== undefined, cannotStartStack));
+
   it('npm ci && npm start reaches healthy, serves the demo key through the gateway, and SIGINT leaves nothing behind', async () => {
     copyWorkingTree(clone);
     execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: clone, stdio: 'ignore', timeout: 300_000 });

@@ -26,6 +26,7 @@ import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/t
  * client. Only the providers' APIs are fakes, at the HTTP boundary.
  */
 
+/** The functions' Google Cloud project (BigQuery's); Pub/Sub is in the fixture's own project. */
 const PROJECT = 'local-project';
 const MAX_ATTEMPTS = 5;
 const ADMIN_KEY = `sk-admin-${randomBytes(12).toString('hex')}`;
@@ -65,7 +66,8 @@ function commonEnv(): Record<string, string | undefined> {
     DATABASE_URL: process.env.DATABASE_URL,
     BIGQUERY_API_ENDPOINT: bigqueryEndpoint.url,
     GOOGLE_CLOUD_PROJECT: PROJECT,
-    PUBSUB_EMULATOR_HOST: pubsub.emulator.host,
+    PUBSUB_EMULATOR_HOST: pubsub.host,
+    PUBSUB_PROJECT_ID: pubsub.projectId,
     KEK_FILE: kekFile,
     LOG_LEVEL: 'INFO',
   };
@@ -181,7 +183,7 @@ function daysAgo(n: number): string {
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(kekFile, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
-  [pubsub, bigqueryEndpoint] = await Promise.all([startTestPubSub(PROJECT), startBigQueryEndpoint({ port: 0 })]);
+  [pubsub, bigqueryEndpoint] = await Promise.all([startTestPubSub('pipelines-e2e'), startBigQueryEndpoint({ port: 0 })]);
   bigquery = new BigQuery(localBigQueryOptions(bigqueryEndpoint.url, PROJECT));
   await ensureDatasetDefinition(bigquery, centralDataset(), { location: 'US' });
   [openai, anthropic] = await Promise.all([
@@ -205,7 +207,7 @@ beforeAll(async () => {
   await pubsub.admin.createSubscription('dead-letters', { topic: 'pipeline-runs-dead' });
   await pubsub.admin.createSubscription('pipeline-worker', {
     topic: 'pipeline-runs',
-    pushEndpoint: `${proxy.url}/`,
+    pushEndpoint: await pubsub.pushEndpoint(`${proxy.url}/`),
     ackDeadlineSeconds: 60,
     retryPolicy: { minimumBackoffSeconds: 2, maximumBackoffSeconds: 8 },
     deadLetterPolicy: { deadLetterTopic: 'pipeline-runs-dead', maxDeliveryAttempts: MAX_ATTEMPTS },

@@ -69,12 +69,13 @@ beforeAll(async () => {
   database = await createLeakDatabase('maintenance');
   await migrate(database.url);
   admin = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'vitest-maintenance' });
-  [pubsub, bigquery] = await Promise.all([startTestPubSub('local-project'), startBigQueryEndpoint({ port: 0 })]);
+  [pubsub, bigquery] = await Promise.all([startTestPubSub('maintenance-test'), startBigQueryEndpoint({ port: 0 })]);
   await pubsub.admin.createTopic('pipeline-runs');
   await pubsub.admin.createSubscription('runs', { topic: 'pipeline-runs' });
   Object.assign(process.env, {
     DATABASE_URL: database.url,
-    PUBSUB_EMULATOR_HOST: pubsub.emulator.host,
+    PUBSUB_EMULATOR_HOST: pubsub.host,
+    PUBSUB_PROJECT_ID: pubsub.projectId,
     GOOGLE_CLOUD_PROJECT: 'local-project',
     BIGQUERY_API_ENDPOINT: bigquery.url,
     FUNCTION_NAME: 'maintenance',
@@ -235,7 +236,7 @@ describe('a maintenance pass', () => {
       [orgs.map((o) => o.id)],
     );
     // Every publish waits 150 ms in a relay in front of the emulator.
-    const relay = await startDelayingRelay(pubsub.emulator.host, 150);
+    const relay = await startDelayingRelay(pubsub.host, 150);
     process.env.PUBSUB_EMULATOR_HOST = relay.host;
     resetRuntimeConfig();
     await resetClients();
@@ -262,7 +263,7 @@ describe('a maintenance pass', () => {
       const locks = await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted`);
       expect(locks.rows).toEqual([]);
     } finally {
-      process.env.PUBSUB_EMULATOR_HOST = pubsub.emulator.host;
+      process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
       resetRuntimeConfig();
       await resetClients();
       relay.close();

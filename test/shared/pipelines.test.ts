@@ -18,15 +18,14 @@ import {
 } from '../../shared/pipelines/index.js';
 import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
 
-const PROJECT = 'pipelines-test';
 let pubsub: TestPubSub;
 
 beforeAll(async () => {
-  pubsub = await startTestPubSub(PROJECT);
+  pubsub = await startTestPubSub('pipelines-test');
   await pubsub.admin.createTopic(PIPELINE_RUNS_TOPIC);
   await pubsub.admin.createSubscription('runs-reader', { topic: PIPELINE_RUNS_TOPIC });
-  process.env.PUBSUB_EMULATOR_HOST = pubsub.emulator.host;
-  process.env.PUBSUB_PROJECT_ID = PROJECT;
+  process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
+  process.env.PUBSUB_PROJECT_ID = pubsub.projectId;
   resetPubSubConfig();
 }, 120_000);
 

@@ -7,6 +7,7 @@ import { Deadline, runWithDeadline } from '../../shared/deadline/index.js';
 import { isAppError } from '../../shared/errors/index.js';
 import { createPublisher, getPublisher, parsePubSubConfig, resetPubSubConfig } from '../../shared/pubsub/index.js';
 import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
+import { startTcpRelay } from '../helpers/tcpRelay.js';
 
 let pubsub: TestPubSub;
 
@@ -78,7 +79,7 @@ describe('Pub/Sub settings', () => {
 
 describe('the publisher', () => {
   it('publishes JSON with attributes to the emulator and returns the id the subscriber sees', async () => {
-    const publisher = createPublisher(parsePubSubConfig({ PUBSUB_EMULATOR_HOST: pubsub.emulator.host, PUBSUB_PROJECT_ID: 'publisher-test' }));
+    const publisher = createPublisher(parsePubSubConfig({ PUBSUB_EMULATOR_HOST: pubsub.host, PUBSUB_PROJECT_ID: pubsub.projectId }));
     const message = { run_id: '6f1c2f0e-8a53-4a6e-9f43-1d2b3c4d5e6f', org_slug: 'acme', pipeline_id: 'demo_usage_daily', date: '2026-11-28' };
 
     const id = await publisher.publish('pipeline-runs', message, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
@@ -90,8 +91,8 @@ describe('the publisher', () => {
   });
 
   it('is one lazily created client per instance, chosen by PUBSUB_EMULATOR_HOST, refusing to publish once closed at shutdown', async () => {
-    process.env.PUBSUB_EMULATOR_HOST = pubsub.emulator.host;
-    process.env.PUBSUB_PROJECT_ID = 'publisher-test';
+    process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
+    process.env.PUBSUB_PROJECT_ID = pubsub.projectId;
     resetPubSubConfig();
     await resetClients();
 
@@ -99,7 +100,7 @@ describe('the publisher', () => {
     await a.publish('pipeline-runs', { n: 1 });
 
     expect(a).toBe(b);
-    expect(a).toMatchObject({ emulator: true, projectId: 'publisher-test' });
+    expect(a).toMatchObject({ emulator: true, projectId: pubsub.projectId });
     expect(clientStats().find((c) => c.name === 'pubsub-publisher')).toMatchObject({ state: 'ready', creations: 1 });
     await closeClients();
     expect(await rejection(a.publish('pipeline-runs', { n: 2 }))).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
@@ -108,7 +109,7 @@ describe('the publisher', () => {
   });
 
   it('fails with INTERNAL, without retrying, when the topic does not exist', async () => {
-    const publisher = createPublisher({ projectId: 'publisher-test', emulatorHost: pubsub.emulator.host, publishAttempts: 3 });
+    const publisher = createPublisher({ projectId: pubsub.projectId, emulatorHost: pubsub.host, publishAttempts: 3 });
 
     const error = await rejection(publisher.publish('no-such-topic', { n: 1 }));
 
@@ -160,10 +161,14 @@ describe('the publisher', () => {
     }
   });
 
-  it('fails with UNAVAILABLE within a second once the emulator is stopped', async () => {
-    const publisher = createPublisher({ projectId: 'publisher-test', emulatorHost: pubsub.emulator.host, publishAttempts: 3 });
+  it('fails with UNAVAILABLE within a second once the emulator is gone', async () => {
+    // The publisher reaches the emulator through a relay; closing it (its connections
+    // destroyed, its port refusing) is the emulator going away — the run's emulator, when the
+    // file shares it, is not this file's to stop.
+    const relay = await startTcpRelay({ listenAddress: '127.0.0.1', target: pubsub.host });
+    const publisher = createPublisher({ projectId: pubsub.projectId, emulatorHost: relay.host, publishAttempts: 3 });
     await publisher.publish('pipeline-runs', { n: 1 });
-    await pubsub.stop();
+    await relay.close();
     const started = performance.now();
 
     const error = await rejection(publisher.publish('pipeline-runs', { n: 2 }));
