@@ -4,7 +4,7 @@
 // already set — a PostgreSQL server (the embedded binaries, its own process) and the
 // official Pub/Sub emulator (its own process group) — runs vitest against them, stops both
 // and exits with vitest's code.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,19 @@ let emulator: PubSubEmulator | undefined;
 async function stopServices(): Promise<void> {
   await Promise.allSettled([postgres?.stop(), emulator?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** The vitest run, once spawned. */
+const run: { vitest?: ChildProcess } = {};
+// Passed on to vitest once it runs (Ctrl-C in a terminal reaches it with its process group
+// too), and the services are stopped once it exits. Before that, the services started so far
+// are stopped here: the emulator runs in a process group of its own, which no terminal signal
+// reaches.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (run.vitest !== undefined) run.vitest.kill(signal);
+    else void stopServices().finally(() => process.exit(130));
+  });
 }
 
 const env = { ...process.env };
@@ -42,8 +55,7 @@ try {
 }
 
 const vitest = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'vitest'), ['run', ...process.argv.slice(2)], { cwd: REPO_ROOT, env, stdio: 'inherit' });
-// Passed on (Ctrl-C in a terminal reaches vitest with its process group too); the services are stopped once it exits.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => vitest.kill(signal));
+run.vitest = vitest;
 const code = await new Promise<number>((resolve) => vitest.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 130))));
 await stopServices();
 console.log('[services] stopped');
