@@ -15,8 +15,8 @@ import { findGcloud } from '../../dev/pubsub/index.js';
 export function embeddedPostgresSkipReason(): string | undefined {
   if (!inject('externalServices').postgres) return undefined;
   if (process.getuid?.() !== 0) return undefined;
-  // As root the embedded server runs in a user namespace (dev/postgres.ts): try one.
-  const probe = spawnSync('unshare', ['--user', 'true'], { encoding: 'utf8' });
+  // As root the embedded server runs in a user namespace, as an unprivileged uid (dev/postgres.ts): try one the same way.
+  const probe = spawnSync('unshare', ['--user', '--map-user=1', '--map-group=1', 'true'], { encoding: 'utf8' });
   if (probe.status === 0) return undefined;
   const why = probe.error?.message ?? probe.stderr.trim();
   return `the run was given DATABASE_URL, and as root this machine cannot start the embedded PostgreSQL (no user namespace: ${why})`;
