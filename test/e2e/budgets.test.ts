@@ -24,6 +24,7 @@ import { call, closeTestDb, createTenant, testDb, type TestTenant } from '../hel
  * that verifies each delivery as a customer's would.
  */
 
+/** The functions' Google Cloud project (BigQuery's); Pub/Sub is in the fixture's own project. */
 const PROJECT = 'budgets-project';
 const MAX_ATTEMPTS = 5;
 const dir = path.join(process.cwd(), 'test', '.tmp', `budgets-e2e-${process.pid}`);
@@ -57,7 +58,8 @@ function commonEnv(): Record<string, string | undefined> {
     DATABASE_URL: process.env.DATABASE_URL,
     BIGQUERY_API_ENDPOINT: endpoint.url,
     GOOGLE_CLOUD_PROJECT: PROJECT,
-    PUBSUB_EMULATOR_HOST: pubsub.emulator.host,
+    PUBSUB_EMULATOR_HOST: pubsub.host,
+    PUBSUB_PROJECT_ID: pubsub.projectId,
     KEK_FILE: kekFile,
     WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',
     LOG_LEVEL: 'INFO',
@@ -129,7 +131,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(kekFile, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
-  [pubsub, endpoint] = await Promise.all([startTestPubSub(PROJECT), startBigQueryEndpoint({ port: 0 })]);
+  [pubsub, endpoint] = await Promise.all([startTestPubSub('budgets-e2e'), startBigQueryEndpoint({ port: 0 })]);
   bigquery = new BigQuery(localBigQueryOptions(endpoint.url, PROJECT));
   await ensureDatasetDefinition(bigquery, centralDataset(), { location: 'US' });
 
@@ -174,14 +176,14 @@ beforeAll(async () => {
   await pubsub.admin.createSubscription('delivery-dead-letters', { topic: 'budget-alert-deliveries-dead' });
   await pubsub.admin.createSubscription('budget-alerts-push', {
     topic: 'usage-updated',
-    pushEndpoint: `${evaluator.url}/`,
+    pushEndpoint: await pubsub.pushEndpoint(`${evaluator.url}/`),
     ackDeadlineSeconds: 60,
     retryPolicy: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 4 },
     deadLetterPolicy: { deadLetterTopic: 'usage-updated-dead', maxDeliveryAttempts: 5 },
   });
   await pubsub.admin.createSubscription('budget-alert-delivery-push', {
     topic: 'budget-alert-deliveries',
-    pushEndpoint: `${delivery.url}/`,
+    pushEndpoint: await pubsub.pushEndpoint(`${delivery.url}/`),
     ackDeadlineSeconds: 30,
     retryPolicy: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 2 },
     deadLetterPolicy: { deadLetterTopic: 'budget-alert-deliveries-dead', maxDeliveryAttempts: MAX_ATTEMPTS },
