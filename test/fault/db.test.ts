@@ -28,7 +28,7 @@ afterEach(() => {
   logs.restore();
 });
 
-/** A connector like the real one: a socket to the local server, already connecting. */
+/** A connector like the real one: a socket to the run's server, already connecting. */
 function fakeConnector({ closeFails = false, optionsFail = false } = {}): ConnectorLike & { closes: number } {
   const target = new URL(databaseUrl());
   const connector = {
@@ -37,7 +37,8 @@ function fakeConnector({ closeFails = false, optionsFail = false } = {}): Connec
       if (optionsFail) throw new Error('injected: the instance metadata could not be fetched');
       return {
       stream: () => {
-        const socket = net.connect(Number(target.port || 5432), '127.0.0.1');
+        // The run's server, wherever it is (CI gives it on another host).
+        const socket = net.connect(Number(target.port || 5432), target.hostname);
         socket.connect = () => socket;
         return socket;
       },

@@ -141,7 +141,8 @@ describe('the PostgreSQL pool', () => {
         return {
           stream: () => {
             streams += 1;
-            const socket = net.connect(port, '127.0.0.1');
+            // The run's server, wherever it is (CI gives it on another host).
+            const socket = net.connect(port, target.hostname);
             // As the real connector does: its socket is already connecting, and pg calls connect() again.
             socket.connect = () => socket;
             return socket;
