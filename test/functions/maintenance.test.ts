@@ -14,7 +14,7 @@ import { getBigQuery } from '../../shared/bigquery/index.js';
 import { closeClients, resetClients } from '../../shared/clients/index.js';
 import { resetRuntimeConfig } from '../../shared/config/index.js';
 import { Deadline } from '../../shared/deadline/index.js';
-import type { MessageContext } from '../../shared/pubsub/index.js';
+import { resetPubSubConfig, type MessageContext } from '../../shared/pubsub/index.js';
 import { createLeakDatabase, type LeakDatabase } from '../fixtures/runtime/leakDatabase.js';
 import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
 
@@ -238,6 +238,10 @@ describe('a maintenance pass', () => {
     // Every publish waits 150 ms in a relay in front of the emulator.
     const relay = await startDelayingRelay(pubsub.host, 150);
     process.env.PUBSUB_EMULATOR_HOST = relay.host;
+    // The publisher's settings are cached apart from the runtime's: without this reset it kept
+    // the emulator's own address and never met the relay (unnoticed while publishing to a
+    // freshly started emulator was slow enough on its own).
+    resetPubSubConfig();
     resetRuntimeConfig();
     await resetClients();
     try {
@@ -264,6 +268,7 @@ describe('a maintenance pass', () => {
       expect(locks.rows).toEqual([]);
     } finally {
       process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
+      resetPubSubConfig();
       resetRuntimeConfig();
       await resetClients();
       relay.close();
