@@ -94,33 +94,30 @@ export interface DetectedCsv {
  */
 export function detectCsvSchema(records: readonly CsvRecord[], skipLeadingRows: number | undefined): DetectedCsv {
   // The row that may be a header: the first when unset, the N-th when N > 0, none when 0.
-  const candidate = skipLeadingRows === undefined ? 0 : skipLeadingRows > 0 ? skipLeadingRows - 1 : -1;
-  const firstData = Math.max(candidate + 1, skipLeadingRows ?? 0);
-  const sample = records.slice(firstData, firstData + SAMPLE_ROWS);
-  const width = Math.max(0, ...sample.map((r) => r.fields.length), records[candidate]?.fields.length ?? 0);
-  const types: (Detected | undefined)[] = Array.from({ length: width }, () => undefined);
-  for (const r of sample) r.fields.forEach((v, i) => (types[i] = widen(types[i], csvValueType(v))));
-  const header = records[candidate];
+  const candidate = skipLeadingRows === undefined ? 0 : skipLeadingRows - 1;
+  const header = candidate >= 0 ? records[candidate] : undefined;
+  const width = Math.max(0, header?.fields.length ?? 0, ...records.slice(candidate + 1, candidate + 1 + SAMPLE_ROWS).map((r) => r.fields.length));
+  const below = columnTypes(records.slice(candidate + 1, candidate + 1 + SAMPLE_ROWS), width);
   const isHeader =
     header !== undefined &&
-    header.fields.every((v) => csvValueType(v) === 'STRING' || v.trim() === '') &&
-    types.some((t) => t !== undefined && t !== 'STRING');
+    header.fields.every((v) => v.trim() === '' || csvValueType(v) === 'STRING') &&
+    below.some((t) => t !== undefined && t !== 'STRING');
+  // Without a header the candidate row is data when skipLeadingRows is unset, and skipped when it is N > 0.
+  const leadingRows = skipLeadingRows ?? (isHeader ? 1 : 0);
+  const types = leadingRows === candidate + 1 ? below : columnTypes(records.slice(leadingRows, leadingRows + SAMPLE_ROWS), width);
   const used = new Set<string>();
   const fields = types.map((t, i): BqField => {
     const type = t ?? 'STRING';
-    const name = isHeader ? columnName(header.fields[i] ?? '', i, used) : columnName(`${GENERATED_NAME[type]}_field_${i}`, i, used);
-    return { name, type, mode: 'NULLABLE' };
+    return { name: columnName(isHeader ? (header.fields[i] ?? '') : `${GENERATED_NAME[type]}_field_${i}`, i, used), type, mode: 'NULLABLE' };
   });
-  // Without a header the candidate row is data when skipLeadingRows is unset, and skipped when it is N > 0.
-  const leadingRows = skipLeadingRows === undefined ? (isHeader ? 1 : 0) : skipLeadingRows;
-  if (skipLeadingRows === undefined && !isHeader) {
-    // The first row is data: detect again including it.
-    for (const v of header?.fields.entries() ?? []) types[v[0]] = widen(types[v[0]], csvValueType(v[1]));
-    fields.forEach((f, i) => (f.type = types[i] ?? 'STRING'));
-    const renamed = new Set<string>();
-    fields.forEach((f, i) => (f.name = columnName(`${GENERATED_NAME[f.type as Detected]}_field_${i}`, i, renamed)));
-  }
   return { fields, leadingRows };
+}
+
+/** The type of each of `width` columns over `rows` (`undefined`: empty in every row). */
+function columnTypes(rows: readonly CsvRecord[], width: number): (Detected | undefined)[] {
+  const types: (Detected | undefined)[] = Array.from({ length: width }, () => undefined);
+  for (const r of rows) r.fields.forEach((v, i) => (types[i] = widen(types[i], csvValueType(v))));
+  return types;
 }
 
 /** The schema of one JSON value's field. */
