@@ -226,6 +226,28 @@ async function probeEstimator(bq: BigQuery): Promise<string> {
   return `the local endpoint's dry-run estimate: ${partitions} (one of two day partitions: ${onePartition} B vs ${flatSameFilter} B unpartitioned), ${columns} (one column: ${oneColumn} B vs all: ${allColumns} B)`;
 }
 
+/** Rows of the load-speed comparison. */
+const SPEED_ROWS = 5000;
+
+/**
+ * The same {@link SPEED_ROWS} usage rows into two scratch tables of the usage table's
+ * schema: one load job against streaming inserts (insertAll, 500 rows a request, as the
+ * seed script sends them), measured in the same run.
+ */
+async function loadVersusInsertAll(bq: BigQuery, dir: string, rows: readonly object[]): Promise<{ loadMs: number; insertAllMs: number }> {
+  await bq.createDataset('bench_speed');
+  const scratch = { ...LLM_USAGE_DAILY, tableId: 'by_load' };
+  for (const tableId of ['by_load', 'by_insert_all']) {
+    await bq.dataset('bench_speed').createTable(tableId, { schema: { fields: LLM_USAGE_DAILY.fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode })) } });
+  }
+  const { ms: loadMs } = await loadRows(bq, dir, 'bench_speed', scratch, rows);
+  const started = performance.now();
+  for (let i = 0; i < rows.length; i += 500) await bq.dataset('bench_speed').table('by_insert_all').insert(rows.slice(i, i + 500).map((json) => ({ json })), { raw: true });
+  const insertAllMs = performance.now() - started;
+  await bq.dataset('bench_speed').delete({ force: true });
+  return { loadMs, insertAllMs };
+}
+
 const ratio = (before: number, after: number): string => (before === 0 ? 'n/a' : `${(after / before).toFixed(3)} (${(((before - after) / before) * 100).toFixed(1)} % less)`);
 
 const endpoint = await startBigQueryEndpoint({ port: 0 });
@@ -236,10 +258,14 @@ try {
   const estimator = await probeEstimator(bq);
   console.log(`Estimator: ${estimator}.`);
 
+  const usage = demoUsageRows({ orgSlug: ORG, days: DAYS, endDate: END_DATE });
+  const speed = await loadVersusInsertAll(bq, dir, usage.slice(0, SPEED_ROWS));
+  console.log(`Load speed, ${SPEED_ROWS} usage rows: one load job ${Math.round(speed.loadMs)} ms vs insertAll (500 rows a request) ${Math.round(speed.insertAllMs)} ms in the same run (×${(speed.loadMs / speed.insertAllMs).toFixed(2)}).`);
+
   await oldLayout(bq, centralDataset());
   await oldLayout(bq, orgDataset(ORG));
   const loads = [
-    { what: `${LLM_USAGE_DAILY.tableId} (demo generator, ${ORG})`, ...(await loadRows(bq, dir, `org_${ORG}`, LLM_USAGE_DAILY, demoUsageRows({ orgSlug: ORG, days: DAYS, endDate: END_DATE }))) },
+    { what: `${LLM_USAGE_DAILY.tableId} (demo generator, ${ORG})`, ...(await loadRows(bq, dir, `org_${ORG}`, LLM_USAGE_DAILY, usage)) },
     { what: `${LLM_BILLED_COST_DAILY.tableId} (${ORG})`, ...(await loadRows(bq, dir, `org_${ORG}`, LLM_BILLED_COST_DAILY, billedRows())) },
     { what: `${ORG_AUDIT_LOGS.tableId} (${ORGS.length} orgs)`, ...(await loadRows(bq, dir, centralDataset().datasetId, ORG_AUDIT_LOGS, auditRows())) },
     { what: `${ORG_META_PIPELINE_RUNS.tableId} (${ORGS.length} orgs)`, ...(await loadRows(bq, dir, centralDataset().datasetId, ORG_META_PIPELINE_RUNS, runHistoryRows())) },
