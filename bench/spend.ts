@@ -45,6 +45,10 @@ import { benchDatabase } from './quota.js';
 const PROJECT = 'local-project';
 const YEAR_DAYS = 366;
 const MONTH_DAYS = 30;
+/** The shortest range whose usage fills a whole export page (100 × 50 = `PAGE_SIZE` rows). */
+const ONE_PAGE_DAYS = 100;
+/** A heap cap for one diagnostic export: how much of the peak is live data rather than garbage V8 had not yet collected. */
+const CAPPED_HEAP_MIB = 128;
 const MODEL_ROWS_PER_DAY = 50;
 const PAGE_SIZE = 5000;
 const RSS_SAMPLE_MS = 50;
@@ -147,23 +151,28 @@ async function createTenant(admin: pg.Pool, bigquery: BigQuery): Promise<Tenant>
 }
 
 /** The baseline read: the export's own usage statement, page by page, with the client alone. */
-async function readUsagePages(bigquery: BigQuery, orgSlug: string, from: string, to: string): Promise<{ rows: number; ms: number }> {
+async function readUsagePages(bigquery: BigQuery, orgSlug: string, from: string, to: string): Promise<{ rows: number; pages: number; ms: number }> {
   const started = performance.now();
   const [job] = await bigquery.createQueryJob({ query: exportUsageSql(orgSlug), params: { from: BigQuery.date(from), to: BigQuery.date(to) } });
   let rows = 0;
+  let pages = 0;
   let pageToken: string | undefined;
   do {
     const [page, next] = await job.getQueryResults({ maxResults: PAGE_SIZE, autoPaginate: false, ...(pageToken === undefined ? {} : { pageToken }) });
     rows += page.length;
+    pages += 1;
     pageToken = next?.pageToken ?? undefined;
   } while (pageToken !== undefined);
-  return { rows, ms: performance.now() - started };
+  return { rows, pages, ms: performance.now() - started };
 }
 
 interface ExportRun {
   format: 'csv' | 'jsonl';
   days: number;
-  status: number;
+  /** Extra Node.js flags of the process ('' for none). */
+  flags: string;
+  /** The HTTP status, or why the transfer failed. */
+  status: string;
   focusRows: number;
   bytes: number;
   ms: number;
@@ -178,8 +187,13 @@ interface ExportRun {
  * clients, the key's lookup), idle RSS read, then the export streamed and counted while
  * VmRSS is sampled; VmHWM read before the process stops.
  */
-async function exportOnce(source: string, env: Record<string, string>, tenant: Tenant, format: 'csv' | 'jsonl', from: string, to: string, days: number): Promise<ExportRun> {
-  const proc = await startFunctionProcess({ source, target: 'costs', env, stdout: 'ignore', healthTimeoutMs: 90_000 });
+async function exportOnce(
+  source: string,
+  env: Record<string, string>,
+  tenant: Tenant,
+  { format, from, to, days, nodeArgs = [] }: { format: 'csv' | 'jsonl'; from: string; to: string; days: number; nodeArgs?: string[] },
+): Promise<ExportRun> {
+  const proc = await startFunctionProcess({ source, target: 'costs', env, stdout: 'ignore', healthTimeoutMs: 90_000, nodeArgs });
   const pid = proc.child.pid;
   const headers = { authorization: `Bearer ${tenant.apiKey}` };
   try {
@@ -196,22 +210,28 @@ async function exportOnce(source: string, env: Record<string, string>, tenant: T
       samples += 1;
       if (rss > sampledPeakRss) sampledPeakRss = rss;
     }, RSS_SAMPLE_MS);
+    let status = 'no answer';
+    let bytes = 0;
+    let lines = 0;
+    const started = performance.now();
     try {
-      const started = performance.now();
       const res = await fetch(`${proc.url}/v1/costs/export?from=${from}&to=${to}&format=${format}`, { headers });
-      let bytes = 0;
-      let lines = 0;
+      status = String(res.status);
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         bytes += chunk.length;
         for (const byte of chunk) if (byte === 0x0a) lines += 1;
       }
-      const ms = performance.now() - started;
-      // CSV starts with a header line; JSONL is one FOCUS row a line.
-      const focusRows = format === 'csv' ? Math.max(0, lines - 1) : lines;
-      return { format, days, status: res.status, focusRows, bytes, ms, idleRss, sampledPeakRss, hwm: peakRssMiB(pid) ?? Number.NaN, samples };
+    } catch (error) {
+      // A cut transfer (the process died or gave up mid-stream) is a result to show, not a crash of the bench.
+      status = `${status}, cut: ${(error as Error).message}`;
     } finally {
       clearInterval(sampler);
     }
+    const ms = performance.now() - started;
+    // CSV starts with a header line; JSONL is one FOCUS row a line.
+    const focusRows = format === 'csv' ? Math.max(0, lines - 1) : lines;
+    const hwm = peakRssMiB(pid) ?? Number.NaN;
+    return { format, days, flags: nodeArgs.join(' '), status, focusRows, bytes, ms, idleRss, sampledPeakRss, hwm, samples };
   } finally {
     await proc.stop();
   }
@@ -323,7 +343,6 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
 
     const lastDay = addDays(utcDay(), -1); // pipelines load whole past days
     const firstDay = addDays(lastDay, -(YEAR_DAYS - 1));
-    const monthFrom = addDays(lastDay, -(MONTH_DAYS - 1));
     const seed = await seedUsage(tenant.orgSlug, firstDay);
     console.log(
       `\nseeded ${seed.rows} usage rows (${YEAR_DAYS} days × ${MODEL_ROWS_PER_DAY} model rows, ${firstDay} … ${lastDay}) with ${seed.loads} replaceDay loads in ${(seed.ms / 1000).toFixed(1)} s; ` +
@@ -334,34 +353,34 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
     bundles.push(source);
     const env = { ...functionEnv('costs'), DATABASE_URL: databaseUrl, BIGQUERY_API_ENDPOINT: endpoint.url, GOOGLE_CLOUD_PROJECT: PROJECT };
 
-    const spans = [
-      { days: MONTH_DAYS, from: monthFrom },
-      { days: YEAR_DAYS, from: firstDay },
-    ];
-    const baselines: { days: number; rows: number; ms: number }[] = [];
+    const spans = [MONTH_DAYS, ONE_PAGE_DAYS, YEAR_DAYS].map((days) => ({ days, from: addDays(lastDay, -(days - 1)), to: lastDay }));
+    const baselines: { days: number; rows: number; pages: number; ms: number }[] = [];
     const exports: ExportRun[] = [];
     for (const format of ['csv', 'jsonl'] as const) {
       for (const span of spans) {
-        baselines.push({ days: span.days, ...(await readUsagePages(bigquery, tenant.orgSlug, span.from, lastDay)) });
-        exports.push(await exportOnce(source, env, tenant, format, span.from, lastDay, span.days));
+        baselines.push({ days: span.days, ...(await readUsagePages(bigquery, tenant.orgSlug, span.from, span.to)) });
+        exports.push(await exportOnce(source, env, tenant, { format, ...span }));
       }
     }
+    const year = spans.at(-1) as (typeof spans)[number];
+    exports.push(await exportOnce(source, env, tenant, { format: 'csv', ...year, nodeArgs: [`--max-old-space-size=${CAPPED_HEAP_MIB}`] }));
 
     console.log(`\nBaseline: the export's usage statement read page by page (${PAGE_SIZE} rows a page) with the BigQuery client in the bench process`);
     console.log(
       table(
-        ['days', 'usage rows', 's', 'usage rows/s'],
-        baselines.map((b) => [String(b.days), String(b.rows), b.ms / 1000, (b.rows * 1000) / b.ms]),
+        ['days', 'usage rows', 'pages', 's', 'usage rows/s'],
+        baselines.map((b) => [String(b.days), String(b.rows), String(b.pages), b.ms / 1000, (b.rows * 1000) / b.ms]),
       ),
     );
     console.log(`\nGET /v1/costs/export through a costs function process (one fresh process per export; expected FOCUS rows = days × ${MODEL_ROWS_PER_DAY} × ${TOKEN_CLASSES.length})`);
     console.log(
       table(
-        ['format', 'days', 'status', 'FOCUS rows', 'expected', 'MiB', 's', 'FOCUS rows/s', 'usage rows/s', 'idle RSS MiB', 'peak sampled RSS MiB', 'VmHWM MiB', 'VmHWM − idle MiB', 'samples'],
+        ['format', 'days', 'node flags', 'status', 'FOCUS rows', 'expected', 'MiB', 's', 'FOCUS rows/s', 'usage rows/s', 'idle RSS MiB', 'peak sampled RSS MiB', 'VmHWM MiB', 'VmHWM − idle MiB', 'samples'],
         exports.map((e) => [
           e.format,
           String(e.days),
-          String(e.status),
+          e.flags === '' ? '-' : e.flags,
+          e.status,
           String(e.focusRows),
           String(e.days * MODEL_ROWS_PER_DAY * TOKEN_CLASSES.length),
           e.bytes / 1_048_576,
@@ -376,7 +395,10 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
         ]),
       ),
     );
-    console.log(`(idle: after start and one 1-day GET /v1/costs; RSS sampled from /proc/<pid>/status every ${RSS_SAMPLE_MS} ms, VmHWM read at the end of the export)`);
+    console.log(
+      `(idle: after start and one 1-day GET /v1/costs; RSS sampled from /proc/<pid>/status every ${RSS_SAMPLE_MS} ms, VmHWM read at the end of the export; ` +
+        `${ONE_PAGE_DAYS} days is the shortest range that fills one ${PAGE_SIZE}-row page (COSTS_EXPORT_PAGE_SIZE); the last row caps the V8 heap at ${CAPPED_HEAP_MIB} MiB to tell live data from uncollected garbage)`,
+    );
 
     await seedSubscriptions(admin, tenant.orgId, firstDay);
     const evaluations: EvaluationResult[] = [];
