@@ -7,8 +7,10 @@
  * it) into an in-memory local BigQuery endpoint.
  *
  * 1. FOCUS export: `GET /v1/costs/export` of a costs function process (bundled as
- *    `npm run build` bundles it), streamed as CSV and as JSONL over 30 and over 366 days,
- *    one fresh process per export so each peak is that export's own. FOCUS rows and bytes
+ *    `npm run build` bundles it), streamed as CSV and as JSONL over 30, 100 (the shortest
+ *    range that fills one export page) and 366 days, one fresh process per export so each
+ *    peak is that export's own, then the year as CSV with the V8 heap capped (256 and 128
+ *    MiB) to tell live data from garbage not yet collected. FOCUS rows and bytes
  *    are counted off the wire; the process's VmRSS is sampled every 50 ms and its VmHWM read
  *    at the end. Baselines in the same run: the same usage rows read page by page with the
  *    BigQuery client in this process (rows/s), and the process's RSS at idle before the export.
@@ -47,8 +49,8 @@ const YEAR_DAYS = 366;
 const MONTH_DAYS = 30;
 /** The shortest range whose usage fills a whole export page (100 × 50 = `PAGE_SIZE` rows). */
 const ONE_PAGE_DAYS = 100;
-/** A heap cap for one diagnostic export: how much of the peak is live data rather than garbage V8 had not yet collected. */
-const CAPPED_HEAP_MIB = 128;
+/** Heap caps for diagnostic year exports: how much of the peak is live data rather than garbage V8 had not yet collected. */
+const CAPPED_HEAP_MIB = [256, 128] as const;
 const MODEL_ROWS_PER_DAY = 50;
 const PAGE_SIZE = 5000;
 const RSS_SAMPLE_MS = 50;
@@ -223,7 +225,9 @@ async function exportOnce(
       }
     } catch (error) {
       // A cut transfer (the process died or gave up mid-stream) is a result to show, not a crash of the bench.
-      status = `${status}, cut: ${(error as Error).message}`;
+      const exit = await Promise.race([proc.exited, sleep(2_000).then(() => undefined)]);
+      const heap = proc.lines.some((line) => line.includes('heap limit')) ? ' (V8 heap limit reached)' : '';
+      status = `${status}, cut (${(error as Error).message})${exit === undefined ? '' : `, process exited ${exit.signal ?? exit.code}${heap}`}`;
     } finally {
       clearInterval(sampler);
     }
@@ -290,40 +294,43 @@ interface EvaluationResult {
   window: { from: string; to: string };
 }
 
-async function evaluateBudgets(admin: pg.Pool, tenant: Tenant, count: number): Promise<EvaluationResult> {
+/**
+ * `EVALUATIONS` rounds; each round sets the org's budgets to each count in turn and times
+ * one `evaluateOrg`, then one `loadDailySpend` of the same window. Counts and the baseline
+ * alternate within every round, so the load other work puts on the machine falls on all alike.
+ */
+async function evaluateBudgets(admin: pg.Pool, tenant: Tenant): Promise<EvaluationResult[]> {
   const { evaluateOrg } = await import('../functions/budget-alerts/evaluate.js');
   const { parseAlertsConfig } = await import('../functions/budget-alerts/config.js');
   const { loadDailySpend } = await import('../shared/spend/index.js');
   const { spendWindow } = await import('../shared/budgets/index.js');
   const config = parseAlertsConfig({});
-  await setBudgets(admin, tenant.orgId, count);
   const today = utcDay();
-  const periods = (await admin.query<{ period: (typeof PERIODS)[number] }>('SELECT period FROM budgets WHERE org_id = $1', [tenant.orgId])).rows.map((r) => r.period);
-  const window = spendWindow(periods, today);
   const owner = { orgId: tenant.orgId, orgSlug: tenant.orgSlug };
-  for (let i = 0; i < WARM_UP_EVALUATIONS; i += 1) {
-    await evaluateOrg(tenant.orgSlug, config, today);
-    await loadDailySpend(owner, window.from, window.to);
+  const results = BUDGET_COUNTS.map(
+    (count): EvaluationResult => ({ budgets: count, evaluateMs: [], loadMs: [], lines: 0, raised: 0, published: 0, window: { from: '', to: '' } }),
+  );
+  for (let round = 0; round < WARM_UP_EVALUATIONS + EVALUATIONS; round += 1) {
+    for (const result of results) {
+      await setBudgets(admin, tenant.orgId, result.budgets);
+      const periods = (await admin.query<{ period: (typeof PERIODS)[number] }>('SELECT period FROM budgets WHERE org_id = $1', [tenant.orgId])).rows.map((r) => r.period);
+      result.window = spendWindow(periods, today);
+      let started = performance.now();
+      const evaluation = await evaluateOrg(tenant.orgSlug, config, today);
+      const evaluateMs = performance.now() - started;
+      started = performance.now();
+      const lines = await loadDailySpend(owner, result.window.from, result.window.to);
+      const loadMs = performance.now() - started;
+      if (evaluation.budgets !== result.budgets) throw new Error(`evaluateOrg saw ${evaluation.budgets} budgets, ${result.budgets} were set`);
+      if (round < WARM_UP_EVALUATIONS) continue;
+      result.evaluateMs.push(evaluateMs);
+      result.loadMs.push(loadMs);
+      result.raised += evaluation.raised;
+      result.published += evaluation.published;
+      result.lines = lines.length;
+    }
   }
-  const evaluateMs: number[] = [];
-  const loadMs: number[] = [];
-  let budgets = 0;
-  let raised = 0;
-  let published = 0;
-  let lines = 0;
-  // Interleaved, so load on the machine falls on both alike.
-  for (let i = 0; i < EVALUATIONS; i += 1) {
-    let started = performance.now();
-    const evaluation = await evaluateOrg(tenant.orgSlug, config, today);
-    evaluateMs.push(performance.now() - started);
-    budgets = evaluation.budgets;
-    raised += evaluation.raised;
-    published += evaluation.published;
-    started = performance.now();
-    lines = (await loadDailySpend(owner, window.from, window.to)).length;
-    loadMs.push(performance.now() - started);
-  }
-  return { budgets, evaluateMs, loadMs, lines, raised, published, window };
+  return results;
 }
 
 const loadNow = (): string => loadavg().map((n) => n.toFixed(2)).join(' ');
@@ -363,7 +370,7 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
       }
     }
     const year = spans.at(-1) as (typeof spans)[number];
-    exports.push(await exportOnce(source, env, tenant, { format: 'csv', ...year, nodeArgs: [`--max-old-space-size=${CAPPED_HEAP_MIB}`] }));
+    for (const cap of CAPPED_HEAP_MIB) exports.push(await exportOnce(source, env, tenant, { format: 'csv', ...year, nodeArgs: [`--max-old-space-size=${cap}`] }));
 
     console.log(`\nBaseline: the export's usage statement read page by page (${PAGE_SIZE} rows a page) with the BigQuery client in the bench process`);
     console.log(
@@ -386,7 +393,8 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
           e.bytes / 1_048_576,
           e.ms / 1000,
           (e.focusRows * 1000) / e.ms,
-          (e.days * MODEL_ROWS_PER_DAY * 1000) / e.ms,
+          // Each usage row here is one export key of 8 FOCUS rows.
+          (e.focusRows * 1000) / TOKEN_CLASSES.length / e.ms,
           mib(e.idleRss),
           mib(e.sampledPeakRss),
           mib(e.hwm),
@@ -397,14 +405,13 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
     );
     console.log(
       `(idle: after start and one 1-day GET /v1/costs; RSS sampled from /proc/<pid>/status every ${RSS_SAMPLE_MS} ms, VmHWM read at the end of the export; ` +
-        `${ONE_PAGE_DAYS} days is the shortest range that fills one ${PAGE_SIZE}-row page (COSTS_EXPORT_PAGE_SIZE); the last row caps the V8 heap at ${CAPPED_HEAP_MIB} MiB to tell live data from uncollected garbage)`,
+        `${ONE_PAGE_DAYS} days is the shortest range that fills one ${PAGE_SIZE}-row page (COSTS_EXPORT_PAGE_SIZE); the last rows cap the V8 heap at ${CAPPED_HEAP_MIB.join(' and ')} MiB to tell live data from uncollected garbage; VmHWM is NaN when the process was gone)`,
     );
 
     await seedSubscriptions(admin, tenant.orgId, firstDay);
-    const evaluations: EvaluationResult[] = [];
-    for (const count of BUDGET_COUNTS) evaluations.push(await evaluateBudgets(admin, tenant, count));
+    const evaluations = await evaluateBudgets(admin, tenant);
     console.log(
-      `\nBudget evaluation: evaluateOrg in process, ${EVALUATIONS} runs per row after ${WARM_UP_EVALUATIONS} untimed, each followed by loadDailySpend alone (the baseline: ` +
+      `\nBudget evaluation: evaluateOrg in process, ${EVALUATIONS} runs per row after ${WARM_UP_EVALUATIONS} untimed, rows alternating within each round, each run followed by loadDailySpend alone (the baseline: ` +
         `its one BigQuery statement and the subscriptions); ${SUBSCRIPTIONS} subscriptions, ${YEAR_DAYS} days × ${MODEL_ROWS_PER_DAY} usage rows`,
     );
     console.log(
