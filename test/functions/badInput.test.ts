@@ -1088,3 +1088,23 @@ describe('percent-encoding in the path', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
   });
 });
+
+describe('body limits with all eight functions in one process', () => {
+  // The gate asks every function's routes and the one that matches decides (requestGate.ts):
+  // subscriptions is loaded last, yet its bulk route keeps its 8 MiB, and no other route gets it.
+  const twoMiB = (): Buffer => json({ items: [{ ...validSubscription(), vendor: 'v'.repeat(2 * MIB) }] });
+
+  it.each([
+    ['the bulk route reads it and refuses the field', '/v1/subscriptions/bulk', 400, 'INVALID_ARGUMENT'],
+    ['a 1 MiB route refuses it unread', '/v1/subscriptions', 413, 'PAYLOAD_TOO_LARGE'],
+  ])('answers a 2 MiB body with an over-long vendor: %s', async (_case, path, status, code) => {
+    const res = await fetch(`${server('subscriptions')().url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS },
+      body: twoMiB(),
+    });
+
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+});
