@@ -30,7 +30,8 @@ process.env.ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
 // Budgets refuse loopback webhooks unless told; nothing is ever delivered here.
 process.env.WEBHOOK_ALLOW_LOOPBACK_HTTP = 'true';
 const bigquery = new BigQuery(localBigQueryOptions(bigQueryEndpoint.url, 'local-project'));
-await ensureDatasetDefinition(bigquery, centralDataset(), { location: 'US' });
+// EU: BIGQUERY_LOCATION's default, where onboarding expects the datasets to be.
+await ensureDatasetDefinition(bigquery, centralDataset(), { location: 'EU' });
 
 await import('../../functions/subscriptions/index.js');
 const { pricingCacheStats } = await import('../../functions/pricing/index.js');
@@ -82,7 +83,7 @@ const budget = (name: string): Record<string, unknown> => ({ name, amount_usd: 1
 
 /** One day of LLM usage in the org's own dataset, as a pipeline loads it. */
 async function insertUsage(tenant: TestTenant): Promise<void> {
-  await ensureDatasetDefinition(bigquery, orgDataset(tenant.orgSlug), { location: 'US' });
+  await ensureDatasetDefinition(bigquery, orgDataset(tenant.orgSlug), { location: 'EU' });
   await bigquery.query({
     query: `INSERT INTO \`${orgDatasetId(tenant.orgSlug)}.llm_usage_daily\` (usage_date, org_slug, provider, model, requests, input_tokens, output_tokens, cost_usd, loaded_at, source)
             VALUES (@day, @org, 'openai', @model, 1, 0, 0, CAST(@cost AS NUMERIC), CURRENT_TIMESTAMP(), 'openai_usage_daily')`,
