@@ -326,14 +326,17 @@ describe('tenant isolation', () => {
   });
 
   it.each([
-    ['pricing', '/v1/pricing?limit=1'],
-    ['subscriptions', '/v1/subscriptions?limit=1'],
-    ['budgets', '/v1/budgets?limit=1'],
-  ])("refuses org A's cursor in org B's hands with 400 (a cursor is bound to its org): %s", async (fnName, listPath) => {
-    const cursor = ((await call(urlOf(fnName), a.apiKey, 'GET', listPath)).body as { next_cursor: string }).next_cursor;
+    ['pricing', '/v1/pricing?limit=1', () => [a, b]],
+    ['subscriptions', '/v1/subscriptions?limit=1', () => [a, b]],
+    ['budgets', '/v1/budgets?limit=1', () => [a, b]],
+    // Only B has two runs, so only B has a second page: its cursor goes to A.
+    ['pipelines', '/v1/pipelines/runs?limit=1', () => [b, a]],
+  ])("refuses one org's cursor in another org's hands with 400 (a cursor is bound to its org): %s", async (fnName, listPath, orgs) => {
+    const [owner, other] = orgs() as [TestTenant, TestTenant];
+    const cursor = ((await call(urlOf(fnName), owner.apiKey, 'GET', listPath)).body as { next_cursor: string }).next_cursor;
     expect(cursor).toEqual(expect.any(String));
 
-    const res = await call(urlOf(fnName), b.apiKey, 'GET', `${listPath}&cursor=${encodeURIComponent(cursor)}`);
+    const res = await call(urlOf(fnName), other.apiKey, 'GET', `${listPath}&cursor=${encodeURIComponent(cursor)}`);
 
     expect(res.status).toBe(400);
   });
