@@ -193,9 +193,9 @@ async function exportOnce(
   source: string,
   env: Record<string, string>,
   tenant: Tenant,
-  { format, from, to, days, nodeArgs = [] }: { format: 'csv' | 'jsonl'; from: string; to: string; days: number; nodeArgs?: string[] },
+  { format, from, to, days, nodeArgs = [], extraEnv = {} }: { format: 'csv' | 'jsonl'; from: string; to: string; days: number; nodeArgs?: string[]; extraEnv?: Record<string, string> },
 ): Promise<ExportRun> {
-  const proc = await startFunctionProcess({ source, target: 'costs', env, stdout: 'ignore', healthTimeoutMs: 90_000, nodeArgs });
+  const proc = await startFunctionProcess({ source, target: 'costs', env: { ...env, ...extraEnv }, stdout: 'ignore', healthTimeoutMs: 90_000, nodeArgs });
   const pid = proc.child.pid;
   const headers = { authorization: `Bearer ${tenant.apiKey}` };
   try {
@@ -235,7 +235,7 @@ async function exportOnce(
     // CSV starts with a header line; JSONL is one FOCUS row a line.
     const focusRows = format === 'csv' ? Math.max(0, lines - 1) : lines;
     const hwm = peakRssMiB(pid) ?? Number.NaN;
-    return { format, days, flags: nodeArgs.join(' '), status, focusRows, bytes, ms, idleRss, sampledPeakRss, hwm, samples };
+    return { format, days, flags: [...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`), ...nodeArgs].join(' '), status, focusRows, bytes, ms, idleRss, sampledPeakRss, hwm, samples };
   } finally {
     await proc.stop();
   }
@@ -371,6 +371,8 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
     }
     const year = spans.at(-1) as (typeof spans)[number];
     for (const cap of CAPPED_HEAP_MIB) exports.push(await exportOnce(source, env, tenant, { format: 'csv', ...year, nodeArgs: [`--max-old-space-size=${cap}`] }));
+    // The page size before bench:spend's first run (5,000 usage rows = 40,000 FOCUS rows a page), for comparison.
+    for (const format of ['csv', 'jsonl'] as const) exports.push(await exportOnce(source, env, tenant, { format, ...year, extraEnv: { COSTS_EXPORT_PAGE_SIZE: String(PAGE_SIZE) } }));
 
     console.log(`\nBaseline: the export's usage statement read page by page (${PAGE_SIZE} rows a page) with the BigQuery client in the bench process`);
     console.log(
