@@ -407,7 +407,7 @@ export async function benchSpend({ databaseUrl }: { databaseUrl: string }): Prom
     );
     console.log(
       `(idle: after start and one 1-day GET /v1/costs; RSS sampled from /proc/<pid>/status every ${RSS_SAMPLE_MS} ms, VmHWM read at the end of the export; ` +
-        `${ONE_PAGE_DAYS} days is the shortest range that fills one ${PAGE_SIZE}-row page (COSTS_EXPORT_PAGE_SIZE); the last rows cap the V8 heap at ${CAPPED_HEAP_MIB.join(' and ')} MiB to tell live data from uncollected garbage; VmHWM is NaN when the process was gone)`,
+        `${ONE_PAGE_DAYS} days is the shortest range that fills one ${PAGE_SIZE}-row page (COSTS_EXPORT_PAGE_SIZE); the rows before them cap the V8 heap at ${CAPPED_HEAP_MIB.join(' and ')} MiB to tell live data from uncollected garbage; VmHWM is NaN when the process was gone)`,
     );
 
     await seedSubscriptions(admin, tenant.orgId, firstDay);
