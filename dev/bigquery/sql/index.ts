@@ -1,8 +1,7 @@
 /**
- * The GoogleSQL → DuckDB SQL pipeline: tokenizer, bracket tree, translator,
- * function allow-list and the runtime checks it emits. The only entry the
- * rest of the endpoint imports; the HTTP, job, catalog and DDL layers see
- * tokens and translations, never the tree or the translator's internals.
+ * The GoogleSQL → DuckDB SQL pipeline: tokenizer, parser (syntax tree),
+ * resolver, emitters, function allow-list and the runtime checks they emit.
+ * The only entry the rest of the endpoint imports.
  */
 export { tokenize } from './tokenizer.js';
 export type { Token, TokenKind, TokenizeResult } from './tokenizer.js';

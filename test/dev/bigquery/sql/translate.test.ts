@@ -48,7 +48,7 @@ describe('accepted GoogleSQL', () => {
     { sql: 'SELECT x FROM ds.t WHERE x IN UNNEST(@xs)', contains: ['IN (SELECT UNNEST($1))'] },
     { sql: 'SELECT arr[OFFSET(0)], arr[ORDINAL(1)], arr[SAFE_OFFSET(2)] FROM ds.t', contains: ['WHEN (0) >= len("arr") THEN error(', 'ELSE list_extract("arr", (0) + 1) END', 'list_extract("arr", (1)) END', 'list_extract("arr", CASE WHEN (2) >= 0 THEN (2) + 1 END)'] },
     { sql: 'SELECT STRUCT(1 AS a, x) FROM ds.t', contains: ['struct_pack("a" := 1, "x" := "x")'] },
-    { sql: 'SELECT ARRAY<INT64>[1, 2]', contains: ['CAST([1 , 2] AS BIGINT[])'] },
+    { sql: 'SELECT ARRAY<INT64>[1, 2]', contains: ['CAST([1, 2] AS BIGINT[])'] },
     { sql: 'SELECT a FROM ds.t UNION ALL SELECT a FROM ds.u', contains: ['UNION ALL'] },
     { sql: 'SELECT a FROM ds.t UNION DISTINCT SELECT a FROM ds.u', contains: ['"t" UNION SELECT'] },
     { sql: 'SELECT a, ROW_NUMBER() OVER (PARTITION BY b ORDER BY c DESC) AS rn FROM ds.t QUALIFY rn = 1', contains: ['row_number() OVER (PARTITION BY "b" ORDER BY "c" DESC)', 'QUALIFY "rn" = 1'] },
@@ -67,13 +67,13 @@ describe('accepted GoogleSQL', () => {
   });
 
   it('names anonymous select items f0_, f1_ like BigQuery', () => {
-    expect(translateQuery('SELECT a, COUNT(*), b AS c, 1 + 1 FROM ds.t', ctx).sql).toBe('SELECT "a" , count(*) AS "f0_" , "b" AS "c" , CAST(1 AS BIGINT) + CAST(1 AS BIGINT) AS "f1_" FROM "ds"."t"');
+    expect(translateQuery('SELECT a, COUNT(*), b AS c, 1 + 1 FROM ds.t', ctx).sql).toBe('SELECT "a", count(*) AS "f0_", "b" AS "c", CAST(1 AS BIGINT) + CAST(1 AS BIGINT) AS "f1_" FROM "ds"."t"');
   });
 
   it('numbers named parameters by first use and reuses them', () => {
     const t = translateQuery('SELECT @a, @b, @A', ctx);
     expect(t.namedParams).toEqual(['a', 'b']);
-    expect(t.sql).toContain('$1 AS "f0_" , $2 AS "f1_" , $1 AS "f2_"');
+    expect(t.sql).toContain('$1 AS "f0_", $2 AS "f1_", $1 AS "f2_"');
   });
 
   it('reports the statement type, referenced tables and DML target', () => {
