@@ -112,6 +112,13 @@ export type FromItem =
   | { k: 'unnestItem'; arg: Expr; alias?: Name; tok: Token }
   | { k: 'join'; type: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | 'CROSS' | 'COMMA'; written: string; left: FromItem; right: FromItem; on?: Expr; using?: Name[]; tok: Token };
 
+/** The last part of a path (a path always has one). */
+export function lastPart(path: Name[]): Name {
+  const last = path[path.length - 1];
+  if (!last) throw new Error('empty name path');
+  return last;
+}
+
 /** A table path in FROM (or a DML target); resolved to a table or a CTE. */
 export interface TableItem {
   k: 'table';

@@ -13,8 +13,12 @@ export function at(tok: Token | undefined): string {
 
 export class Cursor {
   i = 0;
+  /** Upper-case text of each unquoted identifier (undefined for other tokens), computed once. */
+  private readonly words: (string | undefined)[];
 
-  constructor(readonly tokens: Token[]) {}
+  constructor(readonly tokens: Token[]) {
+    this.words = tokens.map((t) => (t.kind === 'ident' ? t.text.toUpperCase() : undefined));
+  }
 
   peek(offset = 0): Token {
     return (this.tokens[this.i + offset] ?? this.tokens[this.tokens.length - 1]) as Token;
@@ -32,8 +36,7 @@ export class Cursor {
 
   /** Upper-case word of the unquoted identifier at `offset`, or undefined. */
   word(offset = 0): string | undefined {
-    const tok = this.peek(offset);
-    return tok.kind === 'ident' ? tok.text.toUpperCase() : undefined;
+    return this.words[this.i + offset];
   }
 
   isWord(word: string, offset = 0): boolean {

@@ -5,6 +5,7 @@
  */
 import { unsupported } from '../errors.js';
 import { quoteIdent } from '../types.js';
+import { lastPart } from './ast.js';
 import type { Assignment, FromItem, Name, Query, QueryBody, Select, SelectItem, Statement, TableItem } from './ast.js';
 import { ExpressionEmitter } from './emitExpression.js';
 import type { QueryEmitter } from './emitExpression.js';
@@ -113,7 +114,7 @@ class StatementEmitter implements QueryEmitter {
       case 'unnestItem':
         return this.unnest(this.e.expr(item.arg), item.alias?.text ?? 'f0_');
       case 'table':
-        if (item.implicitUnnest) return this.unnest(item.path.map(name).join('.'), (item.alias ?? (item.path[item.path.length - 1])).text);
+        if (item.implicitUnnest) return this.unnest(item.path.map(name).join('.'), (item.alias ?? lastPart(item.path)).text);
         return `${this.table(item)}${this.alias(item)}`;
     }
   }

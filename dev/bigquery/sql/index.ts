@@ -6,6 +6,7 @@
 export { tokenize } from './tokenizer.js';
 export type { Token, TokenKind, TokenizeResult } from './tokenizer.js';
 export { lineStarts, tokenOffset } from './source.js';
-export { translateQuery } from './translate.js';
+export { parseSql, translateQuery, translateTokens } from './translate.js';
+export { splitStatements, withEnd } from './splitter.js';
 export type { StatementType, TableRef, TranslateContext, Translation } from './translate.js';
 export { SUPPORTED_FUNCTIONS } from './functions.js';

@@ -12,6 +12,7 @@
  * - the statement kind and the DML target are read off the root.
  */
 import { invalid, invalidQuery, notFound } from '../errors.js';
+import { lastPart } from './ast.js';
 import type { Expr, FromItem, Name, Query, QueryBody, Select, Statement, TableItem } from './ast.js';
 import { partitionFilterColumns } from './partitionFilters.js';
 import { walkExpr } from './walk.js';
@@ -302,5 +303,5 @@ class Resolver {
 
 /** The name a FROM table is known by: its alias, else its table name (lower-cased). */
 export function aliasOf(item: TableItem): string {
-  return (item.alias ?? (item.path[item.path.length - 1])).text.toLowerCase();
+  return (item.alias ?? lastPart(item.path)).text.toLowerCase();
 }

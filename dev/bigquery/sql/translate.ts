@@ -15,6 +15,7 @@ import { parseStatement } from './parser.js';
 import { resolveStatement } from './resolve.js';
 import type { Resolution, StatementType, TableRef, TranslateContext } from './resolve.js';
 import { tokenize } from './tokenizer.js';
+import type { Token } from './tokenizer.js';
 
 export type { StatementType, TableRef, TranslateContext };
 
@@ -44,6 +45,11 @@ export function parseSql(sql: string): Statement {
   return parseStatement(tokens);
 }
 
+/** Translates one statement's tokens (ending in `eof`), as the script splitter cuts them. */
+export function translateTokens(tokens: Token[], ctx: TranslateContext): Translation {
+  return translateTree(parseStatement(tokens), ctx);
+}
+
 /**
  * Translates one GoogleSQL statement into DuckDB SQL.
  *
@@ -52,7 +58,10 @@ export function parseSql(sql: string): Statement {
  * foreign project, `invalid` for unqualified table names without a default dataset.
  */
 export function translateQuery(sql: string, ctx: TranslateContext): Translation {
-  const tree = parseSql(sql);
+  return translateTree(parseSql(sql), ctx);
+}
+
+function translateTree(tree: Statement, ctx: TranslateContext): Translation {
   const r = resolveStatement(tree, ctx);
   const out: Translation = {
     sql: emitStatement(tree),
