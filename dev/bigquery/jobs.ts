@@ -23,7 +23,7 @@ import type { DdlOutcome } from './ddl.js';
 import { checkPartitionFilters } from './partitionFilter.js';
 import { isScript, planScript, runScript } from './scripts.js';
 import type { ScriptPlan, StepResult } from './scripts.js';
-import { tableLogicalBytes } from './tableBytes.js';
+import { statementBytes } from './statementBytes.js';
 import { translateQuery } from './sql/index.js';
 import type { TableRef, Translation } from './sql/index.js';
 import { duckTypeToBqField } from './types.js';
@@ -333,7 +333,7 @@ export class JobManager {
 
     if (plan) {
       if (extra.dryRun) {
-        void this.dryRunScript(job, plan);
+        void this.dryRunScript(job, plan, config);
         return job;
       }
       if (job.jobTimeoutMs !== undefined) {
@@ -345,7 +345,7 @@ export class JobManager {
     }
 
     if (extra.dryRun) {
-      void this.dryRun(job, translation, types);
+      void this.dryRun(job, translation, values, types);
       return job;
     }
     if (job.jobTimeoutMs !== undefined) {
@@ -377,7 +377,7 @@ export class JobManager {
     checkPartitionFilters(tables, (d, t) => this.catalog.findTable(d, t));
   }
 
-  private async dryRun(job: Job, t: Translation, types: DuckDBType[]): Promise<void> {
+  private async dryRun(job: Job, t: Translation, values: DuckDBValue[], types: DuckDBType[]): Promise<void> {
     try {
       await this.engine.with(async (conn) => {
         const prepared = await conn.prepare(t.sql);
@@ -387,8 +387,7 @@ export class JobManager {
             for (let i = 0; i < prepared.columnCount; i++) fields.push(duckTypeToBqField(prepared.columnName(i), prepared.columnType(i)));
             job.dryRunSchema = fields;
           } else job.dryRunSchema = [];
-          void types;
-          job.bytesProcessed = await this.estimateBytes(conn, t.tables);
+          job.bytesProcessed = await statementBytes(conn, this.catalog, t, values, types);
         } finally {
           prepared.destroySync();
         }
@@ -435,25 +434,20 @@ export class JobManager {
     }
   }
 
-  /** Bytes a query over `tables` would process (existing tables only; see tableBytes.ts). */
-  private async estimateBytes(conn: DuckDBConnection, tables: TableRef[]): Promise<number> {
-    let total = 0;
-    const seen = new Set<string>();
-    for (const ref of tables) {
-      const key = `${ref.datasetId}.${ref.tableId}`;
-      const meta = this.catalog.findTable(ref.datasetId, ref.tableId);
-      if (seen.has(key) || !meta) continue;
-      seen.add(key);
-      total += await tableLogicalBytes(conn, meta);
-    }
-    return total;
-  }
-
-  /** Dry run of a script: validated at planning; bytes estimated from the tables it reads. */
-  private async dryRunScript(job: Job, plan: ScriptPlan): Promise<void> {
+  /** Dry run of a script: validated at planning; bytes are the sum of its statements' (a CTAS counts its query). */
+  private async dryRunScript(job: Job, plan: ScriptPlan, config: QueryConfig): Promise<void> {
     try {
       job.dryRunSchema = [];
-      job.bytesProcessed = await this.engine.with((conn) => this.estimateBytes(conn, plan.tables));
+      job.bytesProcessed = await this.engine.with(async (conn) => {
+        let total = 0;
+        for (const step of plan.steps) {
+          const t = step.kind === 'query' ? step.translation : step.kind === 'ddl' ? step.params : undefined;
+          if (!t) continue;
+          const { values, types } = bindParameters(t, config);
+          total += await statementBytes(conn, this.catalog, t, values, types);
+        }
+        return total;
+      });
       this.finish(job);
     } catch (err) {
       this.finish(job, asQueryError(err));

@@ -14,7 +14,7 @@ export function at(tok: Token | undefined): string {
 export class Cursor {
   i = 0;
   /** Upper-case text of each unquoted identifier (undefined for other tokens), computed once. */
-  private readonly words: (string | undefined)[];
+  readonly words: (string | undefined)[];
 
   constructor(readonly tokens: Token[]) {
     this.words = tokens.map((t) => (t.kind === 'ident' ? t.text.toUpperCase() : undefined));

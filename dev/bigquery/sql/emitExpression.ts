@@ -40,7 +40,14 @@ type Emitters = { [K in Expr['k']]: (e: Extract<Expr, { k: K }>, em: ExpressionE
 
 /** Emits expressions; {@link expr} is the entry. */
 export class ExpressionEmitter {
-  constructor(private readonly queries: QueryEmitter) {}
+  /**
+   * @param paramIndex the `$n` to write for the statement's parameter `n`
+   * (an estimate query that takes only some of them renumbers)
+   */
+  constructor(
+    private readonly queries: QueryEmitter,
+    readonly paramIndex: (n: number) => number = (n) => n,
+  ) {}
 
   expr(e: Expr): string {
     return (EMITTERS[e.k] as (e: Expr, em: ExpressionEmitter) => string)(e, this);
@@ -195,8 +202,8 @@ const EMITTERS: Emitters = {
   number: (e) => (e.isFloat ? `CAST(${e.text} AS DOUBLE)` : e.text),
   keyword: (e) => e.word,
   typed: (e) => `CAST(${duckString(e.value)} AS ${TYPED_LITERALS[e.type] as string})`,
-  param: (e) => `$${e.index as number}`,
-  posparam: (e) => `$${e.index as number}`,
+  param: (e, em) => `$${em.paramIndex(e.index as number)}`,
+  posparam: (e, em) => `$${em.paramIndex(e.index as number)}`,
   path: (e) => e.parts.map((p) => quoteIdent(p.text)).join('.'),
   unary: (e, em) => {
     const arg = e.arg.k === 'number' || e.arg.k === 'path' || e.arg.k === 'param' || e.arg.k === 'posparam' || e.arg.k === 'paren' || e.arg.k === 'call' ? em.expr(e.arg) : `(${em.expr(e.arg)})`;

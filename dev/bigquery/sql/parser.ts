@@ -73,7 +73,7 @@ const NOT_ALIASES = new Set([...RESERVED, 'VALUES']);
  * travel. Done on the tokens first so the message names the construct rather
  * than the syntax error it would cause further on.
  */
-function rejectUnsupportedTokens(tokens: Token[]): void {
+function rejectUnsupportedTokens(tokens: Token[], words: (string | undefined)[]): void {
   const open: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as Token;
@@ -93,10 +93,10 @@ function rejectUnsupportedTokens(tokens: Token[]): void {
       if (rejected) throw unsupported(rejected);
       continue;
     }
-    if (tok.kind !== 'ident') continue;
+    const word = words[i];
+    if (word === undefined) continue;
     const prev = tokens[i - 1];
     if (prev?.kind === 'op' && prev.text === '.') continue;
-    const word = tok.text.toUpperCase();
     if (word === 'FOR') {
       const next = tokens[i + 1];
       if (next?.kind === 'ident' && ['SYSTEM_TIME', 'SYSTEM'].includes(next.text.toUpperCase())) throw unsupported('FOR SYSTEM_TIME AS OF (time travel)');
@@ -121,18 +121,16 @@ export function parseStatement(tokens: Token[]): Statement {
   const first = tokens[0];
   const word = first?.kind === 'ident' ? first.text.toUpperCase() : undefined;
   if (word !== undefined && !STATEMENT_STARTS.has(word)) throw unsupported(`statement ${word}`);
-  rejectUnsupportedTokens(tokens);
-  return new Parser(tokens).statement();
-}
-
-/** Parses a query expression (the `AS` part of CREATE TABLE … AS). */
-export function parseQueryTokens(tokens: Token[]): Query {
-  rejectUnsupportedTokens(tokens);
-  const p = new Parser(tokens);
-  return p.wholeQuery();
+  const parser = new Parser(tokens);
+  parser.rejectUnsupported();
+  return parser.statement();
 }
 
 class Parser extends ExpressionParser {
+  rejectUnsupported(): void {
+    rejectUnsupportedTokens(this.c.tokens, this.c.words);
+  }
+
   statement(): Statement {
     const tok = this.c.peek();
     if (tok.kind === 'eof') throw invalidQuery('Syntax error: Unexpected end of script at [1:1]');
@@ -156,12 +154,6 @@ class Parser extends ExpressionParser {
     }
     this.endOfStatement();
     return stmt;
-  }
-
-  wholeQuery(): Query {
-    const q = this.query();
-    this.endOfStatement();
-    return q;
   }
 
   private endOfStatement(): void {

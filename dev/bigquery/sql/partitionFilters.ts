@@ -52,23 +52,23 @@ export function partitionFilterColumns(where: Expr | undefined, names: readonly 
   return [...columns];
 }
 
-function unparen(e: Expr): Expr {
+export function unparen(e: Expr): Expr {
   return e.k === 'paren' ? unparen(e.expr) : e;
 }
 
 /** The top-level conjuncts (`(a AND b)` is two). */
-function conjuncts(e: Expr): Expr[] {
+export function conjuncts(e: Expr): Expr[] {
   const u = unparen(e);
   return u.k === 'binary' && u.op === 'AND' ? [...conjuncts(u.left), ...conjuncts(u.right)] : [u];
 }
 
-function disjuncts(e: Expr): Expr[] {
+export function disjuncts(e: Expr): Expr[] {
   const u = unparen(e);
   return u.k === 'binary' && u.op === 'OR' ? [...disjuncts(u.left), ...disjuncts(u.right)] : [u];
 }
 
 /** The column a conjunct filters, or undefined. An OR counts when each branch filters the same column. */
-function filteredColumn(e: Expr, names: readonly string[]): string | undefined {
+export function filteredColumn(e: Expr, names: readonly string[]): string | undefined {
   const branches = disjuncts(e);
   const cols = branches.map((b) => predicateColumn(b, names));
   const first = cols[0];
@@ -76,7 +76,7 @@ function filteredColumn(e: Expr, names: readonly string[]): string | undefined {
 }
 
 /** `col op constant` (either side), `col BETWEEN c AND c`, `col IN (c, …)`, `col IN UNNEST(c)`, `col IS NULL`. */
-function predicateColumn(e: Expr, names: readonly string[]): string | undefined {
+export function predicateColumn(e: Expr, names: readonly string[]): string | undefined {
   switch (e.k) {
     case 'binary': {
       if (!COMPARISONS.has(e.op)) return undefined;
@@ -99,7 +99,7 @@ function predicateColumn(e: Expr, names: readonly string[]): string | undefined 
 }
 
 /** `col` or `alias.col` (lower-cased `col`), else undefined. */
-function columnOf(e: Expr, names: readonly string[]): string | undefined {
+export function columnOf(e: Expr, names: readonly string[]): string | undefined {
   const u = unparen(e);
   if (u.k !== 'path') return undefined;
   if (u.parts.length === 1) return (u.parts[0] as Name).text.toLowerCase();

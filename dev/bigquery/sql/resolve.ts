@@ -51,8 +51,17 @@ export interface Resolution {
   positionalCount: number;
   tables: TableRef[];
   dmlTarget?: TableRef;
-  /** Each table read with the names it is known by in its query block, for the byte estimate. */
-  reads: { ref: TableRef; item: TableItem; block: Select | undefined }[];
+  /** Each table read, with the WHERE that filters it (its query block's, or the DML statement's), for the byte estimate. */
+  reads: TableRead[];
+}
+
+/** One read of a table in a statement. */
+export interface TableRead {
+  ref: TableRef;
+  item: TableItem;
+  where: Expr | undefined;
+  /** The UPDATE/DELETE/MERGE target: BigQuery bills all its columns of the scanned partitions. */
+  modified?: boolean;
 }
 
 /** A scope: CTE names and FROM aliases visible at a point. */
@@ -108,16 +117,16 @@ class Resolver {
         dmlTarget = this.target(stmt.target);
         const scope: Scope = { ctes: new Set(), aliases: new Set([aliasOf(stmt.target)]), parent: root };
         for (const a of stmt.set) this.expr(a.value, scope);
-        if (stmt.from) this.from(stmt.from, scope, undefined);
+        if (stmt.from) this.from(stmt.from, scope, stmt.where);
         this.expr(stmt.where, scope);
-        this.noteRead(dmlTarget, stmt.target, stmt.where);
+        this.noteRead(dmlTarget, stmt.target, stmt.where, true);
         break;
       }
       case 'delete':
         statementType = 'DELETE';
         dmlTarget = this.target(stmt.target);
         this.expr(stmt.where, { ctes: new Set(), aliases: new Set([aliasOf(stmt.target)]), parent: root });
-        this.noteRead(dmlTarget, stmt.target, stmt.where);
+        this.noteRead(dmlTarget, stmt.target, stmt.where, true);
         break;
       case 'merge': {
         statementType = 'MERGE';
@@ -139,7 +148,7 @@ class Resolver {
           } else if (clause.action.k === 'update') for (const a of clause.action.set) this.expr(a.value, scope);
         }
         // MERGE reads its whole target: no WHERE can prune it.
-        this.noteRead(dmlTarget, stmt.target, undefined);
+        this.noteRead(dmlTarget, stmt.target, undefined, true);
         break;
       }
     }
@@ -172,10 +181,10 @@ class Resolver {
   }
 
   /** Records a read of `ref` filtered by `where`; a table read twice keeps the columns both reads filter. */
-  private noteRead(ref: TableRef, item: TableItem, where: Expr | undefined, block?: Select): void {
+  private noteRead(ref: TableRef, item: TableItem, where: Expr | undefined, modified = false): void {
     const columns = partitionFilterColumns(where, [aliasOf(item)]);
     ref.readFilters = ref.readFilters === undefined ? columns : ref.readFilters.filter((c) => columns.includes(c));
-    this.reads.push({ ref, item, block });
+    this.reads.push(modified ? { ref, item, where, modified } : { ref, item, where });
   }
 
   query(q: Query, parent: Scope): void {
@@ -205,7 +214,7 @@ class Resolver {
     const scope: Scope = { ctes: new Set(), aliases: new Set(), parent };
     // Select items are written before FROM but read its aliases: resolve FROM first
     // (parameters are numbered in text order regardless, see `numberParams`).
-    if (s.from) this.from(s.from, scope, s);
+    if (s.from) this.from(s.from, scope, s.where);
     for (const item of s.items) {
       if (item.k === 'expr') this.expr(item.expr, scope);
       else for (const r of item.replace ?? []) this.expr(r.expr, scope);
@@ -220,11 +229,11 @@ class Resolver {
     }
   }
 
-  private from(item: FromItem, scope: Scope, block: Select | undefined): void {
+  private from(item: FromItem, scope: Scope, where: Expr | undefined): void {
     switch (item.k) {
       case 'join':
-        this.from(item.left, scope, block);
-        this.from(item.right, scope, block);
+        this.from(item.left, scope, where);
+        this.from(item.right, scope, where);
         if (item.on) this.expr(item.on, scope);
         return;
       case 'subqueryItem':
@@ -237,7 +246,7 @@ class Resolver {
         return;
       case 'table': {
         const ref = this.tableRef(item, scope);
-        if (ref) this.noteRead(ref, item, block?.where, block);
+        if (ref) this.noteRead(ref, item, where);
         scope.aliases.add(aliasOf(item));
       }
     }

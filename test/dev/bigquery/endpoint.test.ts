@@ -15,6 +15,7 @@ import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
+import { defineByteEstimateConformanceCases } from './bytesConformance.js';
 
 let endpoint: BigQueryEndpoint;
 let bigquery: BigQuery;
@@ -48,6 +49,10 @@ describe('scripts, transactions, DDL and copy jobs through the real client', () 
 
 describe('require_partition_filter through the real client', () => {
   definePartitionFilterConformanceCases(() => bigquery, 'conformance_partition_filter_local');
+});
+
+describe('dry-run byte estimates through the real client', () => {
+  defineByteEstimateConformanceCases(() => bigquery, 'conformance_bytes_local');
 });
 
 describe('unsupported GoogleSQL', () => {
@@ -554,8 +559,10 @@ COMMIT TRANSACTION;`;
   it('estimates dry-run bytes with BigQuery logical sizes (INT64 8 bytes, STRING 2 + length, NULL 0)', async () => {
     await bigquery.query("CREATE TABLE scripts_local.sized AS SELECT r.n AS n, r.s AS s FROM UNNEST([STRUCT(1 AS n, 'abc' AS s), STRUCT(2 AS n, CAST(NULL AS STRING) AS s)]) AS r");
     const [job] = await bigquery.createQueryJob({ query: 'SELECT n FROM scripts_local.sized', dryRun: true });
-    // Whole-table estimate: 2 × 8 (n) + (2 + 3) (s) + 0 (NULL).
-    expect((job.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('21');
+    // Only the column read: 2 × 8 (n); s (2 + 3, and 0 for the NULL) is not read.
+    expect((job.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('16');
+    const [both] = await bigquery.createQueryJob({ query: 'SELECT n, s FROM scripts_local.sized', dryRun: true });
+    expect((both.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('21');
   });
 
   it(
