@@ -23,6 +23,7 @@ import type { DdlOutcome } from './ddl.js';
 import { checkPartitionFilters } from './partitionFilter.js';
 import { isScript, planScript, runScript } from './scripts.js';
 import type { ScriptPlan, StepResult } from './scripts.js';
+import { dmlOutcome, dmlStatsOf } from './dmlOutcome.js';
 import { statementBytes } from './statementBytes.js';
 import { translateQuery } from './sql/index.js';
 import type { TableRef, Translation } from './sql/index.js';
@@ -65,6 +66,7 @@ interface JobResult {
   fields: BqField[];
   rows: DuckDBValue[][];
   numDmlAffectedRows?: number;
+  dmlStats?: Record<string, string>;
   ddl?: DdlOutcome;
 }
 
@@ -409,7 +411,7 @@ export class JobManager {
         job.startTime = Date.now();
         job.conn = conn;
         const reader = await conn.runAndReadAll(t.sql, values, types);
-        if (t.statementType !== 'SELECT') return { fields: [], rows: [], numDmlAffectedRows: reader.rowsChanged };
+        if (t.statementType !== 'SELECT') return { fields: [], rows: [], ...dmlOutcome(t.statementType, reader) };
         const names = dedupeNames(reader.columnNames());
         const fields = reader.columnTypes().map((ty, i) => duckTypeToBqField(names[i] as string, ty));
         const rows = reader.getRows();
@@ -512,6 +514,7 @@ export class JobManager {
     };
     const result: JobResult = { fields: r.fields ?? [], rows: r.rows ?? [] };
     if (r.numDmlAffectedRows !== undefined) result.numDmlAffectedRows = r.numDmlAffectedRows;
+    if (r.dmlStats !== undefined) result.dmlStats = r.dmlStats;
     if (r.ddl) result.ddl = r.ddl;
     child.result = result;
     if (r.error) child.error = r.error;
@@ -607,7 +610,7 @@ export class JobManager {
     };
     if (job.result?.numDmlAffectedRows !== undefined) {
       queryStats.numDmlAffectedRows = String(job.result.numDmlAffectedRows);
-      queryStats.dmlStats = dmlStats(job.statementType, job.result.numDmlAffectedRows);
+      queryStats.dmlStats = job.result.dmlStats ?? dmlStatsOf(job.statementType, job.result.numDmlAffectedRows);
     }
     if (job.result?.ddl) {
       queryStats.ddlOperationPerformed = job.result.ddl.ddlOperationPerformed;
@@ -669,7 +672,7 @@ export class JobManager {
     };
     if (DML_TYPES.has(job.statementType)) {
       out.numDmlAffectedRows = String(result.numDmlAffectedRows ?? 0);
-      out.dmlStats = dmlStats(job.statementType, result.numDmlAffectedRows ?? 0);
+      out.dmlStats = result.dmlStats ?? dmlStatsOf(job.statementType, result.numDmlAffectedRows ?? 0);
       out.totalRows = '0';
       return out;
     }
@@ -691,12 +694,6 @@ const DML_TYPES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 function throwIfFailed(job: Job): void {
   if (job.error) throw job.error;
-}
-
-function dmlStats(statementType: string, n: number): Record<string, string> {
-  if (statementType === 'INSERT') return { insertedRowCount: String(n) };
-  if (statementType === 'UPDATE') return { updatedRowCount: String(n) };
-  return { deletedRowCount: String(n) };
 }
 
 /** Opaque page tokens: the next row offset. */

@@ -33,6 +33,7 @@
  */
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Catalog } from './catalog.js';
+import { dmlOutcome } from './dmlOutcome.js';
 import { ddlReads, ddlWrites, isDdl, parseDdl, runDdl } from './ddl.js';
 import type { DdlOutcome, DdlStatement } from './ddl.js';
 import type { Engine, LockMode } from './engine.js';
@@ -80,6 +81,7 @@ export interface StepResult {
   fields?: BqField[];
   rows?: DuckDBValue[][];
   numDmlAffectedRows?: number;
+  dmlStats?: Record<string, string>;
   ddl?: DdlOutcome;
   error?: BigQueryApiError;
 }
@@ -258,7 +260,7 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
             } else {
               if (t.dmlTarget) host.catalog.touch(t.dmlTarget.datasetId, t.dmlTarget.tableId);
               if (t.dmlTarget && tx !== undefined) ledger.wrote(tx, t.dmlTarget, t.statementType);
-              record({ statementType: t.statementType, numDmlAffectedRows: reader.rowsChanged });
+              record({ statementType: t.statementType, ...dmlOutcome(t.statementType, reader) });
             }
           }
         } catch (err) {

@@ -3,11 +3,13 @@
  * expression emitter's). Runs after the resolver: tables are already
  * `dataset.table`, CTEs and implicit UNNESTs are marked, parameters numbered.
  */
-import { unsupported } from '../errors.js';
+import { invalidQuery, unsupported } from '../errors.js';
 import { quoteIdent } from '../types.js';
 import { lastPart } from './ast.js';
 import type { Assignment, FromItem, Name, Query, QueryBody, Select, SelectItem, Statement, TableItem } from './ast.js';
+import { raise } from './checks.js';
 import { ExpressionEmitter } from './emitExpression.js';
+import { duckString } from './helpers.js';
 import type { QueryEmitter } from './emitExpression.js';
 
 const name = (n: Name): string => quoteIdent(n.text);
@@ -36,8 +38,45 @@ class StatementEmitter implements QueryEmitter {
       case 'delete':
         return `DELETE FROM ${this.table(stmt.target)}${this.alias(stmt.target)} WHERE ${this.e.expr(stmt.where)}`;
       case 'merge':
-        throw unsupported('statement MERGE');
+        return this.merge(stmt);
     }
+  }
+
+  /**
+   * MERGE onto DuckDB's MERGE INTO, with BigQuery's rule that a target row may
+   * match at most one source row when a WHEN MATCHED clause can act on it:
+   * the source is filtered by a guard that counts the matches per target row
+   * and raises BigQuery's error before any row changes (DuckDB would apply the
+   * clauses once per match). `RETURNING merge_action` lets the job count
+   * inserted, updated and deleted rows for `dmlStats`.
+   */
+  private merge(stmt: Statement & { k: 'merge' }): string {
+    // DuckDB's MERGE INTO takes the target's alias only after AS.
+    const target = `${this.table(stmt.target)}${stmt.target.alias ? ` AS ${name(stmt.target.alias)}` : ''}`;
+    const on = this.e.expr(stmt.on);
+    const sourceName = stmt.source.alias ? name(stmt.source.alias) : stmt.source.k === 'table' ? quoteIdent(lastPart(stmt.source.path).text) : undefined;
+    if (!sourceName) throw invalidQuery('MERGE needs an alias for a subquery source');
+    const sourceSql = stmt.source.k === 'table' ? this.table(stmt.source) : `(${this.query(stmt.source.query)})`;
+    let source = `${sourceSql} AS ${sourceName}`;
+    if (stmt.clauses.some((c) => c.k === 'matched')) {
+      const targetName = quoteIdent(stmt.target.alias?.text ?? lastPart(stmt.target.path).text);
+      const matches = `SELECT count(*) AS n FROM ${target} JOIN ${source} ON ${on} GROUP BY ${targetName}.rowid`;
+      const guard = `(SELECT CASE WHEN max(n) > 1 THEN ${raise(duckString('UPDATE/MERGE must match at most one source row for each target row'))} ELSE TRUE END FROM (${matches}))`;
+      source = `(SELECT * FROM ${source} WHERE ${guard}) AS ${sourceName}`;
+    }
+    const clauses = stmt.clauses.map((c) => {
+      const cond = c.cond ? ` AND ${this.e.expr(c.cond)}` : '';
+      if (c.k === 'notMatchedByTarget') {
+        if (c.values === 'ROW') throw unsupported('MERGE … INSERT ROW (list the columns and values)');
+        const cols = c.columns ? ` (${c.columns.map(name).join(', ')})` : '';
+        return `WHEN NOT MATCHED BY TARGET${cond} THEN INSERT${cols} VALUES (${c.values.map((v) => this.e.expr(v)).join(', ')})`;
+      }
+      const head = c.k === 'matched' ? 'WHEN MATCHED' : 'WHEN NOT MATCHED BY SOURCE';
+      // DuckDB's SET names a target column unqualified.
+      const action = c.action.k === 'delete' ? 'DELETE' : `UPDATE SET ${c.action.set.map((a) => `${name(lastPart(a.column))} = ${this.e.expr(a.value)}`).join(', ')}`;
+      return `${head}${cond} THEN ${action}`;
+    });
+    return `MERGE INTO ${target} USING ${source} ON ${on} ${clauses.join(' ')} RETURNING merge_action`;
   }
 
   assignments(set: Assignment[]): string {

@@ -147,8 +147,8 @@ class Resolver {
             if (clause.values !== 'ROW') for (const v of clause.values) this.expr(v, scope);
           } else if (clause.action.k === 'update') for (const a of clause.action.set) this.expr(a.value, scope);
         }
-        // MERGE reads its whole target: no WHERE can prune it.
-        this.noteRead(dmlTarget, stmt.target, undefined, true);
+        // The ON condition is what prunes MERGE's target (BigQuery: filter the target in the search condition).
+        this.noteRead(dmlTarget, stmt.target, stmt.on, true);
         break;
       }
     }

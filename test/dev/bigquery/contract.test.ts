@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { BigQuery } from '@google-cloud/bigquery';
 import { describe } from 'vitest';
 import { defineByteEstimateConformanceCases } from './bytesConformance.js';
+import { defineMergeConformanceCases } from './mergeConformance.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases } from './conformance.js';
 
 const projectId = process.env.BIGQUERY_PROJECT_ID;
@@ -29,4 +30,5 @@ const datasetId = `local_bq_contract_${Date.now()}_${Math.floor(Math.random() * 
   defineScriptConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_scripts`);
   definePartitionFilterConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_partition_filter`);
   defineByteEstimateConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_bytes`);
+  defineMergeConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_merge`);
 });

@@ -16,6 +16,7 @@ import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
 import { defineByteEstimateConformanceCases } from './bytesConformance.js';
+import { defineMergeConformanceCases } from './mergeConformance.js';
 
 let endpoint: BigQueryEndpoint;
 let bigquery: BigQuery;
@@ -55,10 +56,13 @@ describe('dry-run byte estimates through the real client', () => {
   defineByteEstimateConformanceCases(() => bigquery, 'conformance_bytes_local');
 });
 
+describe('MERGE through the real client', () => {
+  defineMergeConformanceCases(() => bigquery, 'conformance_merge_local');
+});
+
 describe('unsupported GoogleSQL', () => {
   const cases: { query: string; names: string }[] = [
     { query: 'SELECT * FROM ML.PREDICT(MODEL `ds.m`, (SELECT 1))', names: 'ML.PREDICT' },
-    { query: 'MERGE ds.t USING ds.s ON t.id = s.id WHEN MATCHED THEN DELETE', names: 'MERGE' },
     { query: 'DECLARE x INT64 DEFAULT 1', names: 'DECLARE' },
     { query: 'BEGIN SELECT 1; END', names: 'BEGIN … END blocks' },
     { query: 'SELECT 1; DECLARE x INT64', names: 'statement DECLARE' },

@@ -59,6 +59,10 @@ describe('accepted GoogleSQL', () => {
     { sql: "SELECT 'MERGE ML.PREDICT @x' AS s -- MERGE in a comment\n", contains: ["'MERGE ML.PREDICT @x'"] },
     { sql: 'SELECT 1;', contains: ['SELECT 1'] },
     { sql: '#standardSQL\nSELECT 1', contains: ['SELECT 1'] },
+    {
+      sql: 'MERGE ds.t T USING ds.s S ON T.id = S.id WHEN MATCHED AND S.x > 0 THEN UPDATE SET x = S.x WHEN NOT MATCHED BY SOURCE THEN DELETE',
+      contains: ['MERGE INTO "ds"."t" AS "T" USING (SELECT * FROM "ds"."s" AS "S" WHERE', 'UPDATE/MERGE must match at most one source row', 'WHEN MATCHED AND "S"."x" > 0 THEN UPDATE SET "x" = "S"."x" WHEN NOT MATCHED BY SOURCE THEN DELETE RETURNING merge_action'],
+    },
   ];
 
   it.each(cases)('translates $sql', ({ sql, contains }) => {
@@ -149,7 +153,7 @@ describe('partition filters (what require_partition_filter is held against)', ()
 describe('rejected GoogleSQL', () => {
   const cases: { sql: string; reason: string; names: string }[] = [
     { sql: 'SELECT * FROM ML.PREDICT(MODEL m, TABLE t)', reason: 'invalidQuery', names: 'function ML.PREDICT' },
-    { sql: 'MERGE ds.t USING ds.s ON TRUE WHEN MATCHED THEN DELETE', reason: 'invalidQuery', names: 'statement MERGE' },
+    { sql: 'MERGE ds.t USING ds.s ON t.id = s.id WHEN NOT MATCHED THEN INSERT ROW', reason: 'invalidQuery', names: 'INSERT ROW' },
     { sql: 'DECLARE x INT64', reason: 'invalidQuery', names: 'statement DECLARE' },
     { sql: 'CREATE TABLE ds.t (x INT64)', reason: 'invalidQuery', names: 'statement CREATE' },
     { sql: 'BEGIN SELECT 1; END', reason: 'invalidQuery', names: 'statement BEGIN' },
