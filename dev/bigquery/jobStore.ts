@@ -36,7 +36,7 @@ export interface Job {
   error?: BigQueryApiError;
   result?: JobResult;
   dryRunSchema?: BqField[];
-  /** Dry-run estimate (see tableBytes.ts). */
+  /** Dry-run estimate (see statementBytes.ts). */
   bytesProcessed?: number;
   /** Child jobs of a script point at their parent. */
   parentJobId?: string;

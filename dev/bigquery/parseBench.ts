@@ -5,8 +5,14 @@
  * through the whole translation (parse, resolve, emit), in µs per statement.
  *
  *   npx tsx dev/bigquery/parseBench.ts
+ *   npx tsx dev/bigquery/parseBench.ts --baseline /path/to/other/checkout
  *
  * Only texts the endpoint accepts are timed; 3 warm-up rounds, then `rounds`.
+ * With `--baseline`, the other checkout's pipeline is loaded into the same
+ * process and the two are timed in alternating rounds over the texts both
+ * accept (medians of the rounds), so a loaded machine slows both alike. A
+ * checkout from before the syntax tree parses with `tokenize` + `buildTree`
+ * (its bracket tree).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +61,57 @@ export function benchParse(corpus: string[], rounds = 20): ParseBench {
   };
 }
 
+/** A checkout's pipeline: parse only, and the whole translation. */
+interface Pipeline {
+  parse: (sql: string) => unknown;
+  translate: (sql: string) => unknown;
+}
+
+async function loadPipeline(root: string): Promise<Pipeline> {
+  const sql = (await import(pathToFileURL(join(root, 'dev/bigquery/sql/index.ts')).href)) as Record<string, unknown>;
+  const translate = (text: string): unknown => (sql.translateQuery as (s: string, c: TranslateContext) => unknown)(text, CTX);
+  if (typeof sql.parseSql === 'function') return { parse: sql.parseSql as (s: string) => unknown, translate };
+  const tree = (await import(pathToFileURL(join(root, 'dev/bigquery/sql/tree.ts')).href)) as { buildTree: (tokens: unknown[]) => unknown };
+  const tokenize = sql.tokenize as (s: string) => { tokens: unknown[] };
+  return { parse: (text) => tree.buildTree(tokenize(text).tokens), translate };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return Math.round((sorted[Math.floor(sorted.length / 2)] as number) * 10) / 10;
+}
+
+/** This checkout against `baselineRoot`, alternating rounds; µs per statement (medians). */
+export async function benchAgainst(corpus: string[], baselineRoot: string, rounds = 20): Promise<{ statements: number; baseline: ParseBench; current: ParseBench }> {
+  const base = await loadPipeline(baselineRoot);
+  const accepts = (p: Pipeline, text: string): boolean => {
+    try {
+      p.translate(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const texts = corpus.filter((t) => accepted(t) && accepts(base, t));
+  const current: Pipeline = { parse: parseSql, translate: (text) => translateQuery(text, CTX) };
+  const samples = { bp: [] as number[], bt: [] as number[], cp: [] as number[], ct: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    samples.bp.push(timePerStatement(texts, 1, base.parse));
+    samples.cp.push(timePerStatement(texts, 1, current.parse));
+    samples.bt.push(timePerStatement(texts, 1, base.translate));
+    samples.ct.push(timePerStatement(texts, 1, current.translate));
+  }
+  const n = texts.length;
+  return {
+    statements: n,
+    baseline: { statements: n, parseUs: median(samples.bp), translateUs: median(samples.bt) },
+    current: { statements: n, parseUs: median(samples.cp), translateUs: median(samples.ct) },
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(JSON.stringify(benchParse(loadCorpus(join(import.meta.dirname, '../..')))));
+  const corpus = loadCorpus(join(import.meta.dirname, '../..'));
+  const at = process.argv.indexOf('--baseline');
+  const baseline = at >= 0 ? process.argv[at + 1] : undefined;
+  console.log(JSON.stringify(baseline ? await benchAgainst(corpus, baseline) : benchParse(corpus)));
 }

@@ -15,7 +15,7 @@ import { RESERVED_KEYWORDS as RESERVED } from './reserved.js';
 import type { Token } from './tokenizer.js';
 
 /** GoogleSQL reserved words (or statements) the endpoint does not support; named in the error. */
-const REJECTED_KEYWORDS: Record<string, string> = {
+const REJECTED_KEYWORDS = new Map<string, string>(Object.entries({
   TABLESAMPLE: 'TABLESAMPLE',
   PIVOT: 'PIVOT',
   UNPIVOT: 'UNPIVOT',
@@ -40,10 +40,10 @@ const REJECTED_KEYWORDS: Record<string, string> = {
   TO: 'TO',
   OF: 'OF',
   NO: 'NO',
-};
+}));
 
 /** Operators GoogleSQL lacks (or means differently) that DuckDB would accept. */
-const REJECTED_OPS: Record<string, string> = {
+const REJECTED_OPS = new Map<string, string>(Object.entries({
   '::': 'operator ::',
   '->': 'operator ->',
   '->>': 'operator ->>',
@@ -58,7 +58,7 @@ const REJECTED_OPS: Record<string, string> = {
   '!': 'operator !',
   ':': 'character :',
   '=>': 'named arguments (=>)',
-};
+}));
 
 /** Statements a query job runs, by first word. */
 const STATEMENT_STARTS = new Set(['SELECT', 'WITH', 'INSERT', 'UPDATE', 'DELETE', 'MERGE']);
@@ -78,7 +78,9 @@ function rejectUnsupportedTokens(tokens: Token[], words: (string | undefined)[])
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i] as Token;
     if (tok.kind === 'op') {
-      if (tok.text === '(' || tok.text === '[') {
+      const text = tok.text;
+      if (text === ',' || text === '.') continue;
+      if (text === '(' || text === '[') {
         const prev = tokens[i - 1];
         if (tok.text === '[' && prev?.kind === 'ident' && ['FROM', 'JOIN'].includes(prev.text.toUpperCase())) throw unsupported('legacy SQL table reference [project:dataset.table]');
         open.push(tok);
@@ -89,7 +91,7 @@ function rejectUnsupportedTokens(tokens: Token[], words: (string | undefined)[])
         if (!opener || (opener.text === '(') !== (tok.text === ')')) throw invalidQuery(`Syntax error: Unexpected "${tok.text}"${at(tok)}`);
         continue;
       }
-      const rejected = REJECTED_OPS[tok.text];
+      const rejected = REJECTED_OPS.get(text);
       if (rejected) throw unsupported(rejected);
       continue;
     }
@@ -105,7 +107,7 @@ function rejectUnsupportedTokens(tokens: Token[], words: (string | undefined)[])
     if (word === 'TO' && prev?.kind === 'ident' && /^(MICROSECOND|MILLISECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(prev.text)) {
       throw unsupported('INTERVAL ... TO ... ranges');
     }
-    const rejected = REJECTED_KEYWORDS[word];
+    const rejected = REJECTED_KEYWORDS.get(word);
     if (rejected) throw unsupported(rejected);
   }
   const unclosed = open.pop();
