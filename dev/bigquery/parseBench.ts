@@ -5,7 +5,7 @@
  * through the whole translation (parse, resolve, emit), in µs per statement.
  *
  *   npx tsx dev/bigquery/parseBench.ts
- *   npx tsx dev/bigquery/parseBench.ts --baseline /path/to/other/checkout
+ *   npx tsx dev/bigquery/parseBench.ts --baseline /path/to/other/checkout [--rounds 60]
  *
  * Only texts the endpoint accepts are timed; 3 warm-up rounds, then `rounds`.
  * With `--baseline`, the other checkout's pipeline is loaded into the same
@@ -113,5 +113,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const corpus = loadCorpus(join(import.meta.dirname, '../..'));
   const at = process.argv.indexOf('--baseline');
   const baseline = at >= 0 ? process.argv[at + 1] : undefined;
-  console.log(JSON.stringify(baseline ? await benchAgainst(corpus, baseline) : benchParse(corpus)));
+  const r = process.argv.indexOf('--rounds');
+  const rounds = r >= 0 ? Number(process.argv[r + 1]) : 20;
+  console.log(JSON.stringify(baseline ? await benchAgainst(corpus, baseline, rounds) : benchParse(corpus, rounds)));
 }
