@@ -74,6 +74,20 @@ describe('accepted GoogleSQL', () => {
     expect(translateQuery('SELECT a, COUNT(*), b AS c, 1 + 1 FROM ds.t', ctx).sql).toBe('SELECT "a", count(*) AS "f0_", "b" AS "c", CAST(1 AS BIGINT) + CAST(1 AS BIGINT) AS "f1_" FROM "ds"."t"');
   });
 
+  // GoogleSQL's precedence is in the tree; DuckDB gets parentheses wherever its own would bind differently.
+  it.each([
+    { sql: 'SELECT 1 | 2 & 3 AS v', out: '1 | (2 & 3) AS "v"' },
+    { sql: 'SELECT 1 << 2 + 3 AS v', out: '1 << (CAST(2 AS BIGINT) + CAST(3 AS BIGINT)) AS "v"' },
+    { sql: 'SELECT a - b - c AS v FROM ds.t', out: '"a" - "b" - "c" AS "v"' },
+    { sql: 'SELECT a - (b - c) AS v FROM ds.t', out: '"a" - ("b" - "c") AS "v"' },
+    { sql: "SELECT 'a' || 'b' = 'ab' AS v", out: "('a' || 'b') = 'ab' AS \"v\"" },
+    { sql: 'SELECT a FROM ds.t WHERE NOT a = 1 AND b OR c', out: 'WHERE NOT ("a" = 1) AND "b" OR "c"' },
+    { sql: 'SELECT a FROM ds.t WHERE a BETWEEN 1 AND 2 AND b', out: 'WHERE "a" BETWEEN 1 AND 2 AND "b"' },
+    { sql: 'SELECT -a * b AS v FROM ds.t', out: '-"a" * "b" AS "v"' },
+  ])('keeps GoogleSQL precedence: $sql', ({ sql, out }) => {
+    expect(translateQuery(sql, ctx).sql).toContain(out);
+  });
+
   it('numbers named parameters by first use and reuses them', () => {
     const t = translateQuery('SELECT @a, @b, @A', ctx);
     expect(t.namedParams).toEqual(['a', 'b']);
