@@ -4,8 +4,9 @@
  * `bigquery#getQueryResultsResponse`).
  */
 import { dmlStatsOf } from './dmlOutcome.js';
-import { invalid, toErrorProto } from './errors.js';
+import { invalid, jobStatusErrors, toErrorProto } from './errors.js';
 import type { Job, JobResult } from './jobStore.js';
+import { loadStatistics } from './loadJobs.js';
 import { encodeRow } from './values.js';
 import type { TimestampFormat } from './values.js';
 
@@ -34,7 +35,7 @@ export function jobResource(job: Job, baseUrl: string): unknown {
   if (job.error) {
     const proto = toErrorProto(job.error);
     status.errorResult = proto;
-    status.errors = [proto];
+    status.errors = jobStatusErrors(job.error);
   }
   const queryStats: Record<string, unknown> = {
     totalBytesProcessed: '0',
@@ -58,6 +59,7 @@ export function jobResource(job: Job, baseUrl: string): unknown {
     totalBytesProcessed: bytes,
   };
   if (job.copy) statistics.copy = { copiedRows: String(job.copy.copiedRows), copiedLogicalBytes: String(job.copy.copiedLogicalBytes) };
+  else if (job.load) statistics.load = loadStatistics(job.load);
   else statistics.query = queryStats;
   if (job.parentJobId) statistics.parentJobId = job.parentJobId;
   if (job.scriptStatistics) statistics.scriptStatistics = job.scriptStatistics;

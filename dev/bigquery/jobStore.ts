@@ -5,6 +5,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CopyOutcome } from './copyJobs.js';
 import type { DdlOutcome } from './ddl.js';
+import type { LoadOutcome } from './loadJobs.js';
 import { notFound } from './errors.js';
 import type { BigQueryApiError } from './errors.js';
 import type { BqField } from './types.js';
@@ -44,6 +45,8 @@ export interface Job {
   numChildJobs?: number;
   /** Copy jobs report `statistics.copy` instead of `statistics.query`. */
   copy?: CopyOutcome;
+  /** Load jobs report `statistics.load` instead of `statistics.query`. */
+  load?: LoadOutcome;
   /** Set when a timeout or cancel asks the job to stop; the first reason wins. */
   stopReason?: 'timeout' | 'stopped';
   jobTimeoutMs?: number;

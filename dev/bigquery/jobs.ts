@@ -18,6 +18,8 @@ import { duplicate, httpStatusForReason, invalid } from './errors.js';
 import type { BigQueryApiError, ErrorProto } from './errors.js';
 import { runCopyJob } from './copyJobs.js';
 import type { CopyConfig } from './copyJobs.js';
+import { runLoadJob } from './loadJobs.js';
+import type { LoadConfig, LoadOutcome } from './loadJobs.js';
 import { dryRunQueryResponse, incompleteResponse, jobResource, resultsResponse } from './jobResponses.js';
 import type { ResultOptions } from './jobResponses.js';
 import { JobStore } from './jobStore.js';
@@ -94,7 +96,7 @@ export class JobManager {
     if (!q && configuration.copy) return this.insertCopy(projectId, body, configuration);
     if (!q) {
       const kind = ['load', 'extract', 'copy'].find((k) => k in configuration) ?? 'unknown';
-      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query and copy jobs are supported)`);
+      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query, copy and uploaded load jobs are supported)`);
     }
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
@@ -235,31 +237,49 @@ export class JobManager {
 
   /** jobs.insert of a copy job (copyJobs.ts): answers at once; the copy runs in the background. */
   private insertCopy(projectId: string, body: Record<string, unknown>, configuration: Record<string, unknown>): unknown {
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'COPY' }, { statementType: 'COPY', copy: { copiedRows: 0, copiedLogicalBytes: 0 } }, async (job) => {
+      job.copy = await runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig);
+    });
+  }
+
+  /** jobs.insert of a load job with its uploaded data (upload.ts, loadJobs.ts): answers at once; the load runs in the background. */
+  insertLoad(projectId: string, body: Record<string, unknown>, data: Buffer): unknown {
+    const configuration = (body.configuration ?? {}) as Record<string, unknown>;
+    const empty: LoadOutcome = { inputFiles: 0, inputFileBytes: 0, outputRows: 0, outputBytes: 0, badRecords: 0 };
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'LOAD' }, { statementType: 'LOAD', load: empty }, async (job) => {
+      job.load = await runLoadJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.load as LoadConfig, data);
+    });
+  }
+
+  /** A job that is not a query (copy, load): remembered at once, `run` does its work in the background and the job ends with its outcome. */
+  private startBackgroundJob(
+    projectId: string,
+    body: Record<string, unknown>,
+    configuration: Record<string, unknown>,
+    initial: Pick<Job, 'statementType' | 'copy' | 'load'>,
+    run: (job: Job) => Promise<void>,
+  ): unknown {
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
     let markDone!: () => void;
     const done = new Promise<void>((r) => (markDone = r));
     const job: Job = {
+      ...initial,
       projectId,
       jobId: ref.jobId ?? `job_${randomUUID().replace(/-/g, '_')}`,
       location: ref.location ?? 'US',
       state: 'RUNNING',
-      configuration: { ...configuration, jobType: 'COPY' },
-      statementType: 'COPY',
+      configuration,
       creationTime: Date.now(),
       startTime: Date.now(),
       done,
       markDone,
-      copy: { copiedRows: 0, copiedLogicalBytes: 0 },
     };
     this.jobs.add(job);
     this.counters.jobsCreated++;
     this.counters.jobsRunning++;
-    void runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig)
-      .then((outcome) => {
-        job.copy = outcome;
-        this.finish(job);
-      })
+    void run(job)
+      .then(() => this.finish(job))
       .catch((err: unknown) => this.finish(job, asQueryError(err)))
       .finally(() => this.counters.jobsRunning--);
     return jobResource(job, this.baseUrl());
