@@ -11,10 +11,11 @@
  * DELETE and MERGE bill, on top of that, every column of the target in the
  * partitions they scan.
  *
- * No cluster pruning is claimed: a dry run's figure for a clustered table is
- * BigQuery's upper bound too ("the dry run … cannot account for block
- * pruning", https://cloud.google.com/bigquery/docs/clustered-tables#block-pruning),
- * so the local figure ignores clustering.
+ * No cluster pruning is claimed: block pruning of a clustered table happens
+ * while the query runs, and BigQuery's dry-run figure for a clustered table
+ * is its upper bound (https://cloud.google.com/bigquery/docs/clustered-tables),
+ * so the local figure ignores clustering. (That reading of the docs was not
+ * checked against real BigQuery here.)
  *
  * Ingestion-time and integer-range partitioned tables are never pruned here
  * (every partition counts): an upper bound.
