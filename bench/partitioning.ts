@@ -19,7 +19,7 @@
  * function reads the audit log or the run history yet (the run list is served from
  * PostgreSQL), so their queries here are the reads an operator runs: one org's last 30 days,
  * newest first. Bytes are what the endpoint reports: its estimator is probed and named in
- * the output (whole-table logical bytes until the endpoint learns partition pruning), so the
+ * the output (partition- and column-aware since the endpoint parses to a syntax tree), so the
  * ratio is only as meaningful as the estimator printed beside it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
