@@ -21,12 +21,15 @@ const WHEN: Record<ErrorCode, string> = {
 
 /** Headers an error answer carries besides `X-Request-Id`. */
 const HEADERS: Partial<Record<ErrorCode, Record<string, string>>> = {
-  METHOD_NOT_ALLOWED: { Allow: 'AllowHeader' },
   QUOTA_EXCEEDED: { 'Retry-After': 'RetryAfter' },
   UNAVAILABLE: { 'Retry-After': 'RetryAfter' },
 };
 
-/** The headers every answer and some errors carry, defined once under `components.headers`. */
+/**
+ * The headers every answer and some errors carry, defined once under `components.headers`.
+ * (`405`'s `Allow` is not among them: a 405 answers a method the path has no operation
+ * for, so no operation of the document can list it.)
+ */
 export const SHARED_HEADERS: Record<string, OpenApiHeader> = {
   RequestId: {
     description: 'The request’s id: the caller’s own `X-Request-Id` when it sent a sane one, else a new one. Also `request_id` in an error body.',
@@ -34,7 +37,6 @@ export const SHARED_HEADERS: Record<string, OpenApiHeader> = {
     schema: { type: 'string', minLength: 1 },
   },
   RetryAfter: { description: 'Seconds to wait before retrying.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-  AllowHeader: { description: 'The methods the path accepts.', required: true, schema: { type: 'string' } },
 };
 
 /** The envelope's schema, `#/components/schemas/ErrorEnvelope`. */

@@ -1,7 +1,7 @@
 import type { AnyRoute, SecurityScheme } from '../http/index.js';
-import { errorEnvelopeJsonSchema, errorResponses, SHARED_HEADERS } from './errorResponses.js';
+import { errorCodesOf, errorEnvelopeJsonSchema, errorResponses, SHARED_HEADERS } from './errorResponses.js';
 import { openApiPath, operationOf } from './operationOf.js';
-import type { OpenApiDocument, OpenApiSecurityScheme } from './types.js';
+import type { OpenApiDocument, OpenApiResponse, OpenApiSecurityScheme } from './types.js';
 
 /** The API's version, as the paths carry it (`/v1/…`). */
 export const API_VERSION = 'v1';
@@ -38,10 +38,11 @@ export function functionDocument({ name, routes, servers = [{ url: '/', descript
     components: {
       schemas: { ErrorEnvelope: errorEnvelopeJsonSchema() },
       headers: { ...SHARED_HEADERS },
-      responses: errorResponses(),
+      responses: {},
       securitySchemes: {},
     },
   };
+  const errors = errorResponses();
   for (const route of routes) {
     const path = openApiPath(route.path);
     const item = (document.paths[path] ??= {});
@@ -50,6 +51,8 @@ export function functionDocument({ name, routes, servers = [{ url: '/', descript
     item[method] = operationOf(route, name);
     const scheme = route.auth?.securityScheme;
     if (scheme !== undefined) document.components.securitySchemes[scheme.name] = securitySchemeOf(scheme);
+    // Only the errors some route answers with: a component nothing uses is noise to a reader.
+    for (const code of errorCodesOf(route)) document.components.responses[code] = errors[code] as OpenApiResponse;
   }
   return document;
 }

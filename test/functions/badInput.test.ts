@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileKek } from '../../shared/crypto/index.js';
 import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 import { mulberry32 } from '../../dev/random.js';
+import { apiContract, documentedFetch } from '../helpers/apiContract.js';
 
 /*
  * Generated malformed requests for every endpoint of pricing, subscriptions and
@@ -592,6 +593,7 @@ interface Outcome {
   status: number;
   text: string;
   requestIdHeader: string | null;
+  headers?: IncomingHttpHeaders;
 }
 
 /** Keep-alive, like a real client; `http.request` (not fetch) because GET bodies must be sendable. */
@@ -608,7 +610,7 @@ async function send(endpoint: Endpoint, p: Probe): Promise<Outcome> {
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const requestId = res.headers['x-request-id'];
-        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null });
+        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null, headers: res.headers });
       });
       res.on('error', (error) => resolve({ probe: p, status: 0, text: `response failed: ${String(error)}`, requestIdHeader: null }));
     });
@@ -638,6 +640,9 @@ function problemWith(outcome: Outcome): string | undefined {
     return 'details malformed';
   }
   if (typeof error.request_id !== 'string' || error.request_id === '' || error.request_id !== outcome.requestIdHeader) return 'request_id missing or not the X-Request-Id';
+  // And the answer is one openapi.json describes for this operation (status, headers, body).
+  const undocumented = apiContract().problemsWith({ method: outcome.probe.method, url: outcome.probe.path, status: outcome.status, headers: outcome.headers ?? {}, text: outcome.text });
+  if (undocumented.length > 0) return undocumented.join('; ');
   return undefined;
 }
 
@@ -663,16 +668,16 @@ beforeAll(async () => {
   tenant = await createTenant({ slugPrefix: 'badinput' });
   const auth = { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS };
   for (const model of ['m1', 'm2']) {
-    await fetch(`${pricing.url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
+    await documentedFetch(`${pricing.url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
   }
   const created: string[] = [];
   for (let i = 0; i < 2; i += 1) {
-    const res = await fetch(`${subscriptions.url}/v1/subscriptions`, { method: 'POST', headers: auth, body: JSON.stringify(validSubscription()) });
+    const res = await documentedFetch(`${subscriptions.url}/v1/subscriptions`, { method: 'POST', headers: auth, body: JSON.stringify(validSubscription()) });
     created.push(((await res.json()) as { id: string }).id);
   }
   subscriptionId = created[0] as string;
-  pricingCursor = (((await (await fetch(`${pricing.url}/v1/pricing?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
-  subscriptionCursor = (((await (await fetch(`${subscriptions.url}/v1/subscriptions?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
+  pricingCursor = (((await (await documentedFetch(`${pricing.url}/v1/pricing?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
+  subscriptionCursor = (((await (await documentedFetch(`${subscriptions.url}/v1/subscriptions?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
 });
 
 afterAll(async () => {
@@ -707,9 +712,9 @@ describe('malformed requests', () => {
 
   it('left every existing row untouched: the generated requests changed nothing', async () => {
     const auth = { authorization: `Bearer ${tenant.apiKey}` };
-    const prices = (await (await fetch(`${pricing.url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
-    const subs = (await (await fetch(`${subscriptions.url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
-    const integ = (await (await fetch(`${integrations.url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
+    const prices = (await (await documentedFetch(`${pricing.url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
+    const subs = (await (await documentedFetch(`${subscriptions.url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
+    const integ = (await (await documentedFetch(`${integrations.url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
 
     expect(prices.items.map((i) => i.model)).toEqual(['m1', 'm2']);
     expect(subs.items.map((s) => s.seats)).toEqual([10, 10]);
@@ -725,7 +730,7 @@ describe('percent-encoding in the path', () => {
     async (badPath) => {
       const server = badPath.startsWith('/v1/pricing') ? pricing : badPath.startsWith('/v1/subscriptions') ? subscriptions : integrations;
 
-      const res = await fetch(`${server.url}${badPath}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant.apiKey}` } });
+      const res = await documentedFetch(`${server.url}${badPath}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant.apiKey}` } });
 
 
       expect(res.status).toBe(400);
