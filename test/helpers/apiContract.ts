@@ -156,6 +156,31 @@ export function apiContract(): Contract {
   return committed;
 }
 
+const served = new Map<string, Promise<Contract>>();
+
+/**
+ * The contract of what answers at `origin`: the document the function serves itself at
+ * `GET /openapi.json` (the drift test keeps every real function's part equal to
+ * `openapi.json`; a test's own function is checked against its own routes too), or the
+ * merged one a gateway serves at `/v1/openapi.json`. Read once per origin.
+ */
+export function contractAt(origin: string): Promise<Contract> {
+  let contract = served.get(origin);
+  if (contract === undefined) {
+    contract = (async () => {
+      for (const documentPath of ['/openapi.json', '/v1/openapi.json']) {
+        const response = await fetch(`${origin}${documentPath}`);
+        if (response.status === 200) return contractOf((await response.json()) as OpenApiDocument);
+        await response.body?.cancel();
+      }
+      throw new Error(`${origin} serves no OpenAPI document to check its answers against`);
+    })();
+    contract.catch(() => served.delete(origin));
+    served.set(origin, contract);
+  }
+  return contract;
+}
+
 /** The response check: throws, naming every problem, when the document does not describe the answer. */
 export function expectDocumented(answer: ReceivedAnswer, contract: Contract = apiContract()): void {
   const problems = contract.problemsWith(answer);
@@ -163,13 +188,14 @@ export function expectDocumented(answer: ReceivedAnswer, contract: Contract = ap
 }
 
 /**
- * `fetch`, with the response check: the answer is read, checked against the document, and
+ * `fetch`, with the response check: the answer is read, checked against the document the
+ * called function serves ({@link contractAt}), and
  * handed back as a fresh `Response` of the same status, headers and body. Every direct
  * `fetch` of a function's route in the tests goes through it.
  */
 export async function documentedFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const response = await fetch(url, init);
   const text = await response.text();
-  expectDocumented({ method: init.method ?? 'GET', url, status: response.status, headers: response.headers, text });
+  expectDocumented({ method: init.method ?? 'GET', url, status: response.status, headers: response.headers, text }, await contractAt(new URL(url).origin));
   return new Response(text === '' ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
