@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mergeDocuments, type OpenApiDocument } from '../shared/openapi/index.js';
-import { loadHttpFunctions } from './httpFunctions.js';
+import { ASYNCAPI_PATH, messagesDocument } from './asyncapi.js';
+import { loadHttpFunctions } from './loadFunctions.js';
 import { isMain } from './isMain.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -20,21 +21,26 @@ export async function apiDocument(): Promise<OpenApiDocument> {
   );
 }
 
-/** The document as the committed file holds it. */
-export function renderOpenApi(document: OpenApiDocument): string {
+/** A document as the committed file holds it. */
+export function renderOpenApi(document: OpenApiDocument | Record<string, unknown>): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-// `npm run openapi` writes openapi.json; `-- --check` exits 1 when the committed file differs.
+// `npm run openapi` writes openapi.json and asyncapi.json; `-- --check` exits 1 when a committed file differs.
 if (isMain(import.meta.url)) {
-  const text = renderOpenApi(await apiDocument());
+  const files = [
+    { file: OPENAPI_PATH, text: renderOpenApi(await apiDocument()) },
+    { file: ASYNCAPI_PATH, text: renderOpenApi(await messagesDocument()) },
+  ];
   if (process.argv.includes('--check')) {
-    const same = readFileSync(OPENAPI_PATH, 'utf8') === text;
-    process.stdout.write(same ? 'openapi.json is up to date\n' : 'openapi.json differs from the routes: run `npm run openapi`\n');
-    process.exit(same ? 0 : 1);
+    const stale = files.filter(({ file, text }) => readFileSync(file, 'utf8') !== text).map(({ file }) => path.basename(file));
+    process.stdout.write(stale.length === 0 ? 'openapi.json and asyncapi.json are up to date\n' : `${stale.join(', ')} differ from the code: run \`npm run openapi\`\n`);
+    process.exit(stale.length === 0 ? 0 : 1);
   }
-  writeFileSync(OPENAPI_PATH, text);
-  process.stdout.write(`Wrote ${path.relative(process.cwd(), OPENAPI_PATH)}\n`);
+  for (const { file, text } of files) {
+    writeFileSync(file, text);
+    process.stdout.write(`Wrote ${path.relative(process.cwd(), file)}\n`);
+  }
   // Loading the functions installed their shutdown handlers and lazy clients; nothing is left to do.
   process.exit(0);
 }

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { loadConfig, lintFromString } from '@redocly/openapi-core';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHttpFunctions } from '../../deploy/httpFunctions.js';
+import { loadHttpFunctions } from '../../deploy/loadFunctions.js';
 import { manifest } from '../../deploy/manifest.js';
+import { ASYNCAPI_PATH, messagesDocument } from '../../deploy/asyncapi.js';
 import { apiDocument, LOCAL_SERVERS, OPENAPI_PATH, renderOpenApi } from '../../deploy/openapi.js';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import type { DefinedHttpFunction } from '../../shared/function/index.js';
@@ -64,6 +65,20 @@ describe('openapi.json', () => {
     expect(functions.map((fn) => fn.target)).toEqual(manifest.functions.filter((f) => f.trigger.type === 'http').map((f) => f.entryPoint));
     expect(documented.sort()).toEqual(routed.sort());
     expect(new Set(documented).size).toBe(documented.length);
+  });
+});
+
+describe('asyncapi.json', () => {
+  it('equals what the event functions’ own schemas and the spec’s messages generate (regenerate with `npm run openapi`)', async () => {
+    expect(readFileSync(ASYNCAPI_PATH, 'utf8')).toBe(renderOpenApi(await messagesDocument()));
+  });
+
+  it('describes each topic an event function of the manifest consumes, usage-updated, and the signed alert webhook', async () => {
+    const document = (await messagesDocument()) as { channels: Record<string, { messages: Record<string, { headers?: { properties?: object } }> }> };
+    const consumed = manifest.functions.flatMap((f) => (f.trigger.type === 'topic' ? [f.trigger.topic] : []));
+
+    expect(Object.keys(document.channels).sort()).toEqual([...consumed, 'usage-updated', 'alertWebhook'].sort());
+    expect(Object.keys(document.channels.alertWebhook?.messages.budgetAlert?.headers?.properties ?? {})).toEqual(['CloudAct-Signature']);
   });
 });
 

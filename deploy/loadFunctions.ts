@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { definedHttpFunctions, type DefinedHttpFunction } from '../shared/function/index.js';
-import { manifest as realManifest, type Manifest } from './manifest.js';
+import { definedEventFunctions, definedHttpFunctions, type DefinedEventFunction, type DefinedHttpFunction } from '../shared/function/index.js';
+import { manifest as realManifest, type FunctionSpec, type Manifest, type TopicTrigger } from './manifest.js';
 import { REPO_ROOT } from './paths.js';
 
 /**
@@ -23,13 +23,31 @@ const DESCRIBE_ONLY_ENV: Readonly<Record<string, string>> = {
  * without being listed anywhere else. In manifest order.
  */
 export async function loadHttpFunctions(manifest: Manifest = realManifest): Promise<DefinedHttpFunction[]> {
-  for (const [name, value] of Object.entries(DESCRIBE_ONLY_ENV)) process.env[name] ??= value;
   const found: DefinedHttpFunction[] = [];
   for (const fn of manifest.functions.filter((f) => f.trigger.type === 'http')) {
-    await import(pathToFileURL(path.join(REPO_ROOT, fn.source, 'index.ts')).href);
+    await importFunction(fn);
     const defined = definedHttpFunctions().get(fn.entryPoint);
     if (defined === undefined) throw new Error(`${fn.source}/index.ts declares no HTTP function named ${fn.entryPoint}`);
     found.push(defined);
   }
   return found;
+}
+
+/** Every topic-triggered function of the manifest, as its module declares it, with its trigger. In manifest order. */
+export async function loadEventFunctions(manifest: Manifest = realManifest): Promise<(DefinedEventFunction & { trigger: TopicTrigger })[]> {
+  const found: (DefinedEventFunction & { trigger: TopicTrigger })[] = [];
+  for (const fn of manifest.functions) {
+    if (fn.trigger.type !== 'topic') continue;
+    await importFunction(fn);
+    const defined = definedEventFunctions().get(fn.entryPoint);
+    if (defined === undefined) throw new Error(`${fn.source}/index.ts declares no event function named ${fn.entryPoint}`);
+    found.push({ ...defined, trigger: fn.trigger });
+  }
+  return found;
+}
+
+/** Imports a function's module (which declares it), with the settings it needs to load. */
+async function importFunction(fn: FunctionSpec): Promise<void> {
+  for (const [name, value] of Object.entries(DESCRIBE_ONLY_ENV)) process.env[name] ??= value;
+  await import(pathToFileURL(path.join(REPO_ROOT, fn.source, 'index.ts')).href);
 }
