@@ -46,7 +46,7 @@ export interface OpenApiSecurityScheme {
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description: string; license?: { name: string; identifier: string } };
+  info: { title: string; version: string; description: string };
   servers: { url: string; description: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, OpenApiPathItem>;
