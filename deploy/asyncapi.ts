@@ -3,7 +3,7 @@ import { jsonSchemaOf, type JsonSchema } from '../shared/openapi/index.js';
 import { PIPELINE_RUNS_TOPIC } from '../shared/pipelines/index.js';
 import { loadEventFunctions } from './loadFunctions.js';
 import { REPO_ROOT } from './paths.js';
-import { alertWebhookHeaders, alertWebhookPayload, usageUpdatedMessage } from './pendingMessages.js';
+import { alertWebhookHeaders, alertWebhookPayload } from './pendingMessages.js';
 
 /** The committed file `npm run openapi` also writes: the messages the API does not answer but sends. */
 export const ASYNCAPI_PATH = path.join(REPO_ROOT, 'asyncapi.json');
@@ -12,6 +12,8 @@ export const ASYNCAPI_PATH = path.join(REPO_ROOT, 'asyncapi.json');
 const PUBLISHERS: Readonly<Record<string, string>> = {
   [PIPELINE_RUNS_TOPIC]: 'The `pipelines` function (a trigger) and `maintenance` (its outbox sweep)',
   'maintenance-ticks': 'Cloud Scheduler (`{}` every 5 minutes)',
+  'usage-updated': 'The `pipeline-worker` function after a run that loaded data, and Cloud Scheduler (`{}` once a day)',
+  'budget-alert-deliveries': 'The `budget-alerts` function, one message per raised alert',
 };
 
 interface Channel {
@@ -24,7 +26,7 @@ interface Channel {
 /**
  * The AsyncAPI 3.0 document of CloudAct's messages: each Pub/Sub topic a function of the
  * manifest consumes, with the payload schema that function parses (its own zod schema),
- * and the alert webhook CloudAct delivers, with its signature header.
+ * and the alert webhook CloudAct delivers, with its signature header (`pendingMessages.ts`).
  */
 export async function messagesDocument(): Promise<Record<string, unknown>> {
   const channels: Record<string, Channel> = {};
@@ -40,12 +42,6 @@ export async function messagesDocument(): Promise<Record<string, unknown>> {
     };
     operations[`${fn.target}Receives`] = { action: 'receive', channel: { $ref: `#/channels/${topic}` }, summary: `\`${fn.target}\` handles each message` };
   }
-  // Written out only when no event function of the manifest consumes it yet (see pendingMessages.ts).
-  channels['usage-updated'] ??= {
-    address: 'usage-updated',
-    description: 'Pub/Sub topic, published after a pipeline run changed an org’s data; budgets are evaluated on it (API.md, budgets and alerts). Its consumer is not in this tree yet.',
-    messages: { usageUpdated: { name: 'usageUpdated', contentType: 'application/json', payload: jsonSchemaOf(usageUpdatedMessage, 'output') } },
-  };
   channels.alertWebhook = {
     address: '{webhook_url}',
     description:

@@ -1,3 +1,9 @@
+import {
+  ALERT_DELIVERIES_DEAD_LETTER_TOPIC,
+  ALERT_DELIVERIES_TOPIC,
+  USAGE_UPDATED_DEAD_LETTER_TOPIC,
+  USAGE_UPDATED_TOPIC,
+} from '../shared/budgets/index.js';
 import { MAINTENANCE_TICKS_TOPIC, PIPELINE_RUNS_DEAD_LETTER_TOPIC, PIPELINE_RUNS_TOPIC } from '../shared/pipelines/index.js';
 import { parseManifest, PROJECT_PLACEHOLDER, type FunctionSpec, type Manifest, type ManifestInput } from './manifestSchema.js';
 
@@ -7,6 +13,7 @@ export {
   MAX_ACK_DEADLINE_SECONDS,
   MEMORY_SIZES,
   PROJECT_PLACEHOLDER,
+  LOCAL_ONLY_ENV,
   RESERVED_ENV,
   manifestSchema,
   parseManifest,
@@ -22,9 +29,12 @@ export {
  * How the numbers were chosen (`npm run check:deploy` proves they fit):
  *
  * - Connections: db-f1-micro allows 25, Cloud SQL keeps 3, we keep 2 for migrations and
- *   psql, leaving 20 for functions. Σ(max instances × pool) = 19 over nine functions, one
+ *   psql, leaving 20 for functions. Σ(max instances × pool) = 20 over twelve functions, none
  *   spare; the three pipeline functions took their 5 from the HTTP functions' max
- *   instances (3 → 2). Pools are 1 because our queries are millisecond-short (one
+ *   instances (3 → 2), and the three budget functions (1 instance each: budgets are read
+ *   rarely, and alerts are evaluated once per run and delivered one at a time) took 2 from
+ *   orgs and integrations (2 → 1: onboarding and credential changes are rare, and their
+ *   requests are short). Pools are 1 because our queries are millisecond-short (one
  *   connection serves hundreds of requests a second); quota, read on every pipeline page,
  *   gets 2 so one slow query does not queue every other request behind it. Scaling out is capped by the database, not
  *   by traffic: raising a max means lowering another or moving up a Cloud SQL tier.
@@ -42,6 +52,11 @@ export {
  * for good is the one Pub/Sub forwards to the dead-letter topic.
  */
 const PIPELINE_MAX_ATTEMPTS = 5;
+/**
+ * Delivery attempts of an alert before it is dead-lettered — the delivery subscription's
+ * `maxDeliveryAttempts` and the function's `ALERT_MAX_DELIVERY_ATTEMPTS`, one number.
+ */
+const ALERT_DELIVERY_ATTEMPTS = 5;
 
 const MANIFEST_INPUT = {
   cloudSql: {
@@ -81,8 +96,22 @@ const MANIFEST_INPUT = {
   // Pipelines: `pipelines` publishes runs, `pipeline-worker` consumes them and dead-letters
   // what keeps failing; Cloud Scheduler ticks `maintenance` every 5 minutes (API.md).
   // The names the functions publish to and consume from, so the two cannot disagree.
-  topics: [PIPELINE_RUNS_TOPIC, PIPELINE_RUNS_DEAD_LETTER_TOPIC, MAINTENANCE_TICKS_TOPIC],
-  schedulerJobs: [{ name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: MAINTENANCE_TICKS_TOPIC, messageBody: '{}' }],
+  // Budgets: the worker publishes `usage-updated` after each run, Cloud Scheduler once a day
+  // (an empty message: every org with budgets); raised alerts go out on their own topic.
+  topics: [
+    PIPELINE_RUNS_TOPIC,
+    PIPELINE_RUNS_DEAD_LETTER_TOPIC,
+    MAINTENANCE_TICKS_TOPIC,
+    USAGE_UPDATED_TOPIC,
+    USAGE_UPDATED_DEAD_LETTER_TOPIC,
+    ALERT_DELIVERIES_TOPIC,
+    ALERT_DELIVERIES_DEAD_LETTER_TOPIC,
+  ],
+  schedulerJobs: [
+    { name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: MAINTENANCE_TICKS_TOPIC, messageBody: '{}' },
+    // After midnight UTC, once yesterday's runs had time to load (pipelines default to yesterday).
+    { name: 'budget-evaluation-daily', schedule: '30 6 * * *', timeZone: 'UTC', topic: USAGE_UPDATED_TOPIC, messageBody: '{}' },
+  ],
   functions: [
     {
       name: 'orgs',
@@ -94,7 +123,7 @@ const MANIFEST_INPUT = {
       // Onboarding provisions BigQuery under the batch tier (300 s) + margin.
       timeoutSeconds: 320,
       minInstances: 0,
-      maxInstances: 2,
+      maxInstances: 1,
       // Onboarding is rare and heavy; few at once per instance.
       concurrency: 10,
       dbPoolMax: 1,
@@ -155,7 +184,7 @@ const MANIFEST_INPUT = {
       // Provider validation runs under the integration tier (60 s) + margin.
       timeoutSeconds: 90,
       minInstances: 0,
-      maxInstances: 2,
+      maxInstances: 1,
       concurrency: 20,
       dbPoolMax: 1,
       tiers: ['auth', 'user', 'integration'],
@@ -238,6 +267,78 @@ const MANIFEST_INPUT = {
       dbPoolMax: 1,
       tiers: ['user'],
       env: { PIPELINE_MAX_ATTEMPTS: String(PIPELINE_MAX_ATTEMPTS) },
+    },
+    {
+      name: 'budgets',
+      entryPoint: 'budgets',
+      source: 'functions/budgets',
+      trigger: { type: 'http' },
+      memory: '512Mi',
+      cpu: 1,
+      // Status reads BigQuery under the user tier (30 s) + margin.
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 1,
+      concurrency: 20,
+      dbPoolMax: 1,
+      tiers: ['auth', 'user'],
+      cloudEnv: {
+        KMS_KEY_NAME: `projects/${PROJECT_PLACEHOLDER}/locations/europe-west1/keyRings/cloudact/cryptoKeys/integrations-kek`,
+      },
+    },
+    {
+      name: 'budget-alerts',
+      entryPoint: 'budget-alerts',
+      source: 'functions/budget-alerts',
+      trigger: {
+        type: 'topic',
+        topic: USAGE_UPDATED_TOPIC,
+        retry: true,
+        deadLetterTopic: USAGE_UPDATED_DEAD_LETTER_TOPIC,
+        maxDeliveryAttempts: 5,
+        minBackoffSeconds: 10,
+        maxBackoffSeconds: 300,
+        ackDeadlineSeconds: 120,
+      },
+      memory: '512Mi',
+      cpu: 1,
+      // One org's spend window from BigQuery (user tier, 30 s) + margin.
+      timeoutSeconds: 60,
+      minInstances: 0,
+      maxInstances: 1,
+      concurrency: 4,
+      dbPoolMax: 1,
+      tiers: ['user'],
+    },
+    {
+      name: 'budget-alert-delivery',
+      entryPoint: 'budget-alert-delivery',
+      source: 'functions/budget-alert-delivery',
+      trigger: {
+        type: 'topic',
+        topic: ALERT_DELIVERIES_TOPIC,
+        retry: true,
+        deadLetterTopic: ALERT_DELIVERIES_DEAD_LETTER_TOPIC,
+        maxDeliveryAttempts: ALERT_DELIVERY_ATTEMPTS,
+        // The backoff between attempts (API.md): 10 s, growing to 10 min.
+        minBackoffSeconds: 10,
+        maxBackoffSeconds: 600,
+        ackDeadlineSeconds: 60,
+      },
+      memory: '512Mi',
+      cpu: 1,
+      // One POST of at most 5 s and two short statements, under the user tier (30 s) + margin.
+      timeoutSeconds: 40,
+      minInstances: 0,
+      maxInstances: 1,
+      // Deliveries wait on receivers, not on the pool.
+      concurrency: 10,
+      dbPoolMax: 1,
+      tiers: ['user'],
+      env: { ALERT_MAX_DELIVERY_ATTEMPTS: String(ALERT_DELIVERY_ATTEMPTS) },
+      cloudEnv: {
+        KMS_KEY_NAME: `projects/${PROJECT_PLACEHOLDER}/locations/europe-west1/keyRings/cloudact/cryptoKeys/integrations-kek`,
+      },
     },
   ],
 } satisfies ManifestInput;

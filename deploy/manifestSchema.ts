@@ -35,6 +35,14 @@ export const RESERVED_ENV = [
   'FUNCTION_SIGNATURE_TYPE',
 ] as const;
 
+/**
+ * Variables for the local stack and tests only, which no deployed function may have: they
+ * lift a protection (`WEBHOOK_ALLOW_LOOPBACK_HTTP` lets webhooks reach 127.0.0.1).
+ */
+export const LOCAL_ONLY_ENV = ['WEBHOOK_ALLOW_LOOPBACK_HTTP'] as const;
+
+const isLocalOnly = (variable: string): boolean => (LOCAL_ONLY_ENV as readonly string[]).includes(variable);
+
 /** Cloud Run service names: lowercase letters, digits and dashes, no trailing dash, ≤ 63. */
 const functionName = z
   .string()
@@ -155,6 +163,7 @@ export const functionSpecSchema = z
         if ((RESERVED_ENV as readonly string[]).includes(variable)) {
           ctx.addIssue({ code: 'custom', path: [key, variable], message: 'is set by the manifest or the platform, not per function' });
         }
+        if (isLocalOnly(variable)) ctx.addIssue({ code: 'custom', path: [key, variable], message: 'is for the local stack and tests only, never deployed' });
       }
     }
     for (const variable of Object.keys(fn.secrets)) {
@@ -249,6 +258,7 @@ export const manifestSchema = z
       if ((RESERVED_ENV as readonly string[]).includes(variable)) {
         ctx.addIssue({ code: 'custom', path: ['env', variable], message: 'is set by the manifest or the platform' });
       }
+      if (isLocalOnly(variable)) ctx.addIssue({ code: 'custom', path: ['env', variable], message: 'is for the local stack and tests only, never deployed' });
     }
   });
 

@@ -1,19 +1,12 @@
 import { z } from 'zod';
 
 /**
- * Messages API.md ("budgets and alerts") specifies whose code is not in this tree yet (the
- * `budgets` and `budget-alerts` functions are being written alongside). Described from the
- * spec so integrators see them now; once those functions exist, their own schemas replace
- * these (and the topic's consumer is found in the manifest like every other).
+ * The alert webhook as API.md ("budgets and alerts") specifies it. The delivery code
+ * (`functions/budget-alert-delivery`, `shared/webhooks`) builds the payload without a zod
+ * schema of its own, so it is described here from the spec; when it gets one, that schema
+ * should replace these. (`SIGNATURE_HEADER` in `shared/webhooks` is the header's name.)
  */
 const day = z.iso.date().describe('YYYY-MM-DD, UTC');
-
-/** `usage-updated`: published after a pipeline run changed an org's data; budgets are evaluated on it. */
-export const usageUpdatedMessage = z.object({
-  org_slug: z.string().regex(/^[a-z][a-z0-9_]{2,39}$/),
-  dates: z.array(day).min(1).describe('The usage days whose data changed'),
-  run_id: z.uuid().optional().describe('The pipeline run that changed them, when one did'),
-});
 
 /** The body of an alert delivery: `POST webhook_url`. Receivers de-duplicate by `id` (at-least-once delivery). */
 export const alertWebhookPayload = z.object({

@@ -23,6 +23,7 @@ export const ROUTE_PREFIXES: Record<string, string[]> = {
   integrations: ['/v1/integrations'],
   costs: ['/v1/costs'],
   pipelines: ['/v1/pipelines'],
+  budgets: ['/v1/budgets', '/v1/alerts'],
 };
 
 export interface StackOptions {
@@ -125,6 +126,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       BIGQUERY_API_ENDPOINT: bigquery.url,
       GOOGLE_CLOUD_PROJECT: 'local-project',
       KEK_FILE: path.join(localDir, 'kek.key'),
+      // Budget webhooks may go to a receiver on this machine (http://127.0.0.1:PORT); never in Google Cloud.
+      WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true',
       ...pubsub.env,
     };
     const logFormat = options.logFormat ?? logFormatFrom(process.env, process.stdout.isTTY === true);

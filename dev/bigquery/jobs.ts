@@ -15,11 +15,13 @@ import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
 import { fromEngineError } from './engineErrors.js';
-import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, notFound, toErrorProto } from './errors.js';
+import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, jobStatusErrors, notFound, toErrorProto } from './errors.js';
 import type { ErrorProto } from './errors.js';
 import { runCopyJob } from './copyJobs.js';
 import type { CopyConfig, CopyOutcome } from './copyJobs.js';
 import type { DdlOutcome } from './ddl.js';
+import { loadStatistics, runLoadJob } from './loadJobs.js';
+import type { LoadConfig, LoadOutcome } from './loadJobs.js';
 import { checkPartitionFilters } from './partitionFilter.js';
 import { isScript, planScript, runScript } from './scripts.js';
 import type { ScriptPlan, StepResult } from './scripts.js';
@@ -90,6 +92,8 @@ export interface Job {
   numChildJobs?: number;
   /** Copy jobs report `statistics.copy` instead of `statistics.query`. */
   copy?: CopyOutcome;
+  /** Load jobs report `statistics.load` instead of `statistics.query`. */
+  load?: LoadOutcome;
   /** Set when a timeout or cancel asks the job to stop; the first reason wins. */
   stopReason?: 'timeout' | 'stopped';
   jobTimeoutMs?: number;
@@ -176,7 +180,7 @@ export class JobManager {
     if (!q && configuration.copy) return this.insertCopy(projectId, body, configuration);
     if (!q) {
       const kind = ['load', 'extract', 'copy'].find((k) => k in configuration) ?? 'unknown';
-      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query and copy jobs are supported)`);
+      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query, copy and uploaded load jobs are supported)`);
     }
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
@@ -527,31 +531,49 @@ export class JobManager {
 
   /** jobs.insert of a copy job (copyJobs.ts): answers at once; the copy runs in the background. */
   private insertCopy(projectId: string, body: Record<string, unknown>, configuration: Record<string, unknown>): unknown {
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'COPY' }, { statementType: 'COPY', copy: { copiedRows: 0, copiedLogicalBytes: 0 } }, async (job) => {
+      job.copy = await runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig);
+    });
+  }
+
+  /** jobs.insert of a load job with its uploaded data (upload.ts, loadJobs.ts): answers at once; the load runs in the background. */
+  insertLoad(projectId: string, body: Record<string, unknown>, data: Buffer): unknown {
+    const configuration = (body.configuration ?? {}) as Record<string, unknown>;
+    const empty: LoadOutcome = { inputFiles: 0, inputFileBytes: 0, outputRows: 0, outputBytes: 0, badRecords: 0 };
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'LOAD' }, { statementType: 'LOAD', load: empty }, async (job) => {
+      job.load = await runLoadJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.load as LoadConfig, data);
+    });
+  }
+
+  /** A job that is not a query (copy, load): remembered at once, `run` does its work in the background and the job ends with its outcome. */
+  private startBackgroundJob(
+    projectId: string,
+    body: Record<string, unknown>,
+    configuration: Record<string, unknown>,
+    initial: Pick<Job, 'statementType' | 'copy' | 'load'>,
+    run: (job: Job) => Promise<void>,
+  ): unknown {
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
     let markDone!: () => void;
     const done = new Promise<void>((r) => (markDone = r));
     const job: Job = {
+      ...initial,
       projectId,
       jobId: ref.jobId ?? `job_${randomUUID().replace(/-/g, '_')}`,
       location: ref.location ?? 'US',
       state: 'RUNNING',
-      configuration: { ...configuration, jobType: 'COPY' },
-      statementType: 'COPY',
+      configuration,
       creationTime: Date.now(),
       startTime: Date.now(),
       done,
       markDone,
-      copy: { copiedRows: 0, copiedLogicalBytes: 0 },
     };
     this.remember(job);
     this.counters.jobsCreated++;
     this.counters.jobsRunning++;
-    void runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig)
-      .then((outcome) => {
-        job.copy = outcome;
-        this.finish(job);
-      })
+    void run(job)
+      .then(() => this.finish(job))
       .catch((err: unknown) => this.finish(job, asQueryError(err)))
       .finally(() => this.counters.jobsRunning--);
     return this.jobResource(job);
@@ -603,7 +625,7 @@ export class JobManager {
     if (job.error) {
       const proto = toErrorProto(job.error);
       status.errorResult = proto;
-      status.errors = [proto];
+      status.errors = jobStatusErrors(job.error);
     }
     const queryStats: Record<string, unknown> = {
       totalBytesProcessed: '0',
@@ -627,6 +649,7 @@ export class JobManager {
       totalBytesProcessed: bytes,
     };
     if (job.copy) statistics.copy = { copiedRows: String(job.copy.copiedRows), copiedLogicalBytes: String(job.copy.copiedLogicalBytes) };
+    else if (job.load) statistics.load = loadStatistics(job.load);
     else statistics.query = queryStats;
     if (job.parentJobId) statistics.parentJobId = job.parentJobId;
     if (job.scriptStatistics) statistics.scriptStatistics = job.scriptStatistics;

@@ -1,13 +1,12 @@
 import type { z } from 'zod';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { Tenant } from '../../shared/auth/index.js';
-import { runQuery } from '../../shared/bigquery/index.js';
+import { isNotFound, runQuery } from '../../shared/bigquery/index.js';
 import { log } from '../../shared/log/index.js';
 import { parseUsd, sumUsd, usdForApi, type Nanos } from '../../shared/money/index.js';
 import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses, TOKEN_CLASSES, type TokenClass, type TokenCounts } from '../../shared/usage/index.js';
 import { costsSql } from './costsSql.js';
-import { accrue, type AccrualKey } from './saasAccrual.js';
-import { loadAccruingSubscriptions } from './saasStore.js';
+import { accrue, loadAccruingSubscriptions, type AccrualKey } from '../../shared/spend/index.js';
 import { dayNumber } from './schema.js';
 import type { costRow, costsView, costTotals, CostsQuery, GroupBy } from './schema.js';
 
@@ -21,12 +20,6 @@ type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string |
   TokenClass,
   number | null
 >;
-
-/** BigQuery's answer for a dataset or table that does not exist (yet). */
-export function isNotFound(error: unknown): boolean {
-  const e = error as { code?: number; errors?: { reason?: string }[] } | undefined;
-  return e?.code === 404 || e?.errors?.[0]?.reason === 'notFound';
-}
 
 /**
  * Runs the LLM statement. An org whose dataset does not exist yet (onboarding unfinished)

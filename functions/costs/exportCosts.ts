@@ -1,6 +1,6 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import type { Tenant } from '../../shared/auth/index.js';
-import { queryPages } from '../../shared/bigquery/index.js';
+import { isNotFound, queryPages } from '../../shared/bigquery/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { log } from '../../shared/log/index.js';
 import { formatDecimal, formatUsd, parseUsd, tokensCostNanos, type Nanos } from '../../shared/money/index.js';
@@ -15,11 +15,9 @@ import {
   type ResolvedPrice,
 } from '../../shared/pricing/index.js';
 import { TOKEN_CLASSES, type TokenClass } from '../../shared/usage/index.js';
-import { isNotFound } from './costs.js';
 import { exportBilledSql, exportUsageSql } from './exportSql.js';
 import { billingPeriodOf, endOfDay, startOfDay, type FocusRow } from './focus.js';
-import { accrueDailyByPlan, type AccruingSubscription } from './saasAccrual.js';
-import { loadAccruingSubscriptions } from './saasStore.js';
+import { accrueDailyByPlan, loadAccruingSubscriptions, type AccruingSubscription } from '../../shared/spend/index.js';
 import { dayNumber, type CostsExportQuery } from './schema.js';
 
 /** A stored usage row as the export reads it (`exportUsageSql`). */

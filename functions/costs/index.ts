@@ -5,11 +5,14 @@ import { route, STREAMED, writeChunk } from '../../shared/http/index.js';
 import { parseCostsConfig } from './config.js';
 import { loadCosts, type CostsView } from './costs.js';
 import { focusBatches } from './exportCosts.js';
-import { csvHeader, csvLine, jsonLine } from './focus.js';
+import { csvHeader, csvLine, jsonLine, type FocusRow } from './focus.js';
 import { costsExportQuery, costsQuery, costsView } from './schema.js';
 
 // Parsed at load: a bad variable stops the function from starting.
 const config = parseCostsConfig();
+
+/** FOCUS rows per write of the export: a few hundred KiB of text at a time. */
+const WRITE_SLICE_ROWS = 1_000;
 
 /**
  * Answers per tenant and normalized query (the parsed, defaulted values — so `?to=…&from=…`
@@ -70,9 +73,13 @@ defineHttpFunction('costs', {
         res.setHeader('content-disposition', `attachment; filename="cloudact-focus-${auth.orgSlug}-${query.from}-${query.to}.${query.format}"`);
         res.setHeader('cache-control', 'no-store');
         if (csv) await writeChunk(res, csvHeader(), deadline.signal);
+        // A batch is written a slice at a time: one string per batch was up to 35 MiB (bench:spend).
+        const write = async (batch: readonly FocusRow[]): Promise<void> => {
+          for (let i = 0; i < batch.length; i += WRITE_SLICE_ROWS) await writeChunk(res, batch.slice(i, i + WRITE_SLICE_ROWS).map(encode).join(''), deadline.signal);
+        };
         if (first.done !== true) {
-          await writeChunk(res, first.value.map(encode).join(''), deadline.signal);
-          for await (const batch of batches) await writeChunk(res, batch.map(encode).join(''), deadline.signal);
+          await write(first.value);
+          for await (const batch of batches) await write(batch);
         }
         return { body: STREAMED };
       },

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { ORG_SLUG_PATTERN } from '../../shared/analytics/index.js';
-import { timestamp } from '../../shared/http/index.js';
+import { storableText, timestamp } from '../../shared/http/index.js';
 
 export const PLANS = ['free', 'pro', 'enterprise'] as const;
 
 export const onboardBody = z.strictObject({
   org_slug: z.string().regex(ORG_SLUG_PATTERN, { error: 'must match ^[a-z][a-z0-9_]{2,39}$' }),
-  name: z.string().trim().min(1).max(200),
+  // Storable text: a NUL (which PostgreSQL refuses) or a lone surrogate is a 400, not a 500.
+  name: storableText({ max: 200 }),
   plan: z.enum(PLANS).default('free'),
   admin_email: z.email().max(254),
 });

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { publishUsageUpdated } from '../../shared/budgets/index.js';
 import { credentialAad, getKek, loadSealedCredential, openSecret } from '../../shared/crypto/index.js';
 import { getDb, type Db } from '../../shared/db/index.js';
 import type { Deadline } from '../../shared/deadline/index.js';
@@ -187,6 +188,8 @@ export async function runPipeline(message: PipelineRunMessage, context: MessageC
         finishedAt: finished.finishedAt,
       });
   }
+  // A succeeded run replaced the day's rows: the org's budgets may have crossed something.
+  if (finished !== undefined && outcome.status === 'succeeded') await publishUsageUpdated(message.org_slug, [message.date], message.run_id);
   // The last transient failure nacks, so Pub/Sub dead-letters the message.
   if (failure !== undefined && failure.retryable) throw failure;
 }

@@ -5,3 +5,4 @@ export { parseBigQueryConfig, type BigQueryConfig } from './config.js';
 export { labelValue, mapBigQueryError, runQuery, type BigQueryQuery } from './query.js';
 export { queryPages, type PagedQuery } from './queryPages.js';
 export { insertIdFor, insertRows, type InsertRowsOptions } from './insert.js';
+export { isNotFound } from './notFound.js';

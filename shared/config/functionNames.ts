@@ -14,6 +14,9 @@ export const FUNCTION_NAMES = [
   'pipelines',
   'pipeline-worker',
   'maintenance',
+  'budgets',
+  'budget-alerts',
+  'budget-alert-delivery',
 ] as const;
 
 /** A function of this app. */

@@ -66,12 +66,27 @@ describe('deploy manifest', () => {
     expect((error as ManifestError).problems).toHaveLength(2);
   });
 
-  it('holds the nine functions, each named after its folder: six HTTP, pipelines HTTP, and the two event functions on their topics', () => {
-    expect(manifest.functions.map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines', 'pipeline-worker', 'maintenance']);
+  it('holds the twelve functions, each named after its folder: eight HTTP, and the four event functions on their topics', () => {
+    expect(manifest.functions.map((f) => f.name)).toEqual([
+      'orgs',
+      'quota',
+      'pricing',
+      'subscriptions',
+      'integrations',
+      'costs',
+      'pipelines',
+      'pipeline-worker',
+      'maintenance',
+      'budgets',
+      'budget-alerts',
+      'budget-alert-delivery',
+    ]);
     for (const fn of manifest.functions) {
       expect(fn).toMatchObject({ entryPoint: fn.name, source: `functions/${fn.name}` });
     }
-    expect(manifest.functions.filter((f) => f.trigger.type === 'http').map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines']);
+    expect(manifest.functions.filter((f) => f.trigger.type === 'http').map((f) => f.name)).toEqual(['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines', 'budgets']);
+    expect(getFunction('budget-alerts').trigger).toMatchObject({ type: 'topic', topic: 'usage-updated', deadLetterTopic: 'usage-updated-dead' });
+    expect(getFunction('budget-alert-delivery').trigger).toMatchObject({ type: 'topic', topic: 'budget-alert-deliveries', deadLetterTopic: 'budget-alert-deliveries-dead', maxDeliveryAttempts: 5 });
     expect(getFunction('pipeline-worker').trigger).toMatchObject({ type: 'topic', topic: 'pipeline-runs', deadLetterTopic: 'pipeline-runs-dead', maxDeliveryAttempts: 5 });
     expect(getFunction('maintenance').trigger).toMatchObject({ type: 'topic', topic: 'maintenance-ticks' });
     expect(manifest.cloudSql).toMatchObject({ tier: 'db-f1-micro', maxConnections: 25, reserved: 3 });
@@ -81,6 +96,16 @@ describe('deploy manifest', () => {
     const trigger = getFunction('pipeline-worker').trigger as { maxDeliveryAttempts?: number };
     expect(functionEnv('pipeline-worker').PIPELINE_MAX_ATTEMPTS).toBe(String(trigger.maxDeliveryAttempts));
     expect(functionEnv('maintenance').PIPELINE_MAX_ATTEMPTS).toBe(String(trigger.maxDeliveryAttempts));
+  });
+
+  it('gives alert delivery the same max attempts as its subscription\'s dead-letter policy', () => {
+    const trigger = getFunction('budget-alert-delivery').trigger as { maxDeliveryAttempts?: number };
+    expect(functionEnv('budget-alert-delivery').ALERT_MAX_DELIVERY_ATTEMPTS).toBe(String(trigger.maxDeliveryAttempts));
+  });
+
+  it('refuses the local-only webhook flag in any function\'s environment', () => {
+    expect(() => parseManifest({ ...manifestInput([fnInput('alpha')]), env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' } })).toThrow(/local stack and tests only/);
+    expect(() => parseManifest(manifestInput([fnInput('alpha', { env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' } })]))).toThrow(/local stack and tests only/);
   });
 
   it('gives only orgs the admin token', () => {
@@ -170,10 +195,11 @@ describe('topics, topic triggers and scheduler jobs', () => {
     expect(() => parseManifest(input)).toThrow(message);
   });
 
-  it('creates the pipeline topics and ticks maintenance every 5 minutes (UTC) in the real manifest', () => {
-    expect(manifest.topics).toEqual(['pipeline-runs', 'pipeline-runs-dead', 'maintenance-ticks']);
+  it('creates the pipeline and budget topics, ticks maintenance every 5 minutes and evaluates budgets daily (UTC) in the real manifest', () => {
+    expect(manifest.topics).toEqual(['pipeline-runs', 'pipeline-runs-dead', 'maintenance-ticks', 'usage-updated', 'usage-updated-dead', 'budget-alert-deliveries', 'budget-alert-deliveries-dead']);
     expect(manifest.schedulerJobs).toEqual([
       { name: 'maintenance-tick', schedule: '*/5 * * * *', timeZone: 'UTC', topic: 'maintenance-ticks', messageBody: '{}', region: 'europe-west1' },
+      { name: 'budget-evaluation-daily', schedule: '30 6 * * *', timeZone: 'UTC', topic: 'usage-updated', messageBody: '{}', region: 'europe-west1' },
     ]);
   });
 });

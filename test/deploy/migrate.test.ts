@@ -27,6 +27,10 @@ const TABLES = [
   'integrations',
   'idempotency_keys',
   'org_load_locks',
+  'budgets',
+  'budget_alerts',
+  'budget_alert_attempts',
+  'webhook_secrets',
 ];
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -73,11 +73,12 @@ describe('asyncapi.json', () => {
     expect(readFileSync(ASYNCAPI_PATH, 'utf8')).toBe(renderOpenApi(await messagesDocument()));
   });
 
-  it('describes each topic an event function of the manifest consumes, usage-updated, and the signed alert webhook', async () => {
+  it('describes each topic an event function of the manifest consumes, and the signed alert webhook', async () => {
     const document = (await messagesDocument()) as { channels: Record<string, { messages: Record<string, { headers?: { properties?: object } }> }> };
     const consumed = manifest.functions.flatMap((f) => (f.trigger.type === 'topic' ? [f.trigger.topic] : []));
 
-    expect(Object.keys(document.channels).sort()).toEqual([...consumed, 'usage-updated', 'alertWebhook'].sort());
+    expect(consumed).toContain('usage-updated');
+    expect(Object.keys(document.channels).sort()).toEqual([...new Set([...consumed, 'alertWebhook'])].sort());
     expect(Object.keys(document.channels.alertWebhook?.messages.budgetAlert?.headers?.properties ?? {})).toEqual(['CloudAct-Signature']);
   });
 });

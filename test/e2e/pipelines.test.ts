@@ -203,6 +203,9 @@ beforeAll(async () => {
   await pubsub.admin.createTopic('pipeline-runs');
   await pubsub.admin.createTopic('pipeline-runs-dead');
   await pubsub.admin.createSubscription('dead-letters', { topic: 'pipeline-runs-dead' });
+  // Where the worker tells the budget evaluator an org's spend changed.
+  await pubsub.admin.createTopic('usage-updated');
+  await pubsub.admin.createSubscription('usage-updated-watch', { topic: 'usage-updated' });
   await pubsub.admin.createSubscription('pipeline-worker', {
     topic: 'pipeline-runs',
     pushEndpoint: `${proxy.url}/`,
@@ -233,6 +236,13 @@ describe('a pipeline run, end to end', () => {
     expect(done.rows_loaded).toBeGreaterThan(0);
     const rows = await dayRows(tenant, date);
     expect(rows.length).toBe(done.rows_loaded);
+    // The budgets learn of it: the worker published usage-updated for the org and the day.
+    // (Published just after the run is recorded: polled until it shows.)
+    const updates: { run_id: string }[] = [];
+    for (let until = Date.now() + 30_000; Date.now() < until && !updates.some((m) => m.run_id === accepted.body.run_id); await sleep(250)) {
+      updates.push(...(await pubsub.admin.drain('usage-updated-watch', { maxMessages: 50 })).map((m) => JSON.parse(m.data) as { run_id: string }));
+    }
+    expect(updates.filter((m) => m.run_id === accepted.body.run_id)).toEqual([{ org_slug: tenant.orgSlug, dates: [date], run_id: accepted.body.run_id }]);
     expect(rows.every((r) => r.copies === 1)).toBe(true);
     const day = await api(costs.url, tenant, 'GET', `/v1/costs?from=${date}&to=${date}&group_by=day`);
     expect(day.status).toBe(200);

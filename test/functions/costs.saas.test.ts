@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
-import { accrue, type AccruingSubscription } from '../../functions/costs/saasAccrual.js';
+import { accrue, type AccruingSubscription } from '../../shared/spend/index.js';
 import { dayNumber } from '../../functions/costs/schema.js';
 import { formatUsd } from '../../shared/money/index.js';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';

@@ -1,4 +1,4 @@
-import { divideHalfEven, parseDecimal, type Nanos } from '../../shared/money/index.js';
+import { divideHalfEven, parseDecimal, type Nanos } from '../money/index.js';
 
 /** A subscription as its accrual needs it. */
 export interface AccruingSubscription {

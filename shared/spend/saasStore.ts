@@ -1,4 +1,4 @@
-import { getDb } from '../../shared/db/index.js';
+import { getDb } from '../db/index.js';
 import type { AccruingSubscription } from './saasAccrual.js';
 
 /**
