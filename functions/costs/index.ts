@@ -6,7 +6,7 @@ import { parseCostsConfig } from './config.js';
 import { loadCosts, type CostsView } from './costs.js';
 import { focusBatches } from './exportCosts.js';
 import { csvHeader, csvLine, jsonLine, type FocusRow } from './focus.js';
-import { costsExportQuery, costsQuery } from './schema.js';
+import { costsExportQuery, costsQuery, costsView } from './schema.js';
 
 // Parsed at load: a bad variable stops the function from starting.
 const config = parseCostsConfig();
@@ -31,8 +31,11 @@ defineHttpFunction('costs', {
     route({
       method: 'GET',
       path: '/v1/costs',
+      summary: 'All spend of a date range — LLM usage and SaaS subscriptions — grouped by one key',
+      description: '`from` ≤ `to`, at most 366 days counting both ends. Reads the org’s BigQuery data (user tier).',
       auth: authenticateTenant,
       query: costsQuery,
+      responses: { 200: { description: 'The spend by key, and its totals', body: costsView } },
       handler: async ({ auth, query }) => {
         if (config.COSTS_CACHE_TTL_MS === 0) return { body: await loadCosts(auth, query) };
         const key = `${query.group_by}|${query.category}|${query.from}|${query.to}`;
@@ -42,8 +45,18 @@ defineHttpFunction('costs', {
     route({
       method: 'GET',
       path: '/v1/costs/export',
+      summary: 'The spend of a date range as FOCUS 1.2 rows (CSV or JSON lines), streamed',
+      description:
+        'One row per day × provider or vendor × model or plan × charge, with every mandatory FOCUS 1.2 column and `x_`-prefixed ones for what FOCUS has no column for. CSV is RFC 4180 with a header row.',
       auth: authenticateTenant,
       query: costsExportQuery,
+      responses: {
+        200: {
+          description: 'The rows, streamed',
+          media: ['text/csv', 'application/x-ndjson'],
+          headers: { 'Content-Disposition': { description: 'Names the file: `attachment; filename="cloudact-focus-<org>-<from>-<to>.<format>"`', required: true } },
+        },
+      },
       /*
        * Streamed (`STREAMED`): each batch is written as it comes, with backpressure, so the
        * answer is never held whole. The first batch is read before any byte is written, so

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
@@ -12,6 +12,7 @@ import { getDb } from '../../shared/db/index.js';
 import { queueRun } from '../../shared/pipelines/index.js';
 import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 import { mulberry32 } from '../../dev/random.js';
+import { apiContract, documentedFetch } from '../helpers/apiContract.js';
 
 /*
  * Generated malformed requests for every endpoint of the eight HTTP functions (orgs, quota,
@@ -889,6 +890,7 @@ interface Outcome {
   status: number;
   text: string;
   requestIdHeader: string | null;
+  headers?: IncomingHttpHeaders;
 }
 
 /** Keep-alive, like a real client; `http.request` (not fetch) because GET bodies must be sendable. */
@@ -907,7 +909,7 @@ async function send(endpoint: Endpoint, p: Probe): Promise<Outcome> {
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const requestId = res.headers['x-request-id'];
-        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null });
+        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null, headers: res.headers });
       });
       res.on('error', (error) => resolve({ probe: p, status: 0, text: `response failed: ${String(error)}`, requestIdHeader: null }));
     });
@@ -937,6 +939,9 @@ function problemWith(outcome: Outcome): string | undefined {
     return 'details malformed';
   }
   if (typeof error.request_id !== 'string' || error.request_id === '' || error.request_id !== outcome.requestIdHeader) return 'request_id missing or not the X-Request-Id';
+  // And the answer is one openapi.json describes for this operation (status, headers, body).
+  const undocumented = apiContract().problemsWith({ method: outcome.probe.method, url: outcome.probe.path, status: outcome.status, headers: outcome.headers ?? {}, text: outcome.text });
+  if (undocumented.length > 0) return undocumented.join('; ');
   return undefined;
 }
 
@@ -977,17 +982,17 @@ beforeAll(async () => {
   tenant = await createTenant({ slugPrefix: 'badinput' });
   const auth = { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS };
   const post = async (fn: string, path: string, body?: Json): Promise<Json> => {
-    const res = await fetch(`${server(fn)().url}${path}`, { method: 'POST', headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await documentedFetch(`${server(fn)().url}${path}`, { method: 'POST', headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
     expect(res.status).toBe(201);
     return (await res.json()) as Json;
   };
   const firstPageCursor = async (fn: string, path: string): Promise<string> => {
-    const page = (await (await fetch(`${server(fn)().url}${path}`, { headers: auth })).json()) as { next_cursor: string | null };
+    const page = (await (await documentedFetch(`${server(fn)().url}${path}`, { headers: auth })).json()) as { next_cursor: string | null };
     if (typeof page.next_cursor !== 'string') throw new Error(`${path} gave no cursor`);
     return page.next_cursor;
   };
   for (const model of ['m1', 'm2']) {
-    await fetch(`${server('pricing')().url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
+    await documentedFetch(`${server('pricing')().url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
   }
   subscriptionId = (await post('subscriptions', '/v1/subscriptions', validSubscription())).id as string;
   await post('subscriptions', '/v1/subscriptions', validSubscription());
@@ -1057,9 +1062,9 @@ describe('malformed requests', () => {
 
   it('left every existing row untouched: the generated requests changed nothing', async () => {
     const auth = { authorization: `Bearer ${tenant.apiKey}` };
-    const prices = (await (await fetch(`${server('pricing')().url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
-    const subs = (await (await fetch(`${server('subscriptions')().url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
-    const integ = (await (await fetch(`${server('integrations')().url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
+    const prices = (await (await documentedFetch(`${server('pricing')().url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
+    const subs = (await (await documentedFetch(`${server('subscriptions')().url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
+    const integ = (await (await documentedFetch(`${server('integrations')().url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
 
     expect(prices.items.map((i) => i.model)).toEqual(['m1', 'm2']);
     expect(subs.items.map((s) => s.seats)).toEqual([10, 10]);
@@ -1083,7 +1088,7 @@ describe('percent-encoding in the path', () => {
     ['budgets', 'GET', '/v1/budgets/%'],
     ['budgets', 'GET', '/v1/budgets/%ZZ/status'],
   ])('answers %s %s %s (not valid percent-encoding) with 400, not 500', async (fn, method, badPath) => {
-    const res = await fetch(`${server(fn)().url}${badPath}`, { method, headers: { authorization: `Bearer ${tenant.apiKey}` } });
+    const res = await documentedFetch(`${server(fn)().url}${badPath}`, { method, headers: { authorization: `Bearer ${tenant.apiKey}` } });
 
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
@@ -1099,7 +1104,7 @@ describe('body limits with all eight functions in one process', () => {
     ['the bulk route reads it and refuses the field', '/v1/subscriptions/bulk', 400, 'INVALID_ARGUMENT'],
     ['a 1 MiB route refuses it unread', '/v1/subscriptions', 413, 'PAYLOAD_TOO_LARGE'],
   ])('answers a 2 MiB body with an over-long vendor: %s', async (_case, path, status, code) => {
-    const res = await fetch(`${server('subscriptions')().url}${path}`, {
+    const res = await documentedFetch(`${server('subscriptions')().url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS },
       body: twoMiB(),
