@@ -131,7 +131,7 @@ export async function replaceDay({ orgSlug, date, runId, source, rows, billed }:
  * idempotently, once per org and instance. The dataset itself was made by onboarding (and
  * is not ours to move): only its tables are ensured.
  */
-const ensured = new BoundedCache<true>({ maxEntries: 10_000, ttlMs: 3_600_000 });
+const ensured = new BoundedCache<true>({ name: 'pipeline-worker.ensured_tables', maxEntries: 10_000, ttlMs: 3_600_000 });
 
 async function ensureOrgTables(orgSlug: string): Promise<void> {
   if (ensured.get(orgSlug) !== undefined) return;

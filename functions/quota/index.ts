@@ -8,7 +8,7 @@ import { loadQuota, type QuotaView } from './quota.js';
  * Quota is read on every pipeline page load and must answer in milliseconds; counters
  * move slowly, so a 2 s per-tenant cache takes the database off the hot path.
  */
-const quotaCache = new TenantCache<QuotaView>({ ttlMs: 2_000, maxEntriesPerTenant: 1 });
+const quotaCache = new TenantCache<QuotaView>({ name: 'quota', ttlMs: 2_000, maxEntriesPerTenant: 1 });
 
 defineHttpFunction('quota', {
   routes: [
