@@ -62,6 +62,11 @@ interface Start {
 
 interface Subject {
   label: string;
+  /**
+   * Ready at the first answer of any status: a bare CloudEvent function serves no
+   * `/healthz`, but answers (404) once its code is loaded and the server listens.
+   */
+  anyStatusIsReady?: boolean;
   /** Starts the process; resolves at spawn. */
   spawn(): Promise<FunctionProcess>;
   /** The authenticated request (path and headers), if any. */
@@ -69,14 +74,14 @@ interface Subject {
 }
 
 /** Polls `url` every POLL_MS until it answers 200; returns `performance.now()` then. */
-async function until200(proc: FunctionProcess, url: string, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<number> {
+async function until200(proc: FunctionProcess, url: string, anyStatus = false, timeoutMs = 60_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode} during start-up:\n${proc.lines.join('\n')}`);
     try {
-      const res = await fetch(url, { headers });
+      const res = await fetch(url);
       await res.arrayBuffer();
-      if (res.status === 200) return performance.now();
+      if (res.status === 200 || anyStatus) return performance.now();
       if (res.status !== 503 && res.status !== 404) throw new Error(`${url} answered ${res.status}`);
     } catch (error) {
       if (error instanceof Error && error.message.includes('answered')) throw error;
@@ -90,7 +95,7 @@ async function measure(subject: Subject): Promise<Start> {
   const started = performance.now();
   const proc = await subject.spawn();
   try {
-    const healthy = await until200(proc, `${proc.url}/healthz`);
+    const healthy = await until200(proc, `${proc.url}/healthz`, subject.anyStatusIsReady === true);
     const healthzCpu = cpuMs(proc.child.pid) ?? Number.NaN;
     let firstOk: number | undefined;
     if (subject.request !== undefined) {
@@ -140,10 +145,12 @@ function subjectOf(stack: BenchStack, fn: FunctionSpec, source: string, key: str
   };
 }
 
-function bareSubject(source: string, target: string, env: Record<string, string>, withRequest: boolean, nodeOptions: string): Subject {
+function bareSubject(source: string, target: string, env: Record<string, string>, withRequest: boolean, nodeOptions: string, event = false): Subject {
   return {
     label: target,
-    spawn: () => startFunctionProcess({ source, target, env: { NODE_OPTIONS: nodeOptions, ...env }, waitFor: 'spawned' }),
+    anyStatusIsReady: event,
+    spawn: () =>
+      startFunctionProcess({ source, target, env: { NODE_OPTIONS: nodeOptions, ...env }, signatureType: event ? 'cloudevent' : 'http', waitFor: 'spawned' }),
     ...(withRequest ? { request: { path: '/', headers: {} } } : {}),
   };
 }
@@ -184,11 +191,17 @@ async function main(): Promise<void> {
     const [tenant] = await createBenchTenants(stack.admin, `cold_${Date.now().toString(36)}`);
     const key = (tenant as { key: string }).key;
     const fns = functionsFromEnv();
-    const [bare, barePg] = await Promise.all([bundleFixture(fixtureEntry('bare')), bundleFixture(fixtureEntry('barePostgres'))]);
-    bundles.push(bare, barePg);
+    const [bare, barePg, bareEvent] = await Promise.all([
+      bundleFixture(fixtureEntry('bare')),
+      bundleFixture(fixtureEntry('barePostgres')),
+      bundleFixture(fixtureEntry('bareEvent')),
+    ]);
+    bundles.push(bare, barePg, bareEvent);
     const nodeOptions = stack.envFor(fns[0]?.name ?? 'quota').NODE_OPTIONS ?? '';
-    const bareHealth = bareSubject((bare).dir, 'bare', {}, false, nodeOptions);
-    const barePgFirst = bareSubject((barePg).dir, 'barePostgres', { DATABASE_URL: stack.databaseUrl }, true, nodeOptions);
+    const bareHealth = bareSubject(bare.dir, 'bare', {}, false, nodeOptions);
+    const barePgFirst = bareSubject(barePg.dir, 'barePostgres', { DATABASE_URL: stack.databaseUrl }, true, nodeOptions);
+    // An event function's peer is a bare CloudEvent function: that signature makes the framework load more (the CloudEvents SDK).
+    const bareEventHealth = bareSubject(bareEvent.dir, 'bareEvent', {}, false, nodeOptions, true);
     const own = await Promise.all(fns.map((fn) => bundleFixture(path.join(REPO_ROOT, fn.source, 'index.ts'), fn.name)));
     bundles.push(...own);
 
@@ -196,7 +209,7 @@ async function main(): Promise<void> {
     for (const [i, fn] of fns.entries()) {
       const subject = subjectOf(stack, fn, (own[i] as Bundle).dir, key);
       // One peer per measure: the bare-Postgres peer when the function has an authenticated request.
-      const peer = subject.request !== undefined ? barePgFirst : bareHealth;
+      const peer = fn.trigger.type !== 'http' ? bareEventHealth : subject.request !== undefined ? barePgFirst : bareHealth;
       const [mine, theirs] = await alternate(subject, peer);
       const h = median(mine.map((s) => s.healthz));
       const hp = median(theirs.map((s) => s.healthz));
