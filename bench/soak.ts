@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     // Warm-up: every tenant once per function, in order.
     await Promise.all(running.map((run) => send(run, tenants, tenants.length, (i) => i)));
     for (const run of running) run.rssWarm = rssMiB(run.proc.child.pid);
+    const warmUp = running.reduce((a, r) => a + r.requests, 0);
     const perFunction = Math.ceil(REQUESTS / running.length);
     const started = performance.now();
     await Promise.all(running.map((run) => send(run, tenants, perFunction, () => Math.floor(Math.random() * tenants.length))));
@@ -115,7 +116,9 @@ async function main(): Promise<void> {
     const leaked = running.reduce((a, run) => a + (left.get(run.name) ?? 0), 0);
 
     const total = running.reduce((a, r) => a + r.requests, 0);
-    console.log(`\n${total} requests over ${tenants.length} tenants (after a warm-up of one per tenant and function) in ${fmt(seconds)} s, ${CONNECTIONS} connections per function`);
+    console.log(
+      `\n${total - warmUp} requests over ${tenants.length} tenants in ${fmt(seconds)} s, after a warm-up of ${warmUp} (one per tenant and function); ${CONNECTIONS} connections per function. Requests and non-2xx below include the warm-up.`,
+    );
     console.log(
       table(
         ['function', 'requests', 'non-2xx+errors', 'RSS after warm-up MiB', 'RSS at end MiB', 'growth', 'backends at end', 'pool'],
