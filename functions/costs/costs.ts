@@ -1,7 +1,6 @@
 import type { z } from 'zod';
-import { BigQuery } from '@google-cloud/bigquery';
 import type { Tenant } from '../../shared/auth/index.js';
-import { isNotFound, runQuery } from '../../shared/bigquery/index.js';
+import { dateParam, isNotFound, runQuery } from '../../shared/bigquery/index.js';
 import { log } from '../../shared/log/index.js';
 import { parseUsd, sumUsd, usdForApi, type Nanos } from '../../shared/money/index.js';
 import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses, TOKEN_CLASSES, type TokenClass, type TokenCounts } from '../../shared/usage/index.js';
@@ -28,11 +27,11 @@ type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string |
  * empty there would show $0 for real spend.
  */
 async function queryLlm(tenant: Tenant, query: CostsQuery): Promise<ResultRow[]> {
+  const params = { from: await dateParam(query.from), to: await dateParam(query.to) };
   const run = (billed: boolean): Promise<ResultRow[]> =>
     runQuery<ResultRow>({
       sql: costsSql(tenant.orgSlug, query.group_by, { billed }),
-      // BigQueryDate values: with a plain string and a `types` entry the client sends no value at all.
-      params: { from: BigQuery.date(query.from), to: BigQuery.date(query.to) },
+      params,
       tier: 'user',
       labels: { endpoint: 'costs', group_by: query.group_by, category: query.category },
     });

@@ -19,7 +19,7 @@ const WRITE_SLICE_ROWS = 1_000;
  * and `?from=…&to=…&group_by=day&category=all` share one entry). Tenant scopes keep orgs
  * apart by construction.
  */
-const cache = new TenantCache<CostsView>({ ttlMs: Math.max(1, config.COSTS_CACHE_TTL_MS), maxEntriesPerTenant: 50 });
+const cache = new TenantCache<CostsView>({ name: 'costs', ttlMs: Math.max(1, config.COSTS_CACHE_TTL_MS), maxEntriesPerTenant: 50 });
 
 /** Cache counters (tests, benchmarks). */
 export function costsCacheStats(): CacheStats & { tenants: number } {

@@ -13,7 +13,7 @@ import { createOrResumeOrg, insertApiKey, markActive, releaseOnboardingLease } f
 type OrgProfile = z.output<typeof orgProfile>;
 
 /** Org profiles change rarely; a short TTL keeps `/me` off the database. */
-const profiles = new TenantCache<OrgProfile>({ ttlMs: 10_000, maxEntriesPerTenant: 4 });
+const profiles = new TenantCache<OrgProfile>({ name: 'orgs.profiles', ttlMs: 10_000, maxEntriesPerTenant: 4 });
 
 /**
  * Best effort, under its own short budget (the attempt's may be spent): if it fails, the

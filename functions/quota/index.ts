@@ -9,7 +9,7 @@ import { quotaView } from './schema.js';
  * Quota is read on every pipeline page load and must answer in milliseconds; counters
  * move slowly, so a 2 s per-tenant cache takes the database off the hot path.
  */
-const quotaCache = new TenantCache<QuotaView>({ ttlMs: 2_000, maxEntriesPerTenant: 1 });
+const quotaCache = new TenantCache<QuotaView>({ name: 'quota', ttlMs: 2_000, maxEntriesPerTenant: 1 });
 
 defineHttpFunction('quota', {
   routes: [

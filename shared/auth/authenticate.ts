@@ -32,14 +32,14 @@ interface KeyRecord {
  */
 let authCacheInstance: BoundedCache<KeyRecord> | undefined;
 function authCache(): BoundedCache<KeyRecord> {
-  authCacheInstance ??= new BoundedCache<KeyRecord>({ maxEntries: 10_000, ttlMs: Math.max(1, runtimeConfig().AUTH_CACHE_TTL_MS) });
+  authCacheInstance ??= new BoundedCache<KeyRecord>({ name: 'auth.keys', maxEntries: 10_000, ttlMs: Math.max(1, runtimeConfig().AUTH_CACHE_TTL_MS) });
   return authCacheInstance;
 }
 
 /** Hashes of keys the database does not know, for a few seconds: a repeated bad key costs no query. */
 let unknownKeysInstance: BoundedCache<true> | undefined;
 function unknownKeys(): BoundedCache<true> {
-  unknownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: Math.max(1, Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS)) });
+  unknownKeysInstance ??= new BoundedCache<true>({ name: 'auth.unknown_keys', maxEntries: 10_000, ttlMs: Math.max(1, Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS)) });
   return unknownKeysInstance;
 }
 const NEGATIVE_TTL_MS = 5_000;
@@ -51,7 +51,7 @@ const NEGATIVE_TTL_MS = 5_000;
  */
 let knownKeysInstance: BoundedCache<true> | undefined;
 function knownKeys(): BoundedCache<true> {
-  knownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: KNOWN_KEY_TTL_MS });
+  knownKeysInstance ??= new BoundedCache<true>({ name: 'auth.known_keys', maxEntries: 10_000, ttlMs: KNOWN_KEY_TTL_MS });
   return knownKeysInstance;
 }
 const KNOWN_KEY_TTL_MS = 3_600_000;
