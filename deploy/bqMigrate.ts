@@ -110,7 +110,7 @@ export async function runBqMigrate(
     if (deps.bigquery) bq = deps.bigquery;
     else {
       const config = parseBigQueryConfig();
-      bq = createBigQueryClient(config);
+      bq = await createBigQueryClient(config);
       out(`bq:migrate --${args.mode} on ${config.apiEndpoint ? `the local endpoint ${config.apiEndpoint}` : 'BigQuery'}, project ${config.projectId}`);
     }
   } catch (e) {

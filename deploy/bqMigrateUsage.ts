@@ -114,7 +114,7 @@ export async function runBqMigrateUsage(argv: readonly string[], deps: BqMigrate
     if (deps.bigquery) bq = deps.bigquery;
     else {
       const config = parseBigQueryConfig();
-      bq = createBigQueryClient(config);
+      bq = await createBigQueryClient(config);
       out(`bq:migrate-usage --${args.mode} on ${config.apiEndpoint ? `the local endpoint ${config.apiEndpoint}` : 'BigQuery'}, project ${config.projectId}`);
     }
     if (deps.db === undefined) {

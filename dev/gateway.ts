@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { errorEnvelope, NotFoundError, UnavailableError, type AppError } from '../shared/errors/index.js';
 import { requestIdFrom } from '../shared/http/index.js';
+import { mergeDocuments, type OpenApiDocument } from '../shared/openapi/index.js';
 
 /** Where a path prefix goes. Longest prefix wins. */
 export interface GatewayRoute {
@@ -107,6 +108,18 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
       return;
     }
     const path = url.split('?')[0] ?? '/';
+    if (path === API_DOCUMENT_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      track(req, res, () => undefined);
+      req.resume();
+      void apiDocument(routes, agent, `http://${req.headers.host ?? host}`).then(
+        (document) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+          res.end(JSON.stringify(document));
+        },
+        (error: unknown) => sendError(res, new UnavailableError(`A function did not describe itself: ${String(error)}`, { retryAfterSeconds: 1 }), requestId),
+      );
+      return;
+    }
     const target = sorted.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
     if (target === undefined) {
       track(req, res, () => undefined);
@@ -231,6 +244,41 @@ export async function startGateway({ port, host = '127.0.0.1', routes, healthTar
     }
     return true;
   }
+}
+
+/** Where the gateway serves the whole API's document. */
+export const API_DOCUMENT_PATH = '/v1/openapi.json';
+
+/**
+ * The whole API's document: each routed function's own `GET /openapi.json`, merged — read
+ * afresh on every request, so it is always what the running functions serve.
+ */
+async function apiDocument(routes: readonly GatewayRoute[], agent: http.Agent, self: string): Promise<OpenApiDocument> {
+  const targets = [...new Set(routes.map((r) => r.target))];
+  const parts = await Promise.all(targets.map((target) => getJson<OpenApiDocument>(`${target}/openapi.json`, agent)));
+  return mergeDocuments(parts, [{ url: self, description: 'This gateway' }]);
+}
+
+function getJson<T>(url: string, agent: http.Agent): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode ?? 0}`));
+        else {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url} timed out`)));
+    req.on('error', reject);
+  });
 }
 
 function sendError(res: http.ServerResponse, error: AppError, requestId: string): void {

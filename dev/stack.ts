@@ -54,6 +54,8 @@ export interface StackInfo {
 
 export interface Stack {
   info: StackInfo;
+  /** Each function's process id (benchmarks read its RSS and CPU from /proc). */
+  pids: Record<string, number | undefined>;
   /** Stops everything gracefully: gateway, functions (SIGTERM), BigQuery endpoint, PostgreSQL. */
   stop(): Promise<void>;
 }
@@ -171,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     writeFileSync(path.join(localDir, 'stack.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
     chmodSync(path.join(localDir, 'stack.json'), 0o600);
     gateway.markReady();
-    return { info, stop: stopAll };
+    return { info, pids: Object.fromEntries([...processes].map(([name, p]) => [name, p.child.pid])), stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -289,7 +289,8 @@ export class Catalog {
     return this.tableResource(projectId, meta);
   }
 
-  private applyTableFields(meta: TableMeta, body: Record<string, unknown>, replace: boolean): void {
+  /** Applies a table resource's optional fields (description, labels, partitioning, clustering, …) to `meta` (tables.insert/patch, load jobs). */
+  applyTableFields(meta: TableMeta, body: Record<string, unknown>, replace: boolean): void {
     for (const key of ['friendlyName', 'description'] as const) {
       if (key in body) setOrDelete(meta, key, body[key]);
     }

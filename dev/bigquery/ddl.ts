@@ -19,7 +19,7 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import { cleanLabels, createTableSql, now, validatePartitioning } from './catalog.js';
 import type { Catalog, TableMeta } from './catalog.js';
 import { duplicate, invalidQuery, notFound, unsupported } from './errors.js';
-import { lineStarts, tokenOffset, tokenize, translateQuery } from './sql/index.js';
+import { translateTokens, withEnd } from './sql/index.js';
 import type { TableRef, Token, TranslateContext, Translation } from './sql/index.js';
 import { canonicalType, duckTypeToBqField, normalizeSchema, quoteIdent } from './types.js';
 import type { BqField } from './types.js';
@@ -87,10 +87,7 @@ const PARTITION_EXPR_ERROR =
 /** A cursor over the tokens of one statement. */
 class Cursor {
   i = 0;
-  constructor(
-    readonly toks: Token[],
-    readonly text: string,
-  ) {}
+  constructor(readonly toks: Token[]) {}
   peek(k = 0): Token | undefined {
     return this.toks[this.i + k];
   }
@@ -140,13 +137,13 @@ export function isDdl(tokens: Token[]): boolean {
 }
 
 /**
- * Parses one DDL statement (no trailing `;`).
+ * Parses one DDL statement: its tokens as the script splitter cut them (no
+ * trailing `;`, no `eof`).
  *
  * @throws BigQueryApiError `invalidQuery` for syntax errors and unsupported forms.
  */
-export function parseDdl(text: string, ctx: TranslateContext): DdlStatement {
-  const { tokens } = tokenize(text);
-  const c = new Cursor(tokens.filter((t) => t.kind !== 'eof'), text);
+export function parseDdl(tokens: Token[], ctx: TranslateContext): DdlStatement {
+  const c = new Cursor(tokens.filter((t) => t.kind !== 'eof'));
   const verb = c.word();
   c.i++;
   if (verb === 'DROP') {
@@ -216,9 +213,8 @@ export function parseDdl(text: string, ctx: TranslateContext): DdlStatement {
       options = parseOptions(c);
     } else if (w === 'AS') {
       c.i++;
-      const start = c.peek();
-      if (!start) throw syntax('Expected a query after AS', undefined);
-      query = translateQuery(text.slice(tokenOffset(lineStarts(text), start)), ctx);
+      if (!c.peek()) throw syntax('Expected a query after AS', undefined);
+      query = translateTokens(withEnd(c.toks.slice(c.i)), ctx);
       if (query.statementType !== 'SELECT') throw invalidQuery('CREATE TABLE AS needs a query (SELECT or WITH)');
       c.i = c.toks.length;
     } else if (w === 'DEFAULT' || w === 'WITH' || w === 'LIKE') {

@@ -134,3 +134,24 @@ export function errorResponseBody(status: number, errors: ErrorProto[]): unknown
     },
   };
 }
+
+/**
+ * A job failure BigQuery reports with several entries in `status.errors`: the
+ * failure itself first, then its causes (a load job's rows that did not parse).
+ */
+export class BigQueryJobFailure extends BigQueryApiError {
+  constructor(
+    reason: BigQueryErrorReason,
+    message: string,
+    /** The entries after the first in `status.errors`. */
+    readonly causes: ErrorProto[],
+  ) {
+    super(httpStatusForReason(reason), reason, message);
+    this.name = 'BigQueryJobFailure';
+  }
+}
+
+/** `status.errors` of a failed job: the error, then its causes when it has any. */
+export function jobStatusErrors(err: BigQueryApiError): ErrorProto[] {
+  return [toErrorProto(err), ...(err instanceof BigQueryJobFailure ? err.causes : [])];
+}

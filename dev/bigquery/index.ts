@@ -18,6 +18,7 @@ import { JobManager } from './jobs.js';
 import { buildRoutes, createBigQueryServer } from './server.js';
 import type { ServerCounters } from './server.js';
 import { TableData } from './tabledata.js';
+import { MediaUploads } from './upload.js';
 
 export { localBigQueryOptions } from './client.js';
 export { SUPPORTED_FUNCTIONS, translateQuery } from './sql/index.js';
@@ -87,7 +88,8 @@ export async function startBigQueryEndpoint(opts: BigQueryEndpointOptions = {}):
     const jobs = new JobManager(engine, catalog, projectId, () => url);
     const tabledata = new TableData(engine, catalog);
     const counters: ServerCounters = { requests: 0, errors: 0 };
-    const server = createBigQueryServer(buildRoutes(catalog, jobs, tabledata), counters);
+    const uploads = new MediaUploads((project, job, data) => jobs.insertLoad(project, job, data), () => url);
+    const server = createBigQueryServer(buildRoutes(catalog, jobs, tabledata), counters, uploads);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port ?? 0, host, () => {

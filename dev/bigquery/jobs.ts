@@ -1,6 +1,9 @@
 /**
  * Query jobs: jobs.query, jobs.insert, jobs.getQueryResults, jobs.get,
- * jobs.cancel, jobs.list, jobs.delete.
+ * jobs.cancel, jobs.list, jobs.delete — the REST entry points and the job
+ * lifecycle (create, stop, finish). The work is split by job: the job store
+ * (`jobStore.ts`), the planner (`queryPlanner.ts`), the executor
+ * (`queryExecutor.ts`) and the response rendering (`jobResponses.ts`).
  *
  * Every query — even a synchronous jobs.query — becomes a job in a bounded
  * in-memory table, because the Node client fetches further pages and polls
@@ -8,126 +11,43 @@
  * `jobTimeoutMs` and `jobs.cancel` can `interrupt()` exactly that query.
  */
 import { randomUUID } from 'node:crypto';
-import { VARCHAR } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import { jsonArrayParam, replacePlaceholders } from './bulkParams.js';
 import type { Catalog } from './catalog.js';
 import { stripUndefined } from './catalog.js';
 import type { Engine } from './engine.js';
-import { fromEngineError } from './engineErrors.js';
-import { BigQueryApiError, duplicate, httpStatusForReason, invalid, invalidQuery, notFound, toErrorProto } from './errors.js';
-import type { ErrorProto } from './errors.js';
+import { duplicate, httpStatusForReason, invalid } from './errors.js';
+import type { BigQueryApiError, ErrorProto } from './errors.js';
 import { runCopyJob } from './copyJobs.js';
-import type { CopyConfig, CopyOutcome } from './copyJobs.js';
-import type { DdlOutcome } from './ddl.js';
-import { checkPartitionFilters } from './partitionFilter.js';
-import { isScript, planScript, runScript } from './scripts.js';
-import type { ScriptPlan, StepResult } from './scripts.js';
-import { tableLogicalBytes } from './tableBytes.js';
-import { translateQuery } from './sql/index.js';
-import type { TableRef, Translation } from './sql/index.js';
-import { duckTypeToBqField } from './types.js';
-import type { BqField } from './types.js';
-import { encodeRow, nullArrayElementColumn, paramToDuck, ValueError } from './values.js';
-import type { ParamType, ParamValue, TimestampFormat } from './values.js';
+import type { CopyConfig } from './copyJobs.js';
+import { runLoadJob } from './loadJobs.js';
+import type { LoadConfig, LoadOutcome } from './loadJobs.js';
+import { dryRunQueryResponse, incompleteResponse, jobResource, resultsResponse } from './jobResponses.js';
+import type { ResultOptions } from './jobResponses.js';
+import { JobStore } from './jobStore.js';
+import type { Job, JobStats } from './jobStore.js';
+import { asQueryError, QueryExecutor } from './queryExecutor.js';
+import { planQuery } from './queryPlanner.js';
+import type { QueryConfig, QueryParameter, QueryPlan } from './queryPlanner.js';
+import type { TimestampFormat } from './values.js';
 
-/** Most jobs remembered; older finished jobs (and their rows) are forgotten first. */
-const MAX_JOBS = 500;
-/** Rows per page when the caller gives no maxResults (BigQuery caps pages at ~10 MB; a row cap keeps responses small here). */
-const DEFAULT_PAGE_ROWS = 20_000;
 /** BigQuery's default wait of jobs.query / getQueryResults. */
 const DEFAULT_WAIT_MS = 10_000;
 /** Re-send interrupts while a stopped job is still running (an interrupt can race the query start). */
 const INTERRUPT_RETRY_MS = 25;
 
-/** A query parameter as the REST API sends it. */
-export interface QueryParameter {
-  name?: string;
-  parameterType: ParamType;
-  parameterValue?: ParamValue;
-}
-
-/** The part of `JobConfigurationQuery` / `QueryRequest` the endpoint reads. */
-export interface QueryConfig {
-  query?: string;
-  useLegacySql?: boolean;
-  parameterMode?: string;
-  queryParameters?: QueryParameter[];
-  defaultDataset?: { datasetId: string; projectId?: string };
-  maximumBytesBilled?: string;
-  destinationTable?: unknown;
-  [k: string]: unknown;
-}
-
-type JobState = 'PENDING' | 'RUNNING' | 'DONE';
-
-interface JobResult {
-  fields: BqField[];
-  rows: DuckDBValue[][];
-  numDmlAffectedRows?: number;
-  ddl?: DdlOutcome;
-}
-
-/** One job in the job table. */
-export interface Job {
-  projectId: string;
-  jobId: string;
-  location: string;
-  state: JobState;
-  configuration: Record<string, unknown>;
-  statementType: string;
-  creationTime: number;
-  startTime?: number;
-  endTime?: number;
-  error?: BigQueryApiError;
-  result?: JobResult;
-  dryRunSchema?: BqField[];
-  /** Dry-run estimate (see tableBytes.ts). */
-  bytesProcessed?: number;
-  /** Child jobs of a script point at their parent. */
-  parentJobId?: string;
-  scriptStatistics?: Record<string, unknown>;
-  numChildJobs?: number;
-  /** Copy jobs report `statistics.copy` instead of `statistics.query`. */
-  copy?: CopyOutcome;
-  /** Set when a timeout or cancel asks the job to stop; the first reason wins. */
-  stopReason?: 'timeout' | 'stopped';
-  jobTimeoutMs?: number;
-  conn?: DuckDBConnection;
-  done: Promise<void>;
-  markDone: () => void;
-  timer?: NodeJS.Timeout;
-  interruptTimer?: NodeJS.Timeout;
-}
-
-/** Counters for {@link JobManager.stats}. */
-export interface JobStats {
-  jobsCreated: number;
-  jobsRunning: number;
-  jobsFailed: number;
-  jobsTimedOut: number;
-  jobsCancelled: number;
-}
-
-/** Paging/format options for result pages. */
-export interface ResultOptions {
-  maxResults?: number;
-  pageToken?: string;
-  startIndex?: number;
-  timestampFormat: TimestampFormat;
-}
-
 /** Runs and remembers query jobs. */
 export class JobManager {
-  private readonly jobs = new Map<string, Job>();
+  private readonly jobs = new JobStore();
   private readonly counters: JobStats = { jobsCreated: 0, jobsRunning: 0, jobsFailed: 0, jobsTimedOut: 0, jobsCancelled: 0 };
+  private readonly executor: QueryExecutor;
 
   constructor(
     private readonly engine: Engine,
     private readonly catalog: Catalog,
     private readonly endpointProjectId: string,
     private readonly baseUrl: () => string,
-  ) {}
+  ) {
+    this.executor = new QueryExecutor(engine, catalog, this.jobs, this.counters, (job, error) => this.finish(job, error));
+  }
 
   /** Counters for the endpoint's stats(). */
   stats(): JobStats & { jobsRemembered: number } {
@@ -155,18 +75,18 @@ export class JobManager {
     if (body.dryRun === true) {
       await job.done;
       if (job.error) throw job.error;
-      return this.dryRunQueryResponse(job);
+      return dryRunQueryResponse(job);
     }
     if (job.error) throw job.error;
     const waitMs = numberOr(body.timeoutMs, DEFAULT_WAIT_MS);
     await this.waitFor(job, waitMs);
-    if (job.state !== 'DONE') return this.incompleteResponse(job);
+    if (job.state !== 'DONE') return incompleteResponse(job);
     // Re-read through a call: TypeScript keeps the pre-await narrowing of job.error.
     throwIfFailed(job);
     const format = timestampFormatOf(body.formatOptions as Record<string, unknown> | undefined, false);
     const opts: ResultOptions = { timestampFormat: format };
     if (body.maxResults !== undefined) opts.maxResults = Number(body.maxResults);
-    return this.resultsResponse(job, opts, 'bigquery#queryResponse');
+    return resultsResponse(job, opts, 'bigquery#queryResponse');
   }
 
   /** jobs.insert: start a query job and answer immediately (a dry run answers once validated). */
@@ -176,7 +96,7 @@ export class JobManager {
     if (!q && configuration.copy) return this.insertCopy(projectId, body, configuration);
     if (!q) {
       const kind = ['load', 'extract', 'copy'].find((k) => k in configuration) ?? 'unknown';
-      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query and copy jobs are supported)`);
+      throw invalid(`Unsupported by the local BigQuery endpoint: ${kind} jobs (only query, copy and uploaded load jobs are supported)`);
     }
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
@@ -190,14 +110,14 @@ export class JobManager {
     if (configuration.dryRun === true) await job.done;
     // Validation failures are reported as HTTP errors; the job stays visible to jobs.get.
     if (job.error) throw job.error;
-    return this.jobResource(job);
+    return jobResource(job, this.baseUrl());
   }
 
   /** jobs.getQueryResults */
   async getQueryResults(projectId: string, jobId: string, qs: URLSearchParams): Promise<unknown> {
-    const job = this.requireJob(projectId, jobId);
+    const job = this.jobs.require(projectId, jobId);
     await this.waitFor(job, numberOr(qs.get('timeoutMs'), DEFAULT_WAIT_MS));
-    if (job.state !== 'DONE') return this.incompleteResponse(job);
+    if (job.state !== 'DONE') return incompleteResponse(job);
     if (job.error) throw job.error;
     const format = timestampFormatOf(
       { useInt64Timestamp: qs.get('formatOptions.useInt64Timestamp'), timestampOutputFormat: qs.get('formatOptions.timestampOutputFormat') },
@@ -210,25 +130,25 @@ export class JobManager {
     if (pageToken) opts.pageToken = pageToken;
     const startIndex = qs.get('startIndex');
     if (startIndex !== null) opts.startIndex = Number(startIndex);
-    if (job.dryRunSchema) return this.dryRunQueryResponse(job);
-    return this.resultsResponse(job, opts, 'bigquery#getQueryResultsResponse');
+    if (job.dryRunSchema) return dryRunQueryResponse(job);
+    return resultsResponse(job, opts, 'bigquery#getQueryResultsResponse');
   }
 
   /** jobs.get */
   get(projectId: string, jobId: string): unknown {
-    return this.jobResource(this.requireJob(projectId, jobId));
+    return jobResource(this.jobs.require(projectId, jobId), this.baseUrl());
   }
 
   /** jobs.cancel: asks the job to stop; it ends DONE with reason `stopped`. */
   cancel(projectId: string, jobId: string): unknown {
-    const job = this.requireJob(projectId, jobId);
+    const job = this.jobs.require(projectId, jobId);
     if (job.state !== 'DONE') this.stop(job, 'stopped');
-    return { kind: 'bigquery#jobCancelResponse', job: this.jobResource(job) };
+    return { kind: 'bigquery#jobCancelResponse', job: jobResource(job, this.baseUrl()) };
   }
 
   /** jobs.delete (metadata only). */
   delete(projectId: string, jobId: string): void {
-    const job = this.requireJob(projectId, jobId);
+    const job = this.jobs.require(projectId, jobId);
     if (job.state !== 'DONE') throw invalid(`Job ${projectId}:${job.location}.${jobId} is still running and cannot be deleted`);
     this.jobs.delete(jobId);
   }
@@ -246,7 +166,7 @@ export class JobManager {
     const page = all.slice(start, start + size);
     const out: Record<string, unknown> = {
       kind: 'bigquery#jobList',
-      jobs: page.map((j) => ({ ...(this.jobResource(j) as Record<string, unknown>), state: j.state })),
+      jobs: page.map((j) => ({ ...(jobResource(j, this.baseUrl()) as Record<string, unknown>), state: j.state })),
     };
     if (start + size < all.length) out.nextPageToken = Buffer.from(String(start + size)).toString('base64url');
     return out;
@@ -258,12 +178,6 @@ export class JobManager {
   }
 
   // ---------------------------------------------------------------- job lifecycle
-
-  private requireJob(projectId: string, jobId: string): Job {
-    const job = this.jobs.get(jobId);
-    if (!job || job.projectId !== projectId) throw notFound(`Job ${projectId}:US.${jobId}`);
-    return job;
-  }
 
   /**
    * Creates a job, validates and translates its query, and starts it unless
@@ -296,265 +210,79 @@ export class JobManager {
       markDone,
     };
     if (extra.jobTimeoutMs !== undefined) job.jobTimeoutMs = extra.jobTimeoutMs;
-    this.remember(job);
+    this.jobs.add(job);
     this.counters.jobsCreated++;
 
-    // Assigned on the single-statement path; a script (plan) returns before they are read.
-    let translation!: Translation;
-    let values!: DuckDBValue[];
-    let types!: DuckDBType[];
-    let plan: ScriptPlan | undefined;
+    let planned: QueryPlan;
     try {
-      if (typeof config.query !== 'string' || config.query.trim() === '') throw invalid('Query text is required', 'query');
-      if (config.useLegacySql === true) throw invalidQuery('Unsupported by the local BigQuery endpoint: legacy SQL (set useLegacySql: false)');
-      if (config.destinationTable) throw invalid('Unsupported by the local BigQuery endpoint: destinationTable');
-      const ctx: Parameters<typeof translateQuery>[1] = { projectId: this.endpointProjectId, requestProjectId: projectId };
-      if (config.defaultDataset?.datasetId) ctx.defaultDataset = config.defaultDataset;
-      if (isScript(config.query)) {
-        plan = planScript(config.query, ctx);
-        job.statementType = plan.statementType;
-        // Parameters are checked before anything runs (BigQuery validates the whole script first).
-        for (const step of plan.steps) {
-          if (step.kind === 'query') bindParameters(step.translation, config);
-          if (step.kind === 'ddl' && step.params) bindParameters(step.params, config);
-        }
-      } else {
-        translation = translateQuery(config.query, ctx);
-        job.statementType = translation.statementType;
-        this.checkTables(projectId, translation.tables);
-        const bound = bindParameters(translation, config);
-        ({ values, types } = bound);
-        translation = { ...translation, sql: bound.sql };
-      }
+      planned = planQuery(config, projectId, this.endpointProjectId, this.catalog);
+      job.statementType = planned.kind === 'script' ? planned.statementType : planned.translation.statementType;
     } catch (err) {
       this.finish(job, asQueryError(err));
       return job;
     }
-
-    if (plan) {
-      if (extra.dryRun) {
-        void this.dryRunScript(job, plan);
-        return job;
-      }
-      if (job.jobTimeoutMs !== undefined) {
-        job.timer = setTimeout(() => this.stop(job, 'timeout'), job.jobTimeoutMs);
-        job.timer.unref();
-      }
-      void this.executeScript(job, plan, config);
-      return job;
-    }
-
     if (extra.dryRun) {
-      void this.dryRun(job, translation, types);
+      if (planned.kind === 'script') void this.executor.dryRunScript(job, planned.plan, config);
+      else void this.executor.dryRun(job, planned.translation, planned.values, planned.types);
       return job;
     }
     if (job.jobTimeoutMs !== undefined) {
       job.timer = setTimeout(() => this.stop(job, 'timeout'), job.jobTimeoutMs);
       job.timer.unref();
     }
-    void this.execute(job, translation, values, types);
+    if (planned.kind === 'script') void this.executor.executeScript(job, planned.plan, config);
+    else void this.executor.execute(job, planned.translation, planned.values, planned.types);
     return job;
-  }
-
-  private remember(job: Job): void {
-    this.jobs.set(job.jobId, job);
-    if (this.jobs.size <= MAX_JOBS) return;
-    for (const [id, j] of this.jobs) {
-      if (this.jobs.size <= MAX_JOBS) break;
-      if (j.state === 'DONE') this.jobs.delete(id);
-    }
-  }
-
-  /**
-   * Tables must exist before running: BigQuery answers 404 notFound, not a SQL error.
-   * Then a table with `require_partition_filter` must be read with a partition filter (400).
-   */
-  private checkTables(projectId: string, tables: TableRef[]): void {
-    for (const t of tables) {
-      if (!this.catalog.hasDataset(t.datasetId)) throw notFound(`Dataset ${t.projectId || projectId}:${t.datasetId} was not found in location US`);
-      if (!this.catalog.findTable(t.datasetId, t.tableId)) throw notFound(`Table ${t.projectId || projectId}:${t.datasetId}.${t.tableId} was not found in location US`);
-    }
-    checkPartitionFilters(tables, (d, t) => this.catalog.findTable(d, t));
-  }
-
-  private async dryRun(job: Job, t: Translation, types: DuckDBType[]): Promise<void> {
-    try {
-      await this.engine.with(async (conn) => {
-        const prepared = await conn.prepare(t.sql);
-        try {
-          if (t.statementType === 'SELECT') {
-            const fields: BqField[] = [];
-            for (let i = 0; i < prepared.columnCount; i++) fields.push(duckTypeToBqField(prepared.columnName(i), prepared.columnType(i)));
-            job.dryRunSchema = fields;
-          } else job.dryRunSchema = [];
-          void types;
-          job.bytesProcessed = await this.estimateBytes(conn, t.tables);
-        } finally {
-          prepared.destroySync();
-        }
-      });
-      this.finish(job);
-    } catch (err) {
-      this.finish(job, asQueryError(err));
-    }
-  }
-
-  private async execute(job: Job, t: Translation, values: DuckDBValue[], types: DuckDBType[]): Promise<void> {
-    this.counters.jobsRunning++;
-    // Lock order is always table lock → connection (insertAll does the same), so writers cannot deadlock on the pool.
-    const body = async (): Promise<JobResult> => {
-      const conn = await this.engine.acquire();
-      try {
-        if (job.stopReason) throw stopError(job);
-        job.state = 'RUNNING';
-        job.startTime = Date.now();
-        job.conn = conn;
-        const reader = await conn.runAndReadAll(t.sql, values, types);
-        if (t.statementType !== 'SELECT') return { fields: [], rows: [], numDmlAffectedRows: reader.rowsChanged };
-        const names = dedupeNames(reader.columnNames());
-        const fields = reader.columnTypes().map((ty, i) => duckTypeToBqField(names[i] as string, ty));
-        const rows = reader.getRows();
-        const nullElement = nullArrayElementColumn(names, rows);
-        if (nullElement !== undefined) throw invalidQuery(`Array cannot have a null element; error in writing field ${nullElement}`);
-        return { fields, rows };
-      } finally {
-        job.conn = undefined;
-        this.engine.release(conn);
-      }
-    };
-    try {
-      const target = t.dmlTarget;
-      const result = target ? await this.engine.withLocks([`${target.datasetId}.${target.tableId}`], body) : await body();
-      if (target) this.catalog.touch(target.datasetId, target.tableId);
-      job.result = result;
-      this.finish(job);
-    } catch (err) {
-      this.finish(job, job.stopReason ? stopError(job) : asQueryError(err));
-    } finally {
-      this.counters.jobsRunning--;
-    }
-  }
-
-  /** Bytes a query over `tables` would process (existing tables only; see tableBytes.ts). */
-  private async estimateBytes(conn: DuckDBConnection, tables: TableRef[]): Promise<number> {
-    let total = 0;
-    const seen = new Set<string>();
-    for (const ref of tables) {
-      const key = `${ref.datasetId}.${ref.tableId}`;
-      const meta = this.catalog.findTable(ref.datasetId, ref.tableId);
-      if (seen.has(key) || !meta) continue;
-      seen.add(key);
-      total += await tableLogicalBytes(conn, meta);
-    }
-    return total;
-  }
-
-  /** Dry run of a script: validated at planning; bytes estimated from the tables it reads. */
-  private async dryRunScript(job: Job, plan: ScriptPlan): Promise<void> {
-    try {
-      job.dryRunSchema = [];
-      job.bytesProcessed = await this.engine.with((conn) => this.estimateBytes(conn, plan.tables));
-      this.finish(job);
-    } catch (err) {
-      this.finish(job, asQueryError(err));
-    }
-  }
-
-  /** Runs a script (scripts.ts), recording one child job per executed statement. */
-  private async executeScript(job: Job, plan: ScriptPlan, config: QueryConfig): Promise<void> {
-    this.counters.jobsRunning++;
-    job.state = 'RUNNING';
-    job.startTime = Date.now();
-    let children = 0;
-    const isScriptJob = job.statementType === 'SCRIPT';
-    try {
-      const result = await runScript(plan, {
-        engine: this.engine,
-        catalog: this.catalog,
-        projectId: job.projectId,
-        checkTables: (tables) => this.checkTables(job.projectId, tables),
-        bind: (t) => bindParameters(t, config),
-        stopped: () => (job.stopReason ? stopError(job) : undefined),
-        setConnection: (conn) => {
-          job.conn = conn;
-        },
-        onStatement: (r) => {
-          if (!isScriptJob) return;
-          this.childJob(job, r, children++);
-        },
-      });
-      job.result = result;
-      if (isScriptJob) job.numChildJobs = children;
-      this.finish(job);
-    } catch (err) {
-      if (isScriptJob) job.numChildJobs = children;
-      this.finish(job, job.stopReason ? stopError(job) : asQueryError(err));
-    } finally {
-      this.counters.jobsRunning--;
-    }
-  }
-
-  /** Remembers one executed statement of a script as a finished child job. */
-  private childJob(parent: Job, r: StepResult, index: number): void {
-    let markDone!: () => void;
-    const done = new Promise<void>((res) => (markDone = res));
-    const child: Job = {
-      projectId: parent.projectId,
-      jobId: `script_job_${randomUUID().replace(/-/g, '')}_${index}`,
-      location: parent.location,
-      state: 'DONE',
-      configuration: { jobType: 'QUERY', query: { query: r.step.text, useLegacySql: false, priority: 'INTERACTIVE' } },
-      statementType: r.statementType,
-      creationTime: r.startTime,
-      startTime: r.startTime,
-      endTime: r.endTime,
-      done,
-      markDone,
-      parentJobId: parent.jobId,
-      scriptStatistics: {
-        evaluationKind: 'STATEMENT',
-        stackFrames: [{ startLine: r.step.startLine, startColumn: r.step.startColumn, endLine: r.step.endLine, endColumn: r.step.endColumn, text: r.step.text }],
-      },
-    };
-    const result: JobResult = { fields: r.fields ?? [], rows: r.rows ?? [] };
-    if (r.numDmlAffectedRows !== undefined) result.numDmlAffectedRows = r.numDmlAffectedRows;
-    if (r.ddl) result.ddl = r.ddl;
-    child.result = result;
-    if (r.error) child.error = r.error;
-    markDone();
-    this.remember(child);
   }
 
   /** jobs.insert of a copy job (copyJobs.ts): answers at once; the copy runs in the background. */
   private insertCopy(projectId: string, body: Record<string, unknown>, configuration: Record<string, unknown>): unknown {
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'COPY' }, { statementType: 'COPY', copy: { copiedRows: 0, copiedLogicalBytes: 0 } }, async (job) => {
+      job.copy = await runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig);
+    });
+  }
+
+  /** jobs.insert of a load job with its uploaded data (upload.ts, loadJobs.ts): answers at once; the load runs in the background. */
+  insertLoad(projectId: string, body: Record<string, unknown>, data: Buffer): unknown {
+    const configuration = (body.configuration ?? {}) as Record<string, unknown>;
+    const empty: LoadOutcome = { inputFiles: 0, inputFileBytes: 0, outputRows: 0, outputBytes: 0, badRecords: 0 };
+    return this.startBackgroundJob(projectId, body, { ...configuration, jobType: 'LOAD' }, { statementType: 'LOAD', load: empty }, async (job) => {
+      job.load = await runLoadJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.load as LoadConfig, data);
+    });
+  }
+
+  /** A job that is not a query (copy, load): remembered at once, `run` does its work in the background and the job ends with its outcome. */
+  private startBackgroundJob(
+    projectId: string,
+    body: Record<string, unknown>,
+    configuration: Record<string, unknown>,
+    initial: Pick<Job, 'statementType' | 'copy' | 'load'>,
+    run: (job: Job) => Promise<void>,
+  ): unknown {
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     if (ref.jobId && this.jobs.has(ref.jobId)) throw duplicate(`Job ${projectId}:${ref.location ?? 'US'}.${ref.jobId}`);
     let markDone!: () => void;
     const done = new Promise<void>((r) => (markDone = r));
     const job: Job = {
+      ...initial,
       projectId,
       jobId: ref.jobId ?? `job_${randomUUID().replace(/-/g, '_')}`,
       location: ref.location ?? 'US',
       state: 'RUNNING',
-      configuration: { ...configuration, jobType: 'COPY' },
-      statementType: 'COPY',
+      configuration,
       creationTime: Date.now(),
       startTime: Date.now(),
       done,
       markDone,
-      copy: { copiedRows: 0, copiedLogicalBytes: 0 },
     };
-    this.remember(job);
+    this.jobs.add(job);
     this.counters.jobsCreated++;
     this.counters.jobsRunning++;
-    void runCopyJob(this.engine, this.catalog, { projectId: this.endpointProjectId, requestProjectId: projectId }, configuration.copy as CopyConfig)
-      .then((outcome) => {
-        job.copy = outcome;
-        this.finish(job);
-      })
+    void run(job)
+      .then(() => this.finish(job))
       .catch((err: unknown) => this.finish(job, asQueryError(err)))
       .finally(() => this.counters.jobsRunning--);
-    return this.jobResource(job);
+    return jobResource(job, this.baseUrl());
   }
 
   /** Interrupts a job (timeout or cancel); retries until the job settles. */
@@ -592,128 +320,13 @@ export class JobManager {
     if (timer) clearTimeout(timer);
   }
 
-  // ---------------------------------------------------------------- responses
 
-  private reference(job: Job): Record<string, string> {
-    return { projectId: job.projectId, jobId: job.jobId, location: job.location };
-  }
-
-  private jobResource(job: Job): unknown {
-    const status: Record<string, unknown> = { state: job.state };
-    if (job.error) {
-      const proto = toErrorProto(job.error);
-      status.errorResult = proto;
-      status.errors = [proto];
-    }
-    const queryStats: Record<string, unknown> = {
-      totalBytesProcessed: '0',
-      totalBytesBilled: '0',
-      cacheHit: false,
-      statementType: job.statementType,
-    };
-    if (job.result?.numDmlAffectedRows !== undefined) {
-      queryStats.numDmlAffectedRows = String(job.result.numDmlAffectedRows);
-      queryStats.dmlStats = dmlStats(job.statementType, job.result.numDmlAffectedRows);
-    }
-    if (job.result?.ddl) {
-      queryStats.ddlOperationPerformed = job.result.ddl.ddlOperationPerformed;
-      queryStats.ddlTargetTable = job.result.ddl.ddlTargetTable;
-    }
-    if (job.dryRunSchema) queryStats.schema = { fields: job.dryRunSchema };
-    const bytes = String(job.bytesProcessed ?? 0);
-    queryStats.totalBytesProcessed = bytes;
-    const statistics: Record<string, unknown> = {
-      creationTime: String(job.creationTime),
-      totalBytesProcessed: bytes,
-    };
-    if (job.copy) statistics.copy = { copiedRows: String(job.copy.copiedRows), copiedLogicalBytes: String(job.copy.copiedLogicalBytes) };
-    else statistics.query = queryStats;
-    if (job.parentJobId) statistics.parentJobId = job.parentJobId;
-    if (job.scriptStatistics) statistics.scriptStatistics = job.scriptStatistics;
-    if (job.numChildJobs !== undefined) statistics.numChildJobs = String(job.numChildJobs);
-    if (job.startTime !== undefined) statistics.startTime = String(job.startTime);
-    if (job.endTime !== undefined) statistics.endTime = String(job.endTime);
-    return {
-      kind: 'bigquery#job',
-      etag: Buffer.from(`${job.jobId}:${job.state}`).toString('base64'),
-      id: `${job.projectId}:${job.location}.${job.jobId}`,
-      selfLink: `${this.baseUrl()}/bigquery/v2/projects/${job.projectId}/jobs/${job.jobId}?location=${job.location}`,
-      user_email: 'local@bigquery.local',
-      configuration: job.configuration,
-      jobReference: this.reference(job),
-      statistics,
-      status,
-      principal_subject: 'user:local@bigquery.local',
-      jobCreationReason: { code: 'REQUESTED' },
-    };
-  }
-
-  private incompleteResponse(job: Job): unknown {
-    return { kind: 'bigquery#getQueryResultsResponse', jobReference: this.reference(job), jobComplete: false };
-  }
-
-  private dryRunQueryResponse(job: Job): unknown {
-    return {
-      kind: 'bigquery#queryResponse',
-      jobReference: this.reference(job),
-      schema: { fields: job.dryRunSchema ?? [] },
-      totalBytesProcessed: String(job.bytesProcessed ?? 0),
-      jobComplete: true,
-      cacheHit: false,
-    };
-  }
-
-  private resultsResponse(job: Job, opts: ResultOptions, kind: string): unknown {
-    const result = job.result as JobResult;
-    const out: Record<string, unknown> = {
-      kind,
-      jobReference: this.reference(job),
-      queryId: job.jobId,
-      jobComplete: true,
-      cacheHit: false,
-      totalBytesProcessed: '0',
-    };
-    if (DML_TYPES.has(job.statementType)) {
-      out.numDmlAffectedRows = String(result.numDmlAffectedRows ?? 0);
-      out.dmlStats = dmlStats(job.statementType, result.numDmlAffectedRows ?? 0);
-      out.totalRows = '0';
-      return out;
-    }
-    const start = opts.pageToken ? decodePageToken(opts.pageToken) : Math.max(0, opts.startIndex ?? 0);
-    const size = opts.maxResults !== undefined && opts.maxResults > 0 ? opts.maxResults : DEFAULT_PAGE_ROWS;
-    const slice = result.rows.slice(start, start + size);
-    out.schema = { fields: result.fields };
-    out.totalRows = String(result.rows.length);
-    out.rows = slice.map((r) => encodeRow(result.fields, r, { timestampFormat: opts.timestampFormat }));
-    if (start + size < result.rows.length) out.pageToken = encodePageToken(start + size);
-    return out;
-  }
 }
 
 // ------------------------------------------------------------------ helpers
 
-/** Statement types whose results are affected-row counts. */
-const DML_TYPES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
-
 function throwIfFailed(job: Job): void {
   if (job.error) throw job.error;
-}
-
-function dmlStats(statementType: string, n: number): Record<string, string> {
-  if (statementType === 'INSERT') return { insertedRowCount: String(n) };
-  if (statementType === 'UPDATE') return { updatedRowCount: String(n) };
-  return { deletedRowCount: String(n) };
-}
-
-/** Opaque page tokens: the next row offset. */
-function encodePageToken(offset: number): string {
-  return Buffer.from(`o:${offset}`).toString('base64url');
-}
-
-function decodePageToken(token: string): number {
-  const m = /^o:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
-  if (!m) throw invalid(`Invalid page token: ${token}`, 'pageToken');
-  return Number(m[1]);
 }
 
 function numberOr(v: unknown, fallback: number): number {
@@ -736,76 +349,8 @@ function timestampFormatOf(f: Record<string, unknown> | undefined, fromQueryStri
   return v === true || v === 'true' ? 'int64' : 'float';
 }
 
-/** DuckDB result column names made unique like BigQuery (`a`, `a_1`). */
-function dedupeNames(names: string[]): string[] {
-  const seen = new Map<string, number>();
-  return names.map((n) => {
-    const key = n.toLowerCase();
-    const count = seen.get(key) ?? 0;
-    seen.set(key, count + 1);
-    return count === 0 ? n : `${n}_${count}`;
-  });
-}
-
-function stopError(job: Job): BigQueryApiError {
-  if (job.stopReason === 'timeout') {
-    const secs = (job.jobTimeoutMs ?? 0) / 1000;
-    return new BigQueryApiError(400, 'timeout', `Job timed out after ${secs}s. Job execution was cancelled: Job timed out (configuration.jobTimeoutMs=${job.jobTimeoutMs ?? 0}).`);
-  }
-  return new BigQueryApiError(400, 'stopped', 'Job execution was cancelled: User requested cancellation');
-}
-
-/** Maps DuckDB / validation errors onto BigQuery error reasons. */
-function asQueryError(err: unknown): BigQueryApiError {
-  if (err instanceof BigQueryApiError) return err;
-  if (err instanceof ValueError) return invalidQuery(err.message, err.location);
-  // Engine text never reaches the client: it gets BigQuery's wording instead.
-  return fromEngineError(err instanceof Error ? err.message : String(err));
-}
-
-/**
- * Turns `queryParameters` into positional DuckDB values for `$1..$n`. Large
- * ARRAY<STRUCT> parameters are bound as JSON text (bulkParams.ts), which
- * rewrites their placeholders: run the returned `sql`, not `t.sql`.
- */
-function bindParameters(t: Translation, config: QueryConfig): { values: DuckDBValue[]; types: DuckDBType[]; sql: string } {
-  const params = config.queryParameters ?? [];
-  const mode = (config.parameterMode ?? (params.some((p) => p.name) ? 'NAMED' : params.length ? 'POSITIONAL' : '')).toUpperCase();
-  const values: DuckDBValue[] = [];
-  const types: DuckDBType[] = [];
-  const replacements = new Map<number, string>();
-  const convert = (p: QueryParameter, where: string): void => {
-    const fast = jsonArrayParam(p.parameterType, p.parameterValue);
-    if (fast) {
-      values.push(fast.json);
-      types.push(VARCHAR);
-      replacements.set(values.length, fast.placeholderSql(values.length));
-      return;
-    }
-    try {
-      const b = paramToDuck(p.parameterType, p.parameterValue, where);
-      values.push(b.value);
-      types.push(b.type);
-    } catch (err) {
-      if (err instanceof ValueError) throw invalidQuery(`Invalid value for query parameter ${where}: ${err.message}`, where);
-      throw err;
-    }
-  };
-  if (t.namedParams.length > 0) {
-    if (mode === 'POSITIONAL') throw invalidQuery('Named query parameters (@name) cannot be used with parameterMode POSITIONAL');
-    const byName = new Map(params.filter((p) => p.name).map((p) => [(p.name as string).toLowerCase(), p]));
-    for (const name of t.namedParams) {
-      const p = byName.get(name);
-      if (!p) throw invalidQuery(`Query parameter '${name}' not found`);
-      convert(p, name);
-    }
-  } else if (t.positionalCount > 0) {
-    if (mode === 'NAMED') throw invalidQuery('Positional query parameters (?) cannot be used with parameterMode NAMED');
-    if (params.length < t.positionalCount) throw invalidQuery(`Query has ${t.positionalCount} positional parameters but ${params.length} were provided`);
-    params.slice(0, t.positionalCount).forEach((p, i) => convert(p, `#${i + 1}`));
-  }
-  return { values, types, sql: replacements.size > 0 ? replacePlaceholders(t.sql, replacements) : t.sql };
-}
-
+export type { QueryConfig, QueryParameter } from './queryPlanner.js';
+export type { Job, JobStats } from './jobStore.js';
+export type { ResultOptions } from './jobResponses.js';
 export type { ErrorProto };
 export { httpStatusForReason };

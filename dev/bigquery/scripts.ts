@@ -33,11 +33,12 @@
  */
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Catalog } from './catalog.js';
+import { dmlOutcome } from './dmlOutcome.js';
 import { ddlReads, ddlWrites, isDdl, parseDdl, runDdl } from './ddl.js';
 import type { DdlOutcome, DdlStatement } from './ddl.js';
 import type { Engine, LockMode } from './engine.js';
 import { BigQueryApiError, invalidQuery, unsupported } from './errors.js';
-import { lineStarts, tokenOffset, tokenize, translateQuery } from './sql/index.js';
+import { lineStarts, splitStatements, tokenOffset, tokenize, translateTokens, withEnd } from './sql/index.js';
 import type { TableRef, Token, TranslateContext, Translation } from './sql/index.js';
 import { concurrentUpdateError, isEngineConflict, type OpenTransaction } from './transactions.js';
 import { duckTypeToBqField } from './types.js';
@@ -80,6 +81,7 @@ export interface StepResult {
   fields?: BqField[];
   rows?: DuckDBValue[][];
   numDmlAffectedRows?: number;
+  dmlStats?: Record<string, string>;
   ddl?: DdlOutcome;
   error?: BigQueryApiError;
 }
@@ -110,26 +112,6 @@ export interface ScriptResult {
 }
 
 const TX_WORDS = new Set(['BEGIN', 'COMMIT', 'ROLLBACK']);
-
-/** Splits the tokens at top-level `;` (empty statements dropped). */
-function splitStatements(tokens: Token[]): Token[][] {
-  const out: Token[][] = [];
-  let cur: Token[] = [];
-  let depth = 0;
-  for (const t of tokens) {
-    if (t.kind === 'eof') break;
-    if (t.kind === 'op' && (t.text === '(' || t.text === '[')) depth++;
-    if (t.kind === 'op' && (t.text === ')' || t.text === ']')) depth--;
-    if (t.kind === 'op' && t.text === ';' && depth === 0) {
-      if (cur.length > 0) out.push(cur);
-      cur = [];
-      continue;
-    }
-    cur.push(t);
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
 
 /**
  * True when `sql` must run as a script: several statements, or one DDL or
@@ -187,12 +169,12 @@ export function planScript(sql: string, ctx: TranslateContext): ScriptPlan {
       }
       steps.push({ ...span, kind: word.toLowerCase() as 'begin' | 'commit' | 'rollback' });
     } else if (isDdl(stmt)) {
-      const ddl = parseDdl(text, ctx);
+      const ddl = parseDdl(stmt, ctx);
       steps.push({ ...span, kind: 'ddl', ddl, params: ddl.kind === 'create' ? ddl.query : undefined });
       note(writes, ddlWrites(ddl));
       note(tables, ddlReads(ddl));
     } else {
-      const translation = translateQuery(text, ctx);
+      const translation = translateTokens(withEnd(stmt), ctx);
       steps.push({ ...span, kind: 'query', translation });
       if (translation.dmlTarget) note(writes, [translation.dmlTarget]);
       note(tables, translation.tables);
@@ -278,7 +260,7 @@ export async function runScript(plan: ScriptPlan, host: ScriptHost): Promise<Scr
             } else {
               if (t.dmlTarget) host.catalog.touch(t.dmlTarget.datasetId, t.dmlTarget.tableId);
               if (t.dmlTarget && tx !== undefined) ledger.wrote(tx, t.dmlTarget, t.statementType);
-              record({ statementType: t.statementType, numDmlAffectedRows: reader.rowsChanged });
+              record({ statementType: t.statementType, ...dmlOutcome(t.statementType, reader) });
             }
           }
         } catch (err) {

@@ -9,6 +9,7 @@ import type { Catalog } from './catalog.js';
 import { asApiError, BigQueryApiError, errorResponseBody, invalid, toErrorProto } from './errors.js';
 import type { JobManager } from './jobs.js';
 import type { TableData } from './tabledata.js';
+import type { MediaUploads } from './upload.js';
 
 /** Largest accepted request body (BigQuery's insertAll HTTP limit is 10 MB). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -130,8 +131,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Creates the HTTP server (not yet listening). */
-export function createBigQueryServer(routes: Route[], counters: ServerCounters): Server {
+/** Creates the HTTP server (not yet listening); `uploads` answers the media-upload paths of load jobs. */
+export function createBigQueryServer(routes: Route[], counters: ServerCounters, uploads: MediaUploads): Server {
   const server = createServer((req, res) => {
     counters.requests++;
     void handle(req, res).catch((err: unknown) => {
@@ -150,7 +151,8 @@ export function createBigQueryServer(routes: Route[], counters: ServerCounters):
       return;
     }
     if (url.pathname.startsWith('/upload/')) {
-      throw invalid('Unsupported by the local BigQuery endpoint: load jobs / media uploads (use insertAll or INSERT DML)');
+      await uploads.handle(req, res, url);
+      return;
     }
     let matchedPath = false;
     for (const r of routes) {

@@ -1,16 +1,15 @@
 /**
- * Byte estimates for dry runs and copy-job statistics.
+ * Logical bytes of table columns, for dry runs, job statistics and copy jobs.
  *
- * BigQuery bills a query by the logical bytes of the columns it reads, with
- * fixed sizes per type (INT64/FLOAT64/DATE/DATETIME/TIMESTAMP/TIME 8 bytes,
- * NUMERIC 16, BIGNUMERIC 32, BOOL 1, STRING/BYTES/JSON 2 + their UTF-8 or
- * byte length, NULL 0). The local estimate applies those sizes to **every
- * column** of each referenced table (the whole stored logical size), not only
- * to the columns the query reads: an upper bound of what BigQuery would
- * report, which is what a cost check wants. RECORD, REPEATED and GEOGRAPHY
- * values are sized by their text form.
+ * BigQuery bills by the logical bytes of the columns read, with fixed sizes
+ * per type (INT64/FLOAT64/DATE/DATETIME/TIMESTAMP/TIME 8 bytes, NUMERIC 16,
+ * BIGNUMERIC 32, BOOL 1, STRING/BYTES/JSON 2 + their UTF-8 or byte length,
+ * NULL 0; https://cloud.google.com/bigquery/pricing#data). RECORD, REPEATED
+ * and GEOGRAPHY values are sized here by their text form. Which columns and
+ * which partitions a query reads is decided on its syntax tree
+ * (`statementBytes.ts`).
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { TableMeta } from './catalog.js';
 import { canonicalType, quoteIdent } from './types.js';
 import type { BqField } from './types.js';
@@ -41,11 +40,21 @@ function sizeExpr(field: BqField): string {
   return `coalesce(2 + strlen(CAST(${col} AS VARCHAR)), 0)`;
 }
 
-/** Logical bytes of a table, by BigQuery's per-type sizes (see the module comment). */
-export async function tableLogicalBytes(conn: DuckDBConnection, meta: TableMeta): Promise<number> {
-  const fields = meta.schema.fields;
+/** Rows to count: a DuckDB condition over the table's rows and the parameter values it takes. */
+export interface RowFilter {
+  sql: string;
+  values: DuckDBValue[];
+  types: DuckDBType[];
+}
+
+/**
+ * Logical bytes of `fields` (default: every column) of a table, over the rows
+ * `filter` keeps (default: all), by BigQuery's per-type sizes.
+ */
+export async function tableLogicalBytes(conn: DuckDBConnection, meta: TableMeta, fields: readonly BqField[] = meta.schema.fields, filter?: RowFilter): Promise<number> {
   if (fields.length === 0) return 0;
-  const sql = `SELECT CAST(coalesce(sum(${fields.map(sizeExpr).join(' + ')}), 0) AS BIGINT) FROM ${quoteIdent(meta.datasetId)}.${quoteIdent(meta.tableId)}`;
-  const reader = await conn.runAndReadAll(sql);
+  const where = filter ? ` WHERE ${filter.sql}` : '';
+  const sql = `SELECT CAST(coalesce(sum(${fields.map(sizeExpr).join(' + ')}), 0) AS BIGINT) FROM ${quoteIdent(meta.datasetId)}.${quoteIdent(meta.tableId)}${where}`;
+  const reader = filter ? await conn.runAndReadAll(sql, filter.values, filter.types) : await conn.runAndReadAll(sql);
   return Number(reader.getRows()[0]?.[0] ?? 0);
 }

@@ -6,18 +6,17 @@
  * accepted, and a row whose id is in that window (or repeated within the same
  * request) is acknowledged but not stored again.
  */
-import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { Catalog } from './catalog.js';
 import type { Engine } from './engine.js';
 import { invalid } from './errors.js';
-import { fieldDuckType, quoteIdent } from './types.js';
+import { insertRows } from './insertRows.js';
+import { quoteIdent } from './types.js';
 import { encodeRow, rowToValues, ValueError } from './values.js';
 import type { TimestampFormat } from './values.js';
 
 /** insertIds remembered per table. */
 export const DEDUP_WINDOW = 100_000;
-/** Rows per INSERT statement (keeps the parameter count reasonable). */
-const INSERT_BATCH = 500;
 /** Default tabledata.list page size. */
 const DEFAULT_LIST_ROWS = 100_000;
 
@@ -103,22 +102,10 @@ export class TableData {
         return true;
       });
       if (fresh.length === 0 || fields.length === 0) return;
-      const types: DuckDBType[] = fields.map((f) => fieldDuckType(f));
-      const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
       await this.engine.with(async (conn) => {
         await conn.run('BEGIN TRANSACTION');
         try {
-          for (let b = 0; b < fresh.length; b += INSERT_BATCH) {
-            const batch = fresh.slice(b, b + INSERT_BATCH);
-            const values: DuckDBValue[] = [];
-            const allTypes: DuckDBType[] = [];
-            const tuples = batch.map((row, r) => {
-              values.push(...row.values);
-              allTypes.push(...types);
-              return `(${fields.map((_, c) => `$${r * fields.length + c + 1}`).join(', ')})`;
-            });
-            await conn.run(`INSERT INTO ${quoteIdent(datasetId)}.${quoteIdent(tableId)} (${cols}) VALUES ${tuples.join(', ')}`, values, allTypes);
-          }
+          await insertRows(conn, datasetId, tableId, fields, fresh.map((row) => row.values));
           await conn.run('COMMIT');
         } catch (err) {
           await conn.run('ROLLBACK');

@@ -5,7 +5,18 @@ import { keysetPage, noQuery, route, withUtf8Body, type AnyRoute } from '../../s
 import { usdForApi } from '../../shared/money/index.js';
 import { checkWebhookUrl, WebhookUrlError, type WebhookPolicy } from '../../shared/webhooks/index.js';
 import { listAlerts } from './alertsStore.js';
-import { alertsQuery, createBody, idParams, listQuery, patchBody } from './schema.js';
+import {
+  alertPage,
+  alertsQuery,
+  budgetPage,
+  budgetResponse,
+  budgetStatusResponse,
+  createBody,
+  idParams,
+  listQuery,
+  patchBody,
+  signingSecretResponse,
+} from './schema.js';
 import { deleteBudget, getBudget, insertBudget, listBudgets, updateBudget } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);
@@ -33,6 +44,8 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/budgets',
+      summary: 'List the org’s budgets',
+      responses: { 200: { description: 'A page of budgets', body: budgetPage } },
       auth: tenant,
       query: listQuery,
       handler: async ({ auth, query }) => ({
@@ -49,6 +62,9 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/budgets',
+      summary: 'Create a budget',
+      description: 'The webhook URL must be https and resolve only to public addresses.',
+      responses: { 201: { description: 'The budget as stored', body: budgetResponse } },
       auth: tenant,
       query: noQuery,
       body: createBody,
@@ -60,6 +76,9 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/budgets/:id',
+      summary: 'Read a budget',
+      responses: { 200: { description: 'The budget', body: budgetResponse } },
+      errors: ['NOT_FOUND'],
       auth: tenant,
       params: idParams,
       query: noQuery,
@@ -72,6 +91,9 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'PATCH',
       path: '/v1/budgets/:id',
+      summary: 'Change some fields of a budget',
+      responses: { 200: { description: 'The budget as stored', body: budgetResponse } },
+      errors: ['NOT_FOUND'],
       auth: tenant,
       params: idParams,
       query: noQuery,
@@ -86,6 +108,9 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/budgets/:id',
+      summary: 'Delete a budget',
+      responses: { 204: { description: 'Deleted' } },
+      errors: ['NOT_FOUND'],
       auth: tenant,
       params: idParams,
       query: noQuery,
@@ -97,6 +122,9 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/budgets/:id/status',
+      summary: 'The budget’s current period: spend, forecast and thresholds crossed',
+      responses: { 200: { description: 'The status', body: budgetStatusResponse } },
+      errors: ['NOT_FOUND'],
       auth: tenant,
       params: idParams,
       query: noQuery,
@@ -120,6 +148,8 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/alerts',
+      summary: 'List the org’s alerts with their delivery status',
+      responses: { 200: { description: 'A page of alerts', body: alertPage } },
       auth: tenant,
       query: alertsQuery,
       handler: async ({ auth, query }) => {
@@ -144,6 +174,8 @@ export function budgetRoutes(policy: WebhookPolicy): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/alerts/signing-secret',
+      summary: 'Create or rotate the org’s webhook signing secret',
+      responses: { 201: { description: 'The new secret (shown this once)', body: signingSecretResponse } },
       auth: tenant,
       query: noQuery,
       handler: async ({ auth }) => ({ status: 201, body: await rotateSigningSecret(auth.orgId) }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BUDGET_PERIODS } from '../../shared/budgets/index.js';
-import { cursorParam, limitParam, storableText } from '../../shared/http/index.js';
+import { calendarDay, cursorParam, limitParam, pageSchema, storableText, timestamp } from '../../shared/http/index.js';
 import { parseDecimal } from '../../shared/money/index.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../shared/webhooks/index.js';
 
@@ -95,4 +95,69 @@ export const alertsQuery = z.strictObject({
   status: z.enum(ALERT_STATUSES).optional(),
   limit: limitParam,
   cursor: cursorParam,
+});
+
+/** A budget as the API answers it. */
+export const budgetResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  amount_usd: z.number(),
+  period: z.enum(BUDGET_PERIODS).describe('A UTC calendar month, quarter or year'),
+  scope: z
+    .object({ category: z.enum(['llm', 'saas']).optional(), provider: z.string().optional(), model: z.string().optional(), vendor: z.string().optional() })
+    .describe('What spend the budget watches; every field given must match; empty is all spend'),
+  thresholds_pct: z.array(z.int()),
+  forecast: z.boolean(),
+  webhook_url: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+/** `GET /v1/budgets`. */
+export const budgetPage = pageSchema(budgetResponse);
+
+/** `GET /v1/budgets/{id}/status`: the current period's spend against the budget. */
+export const budgetStatusResponse = z.object({
+  period_start: calendarDay,
+  period_end: calendarDay,
+  spent_usd: z.number().describe('Period-to-date spend in scope'),
+  forecast_usd: z.number().describe('Spent + the trailing 7-day daily average × the days left'),
+  pct: z.number().describe('spent / amount × 100, half-even to 2 places'),
+  crossed_pct: z.array(z.int()).describe('The thresholds reached, ascending'),
+  next_threshold_pct: z.int().nullable(),
+});
+
+/** An alert with its delivery state. */
+export const alertResponse = z.object({
+  id: z.uuid(),
+  budget_id: z.uuid(),
+  type: z.enum(['budget.threshold_crossed', 'budget.forecast_exceeded']),
+  period_start: calendarDay,
+  threshold_pct: z.int(),
+  spent_usd: z.number(),
+  forecast_usd: z.number(),
+  status: z.enum(['pending', 'delivered', 'failing', 'dead_lettered']),
+  attempts: z.int(),
+  last_error: z.string().nullable(),
+  last_attempt_at: timestamp.nullable(),
+  delivered_at: timestamp.nullable(),
+  created_at: timestamp,
+  deliveries: z.array(
+    z.object({
+      attempt: z.int(),
+      attempted_at: timestamp,
+      status_code: z.int().nullable().describe('The receiver’s status; null when no answer came'),
+      error: z.string().nullable(),
+      duration_ms: z.number(),
+    }),
+  ),
+});
+
+/** `GET /v1/alerts`: newest first. */
+export const alertPage = pageSchema(alertResponse);
+
+/** `POST /v1/alerts/signing-secret`: the new secret, shown this once. */
+export const signingSecretResponse = z.object({
+  secret: z.string().describe('The HMAC-SHA256 key of `CloudAct-Signature`; shown this once'),
+  created_at: timestamp,
 });

@@ -1,55 +1,18 @@
-import { BigQuery } from '@google-cloud/bigquery';
+import type { z } from 'zod';
 import type { Tenant } from '../../shared/auth/index.js';
-import { isNotFound, runQuery } from '../../shared/bigquery/index.js';
+import { dateParam, isNotFound, runQuery } from '../../shared/bigquery/index.js';
 import { log } from '../../shared/log/index.js';
 import { parseUsd, sumUsd, usdForApi, type Nanos } from '../../shared/money/index.js';
 import { INPUT_CLASSES, OUTPUT_CLASSES, sumClasses, TOKEN_CLASSES, type TokenClass, type TokenCounts } from '../../shared/usage/index.js';
 import { costsSql } from './costsSql.js';
 import { accrue, loadAccruingSubscriptions, type AccrualKey } from '../../shared/spend/index.js';
 import { dayNumber } from './schema.js';
-import type { CostsQuery, GroupBy } from './schema.js';
+import type { costRow, costsView, costTotals, CostsQuery, GroupBy } from './schema.js';
 
-/** One key of the answer. */
-export interface CostRow {
-  key: string;
-  /** Our price of the usage, USD, rounded half-even to 6 places. */
-  cost_usd: number;
-  /** What the provider billed for this key; null where no billed line exists for it. */
-  billed_cost_usd: number | null;
-  requests: number;
-  /** The sum of the input classes. */
-  input_tokens: number;
-  /** The sum of the output classes (text and audio output). */
-  output_tokens: number;
-  /** Tokens by class, under the class names (`input_uncached`, …). */
-  tokens: TokenCounts;
-  /** Tokens no price covered (counted at cost 0). */
-  unpriced_tokens: number;
-}
-
-/** The totals of the range, each an exact sum rounded once. */
-export interface CostTotals {
-  cost_usd: number;
-  llm_cost_usd: number;
-  saas_cost_usd: number;
-  /** The part of `cost_usd` loaded by the demo pipeline: demo spend is always labelled. */
-  demo_cost_usd: number;
-  /** The provider's bill over the range; null when no billed line exists in it at all. */
-  billed_cost_usd: number | null;
-  unpriced_tokens: number;
-}
-
+export type CostRow = z.output<typeof costRow>;
+export type CostTotals = z.output<typeof costTotals>;
 /** The answer of `GET /v1/costs`. */
-export interface CostsView {
-  from: string;
-  to: string;
-  group_by: GroupBy;
-  currency: 'USD';
-  rows: CostRow[];
-  /** = `totals.cost_usd`, kept for callers written before `totals`. */
-  total_cost_usd: number;
-  totals: CostTotals;
-}
+export type CostsView = z.output<typeof costsView>;
 
 /** One row of `costsSql`'s answer: INT64 sums as numbers, NUMERIC sums as decimal text; NULL where a side has no row for the key. */
 type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string | null; billed_cost_usd: string | null; requests: number | null; unpriced_tokens: number | null } & Record<
@@ -64,11 +27,11 @@ type ResultRow = { key: string; cost_usd: string | null; demo_cost_usd: string |
  * empty there would show $0 for real spend.
  */
 async function queryLlm(tenant: Tenant, query: CostsQuery): Promise<ResultRow[]> {
+  const params = { from: await dateParam(query.from), to: await dateParam(query.to) };
   const run = (billed: boolean): Promise<ResultRow[]> =>
     runQuery<ResultRow>({
       sql: costsSql(tenant.orgSlug, query.group_by, { billed }),
-      // BigQueryDate values: with a plain string and a `types` entry the client sends no value at all.
-      params: { from: BigQuery.date(query.from), to: BigQuery.date(query.to) },
+      params,
       tier: 'user',
       labels: { endpoint: 'costs', group_by: query.group_by, category: query.category },
     });

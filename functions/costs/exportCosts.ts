@@ -1,6 +1,5 @@
-import { BigQuery } from '@google-cloud/bigquery';
 import type { Tenant } from '../../shared/auth/index.js';
-import { isNotFound, queryPages } from '../../shared/bigquery/index.js';
+import { dateParam, isNotFound, queryPages } from '../../shared/bigquery/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { log } from '../../shared/log/index.js';
 import { formatDecimal, formatUsd, parseUsd, tokensCostNanos, type Nanos } from '../../shared/money/index.js';
@@ -277,8 +276,7 @@ export async function* focusBatches(tenant: Tenant, query: CostsExportQuery, pag
     return prices.get(k);
   };
 
-  // BigQueryDate values: with a plain string and a `types` entry the client sends no value at all.
-  const params = { from: BigQuery.date(query.from), to: BigQuery.date(query.to) };
+  const params = { from: await dateParam(query.from), to: await dateParam(query.to) };
   const labels = { endpoint: 'costs_export', format: query.format };
 
   // Usage: adjacent rows of one key merge; a key is complete when the next one starts.

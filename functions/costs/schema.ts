@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOKEN_CLASSES, type TokenClass } from '../../shared/usage/index.js';
 import { EXPORT_FORMATS } from './focus.js';
 
 /** The longest range one request may ask for, counting both ends (`from` and `to` included). */
@@ -82,3 +83,38 @@ export const costsExportQuery = z
   .superRefine(checkSpan);
 
 export type CostsExportQuery = z.infer<typeof costsExportQuery>;
+
+/** One key of the answer of `GET /v1/costs`. */
+export const costRow = z.object({
+  key: z.string().describe('The value grouped by (a day, a provider, a vendor …)'),
+  cost_usd: z.number().describe('Our price of the usage plus SaaS accruals, USD, rounded half-even to 6 places'),
+  billed_cost_usd: z.number().nullable().describe('What the provider billed for this key; null where no billed line exists for it'),
+  requests: z.int(),
+  input_tokens: z.int().describe('The sum of the input classes'),
+  output_tokens: z.int().describe('The sum of the output classes (text and audio output)'),
+  tokens: z
+    .object(Object.fromEntries(TOKEN_CLASSES.map((c) => [c, z.int()])) as Record<TokenClass, z.ZodInt>)
+    .describe('Tokens by class'),
+  unpriced_tokens: z.int().describe('Tokens no price covered (counted at cost 0)'),
+});
+
+/** The totals of the range, each an exact sum rounded once. */
+export const costTotals = z.object({
+  cost_usd: z.number(),
+  llm_cost_usd: z.number(),
+  saas_cost_usd: z.number(),
+  demo_cost_usd: z.number().describe('The part of `cost_usd` loaded by the demo pipeline: demo spend is always labelled'),
+  billed_cost_usd: z.number().nullable().describe('The provider’s bill over the range; null when no billed line exists in it at all'),
+  unpriced_tokens: z.int(),
+});
+
+/** The answer of `GET /v1/costs`. */
+export const costsView = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.enum(GROUP_BY),
+  currency: z.literal('USD'),
+  rows: z.array(costRow),
+  total_cost_usd: z.number().describe('= `totals.cost_usd`, kept for callers written before `totals`'),
+  totals: costTotals,
+});

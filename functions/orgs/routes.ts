@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { adminAuthenticator, authenticateTenant, forgetApiKey, generateApiKey, type Tenant } from '../../shared/auth/index.js';
 import { TenantCache } from '../../shared/cache/index.js';
 import { getDb } from '../../shared/db/index.js';
@@ -6,20 +7,13 @@ import { NotFoundError } from '../../shared/errors/index.js';
 import { noQuery, route, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { analyticsProvisioner } from './provision.js';
-import { keyIdParams, onboardBody } from './schema.js';
+import { apiKeyList, keyIdParams, newApiKey, onboardBody, onboarded, orgProfile, type PLANS } from './schema.js';
 import { createOrResumeOrg, insertApiKey, markActive, releaseOnboardingLease } from './store.js';
 
-interface OrgProfile {
-  org_slug: string;
-  name: string;
-  plan: string;
-  status: string;
-  created_at: string;
-  limits: { daily_pipeline_runs: number; concurrent_pipelines: number };
-}
+type OrgProfile = z.output<typeof orgProfile>;
 
 /** Org profiles change rarely; a short TTL keeps `/me` off the database. */
-const profiles = new TenantCache<OrgProfile>({ ttlMs: 10_000, maxEntriesPerTenant: 4 });
+const profiles = new TenantCache<OrgProfile>({ name: 'orgs.profiles', ttlMs: 10_000, maxEntriesPerTenant: 4 });
 
 /**
  * Best effort, under its own short budget (the attempt's may be spent): if it fails, the
@@ -42,9 +36,13 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/orgs',
+      summary: 'Onboard an org',
+      description: 'Creates the org, its quota row, its first API key and its BigQuery dataset and tables (onboarding tier). A retry after a failure resumes the same onboarding.',
       auth: admin,
       query: noQuery,
       body: onboardBody,
+      responses: { 201: { description: 'The org, and its first API key (shown this once)', body: onboarded } },
+      errors: ['PERMISSION_DENIED', 'ALREADY_EXISTS'],
       handler: async ({ body }) => {
         // The whole onboarding — rows, first key, analytics — runs in the batch tier.
         return withBudget('batch', async (budget) => {
@@ -70,7 +68,7 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
               org: {
                 org_slug: created.org.org_slug,
                 name: created.org.name,
-                plan: created.org.plan,
+                plan: created.org.plan as (typeof PLANS)[number],
                 status: 'active',
                 admin_email: created.org.admin_email,
                 created_at: created.org.created_at.toISOString(),
@@ -84,8 +82,11 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/orgs/me',
+      summary: 'The caller’s org and its plan limits',
       auth: authenticateTenant,
       query: noQuery,
+      responses: { 200: { description: 'The org', body: orgProfile } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth }) => {
         const profile = await profiles.forTenant(auth.orgId).getOrLoad('profile', () => loadProfile(auth));
         return { body: profile };
@@ -94,8 +95,10 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/orgs/me/api-keys',
+      summary: 'List the org’s API keys',
       auth: authenticateTenant,
       query: noQuery,
+      responses: { 200: { description: 'The keys, oldest first (at most 500)', body: apiKeyList } },
       handler: async ({ auth }) => {
         const db = await getDb();
         const { rows } = await db.query<{ id: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }>(
@@ -119,8 +122,10 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/orgs/me/api-keys',
+      summary: 'Create an API key',
       auth: authenticateTenant,
       query: noQuery,
+      responses: { 201: { description: 'The new key (shown this once)', body: newApiKey } },
       handler: async ({ auth }) => {
         const key = generateApiKey();
         const row = await insertApiKey(await getDb(), auth.orgId, key);
@@ -130,9 +135,13 @@ export function orgRoutes(adminToken: string): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/orgs/me/api-keys/:id',
+      summary: 'Revoke an API key',
+      description: 'At once on this instance, everywhere within the auth-cache TTL.',
       auth: authenticateTenant,
       params: keyIdParams,
       query: noQuery,
+      responses: { 204: { description: 'Revoked (also when it already was)' } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params }) => {
         const db = await getDb();
         // Scoped by org: another org's key id is simply not found (no existence leak).
@@ -170,7 +179,7 @@ async function loadProfile(auth: Tenant): Promise<OrgProfile> {
   return {
     org_slug: row.org_slug,
     name: row.name,
-    plan: row.plan,
+    plan: row.plan as (typeof PLANS)[number],
     status: row.status,
     created_at: row.created_at.toISOString(),
     limits: { daily_pipeline_runs: row.daily_pipeline_runs, concurrent_pipelines: row.concurrent_pipelines },

@@ -1,6 +1,5 @@
-import { BigQuery } from '@google-cloud/bigquery';
 import { ensureTable, LLM_BILLED_COST_DAILY, LLM_USAGE_DAILY, orgDataset, orgDatasetId } from '../../shared/analytics/index.js';
-import { getBigQuery, runQuery } from '../../shared/bigquery/index.js';
+import { dateParam, getBigQuery, runQuery } from '../../shared/bigquery/index.js';
 import { BoundedCache } from '../../shared/cache/index.js';
 import { formatUsd, parseUsd } from '../../shared/money/index.js';
 import type { PricedUsageRow } from '../../shared/pricing/index.js';
@@ -88,8 +87,7 @@ export async function replaceDay({ orgSlug, date, runId, source, rows, billed }:
   const dataset = orgDatasetId(orgSlug);
   const usage = `\`${dataset}.${LLM_USAGE_DAILY.tableId}\``;
   const bill = `\`${dataset}.${LLM_BILLED_COST_DAILY.tableId}\``;
-  // A DATE parameter must be a BigQueryDate: the client sends a plain string typed DATE as NULL.
-  const params: Record<string, unknown> = { date: BigQuery.date(date), org: orgSlug, run_id: runId, source };
+  const params: Record<string, unknown> = { date: await dateParam(date), org: orgSlug, run_id: runId, source };
   const types: Record<string, unknown> = { date: 'DATE', org: 'STRING', run_id: 'STRING', source: 'STRING' };
   const statements = ['BEGIN TRANSACTION;', `DELETE FROM ${usage} WHERE usage_date = @date AND source = @source;`];
   for (let start = 0, n = 0; start < rows.length; start += ROWS_PER_STATEMENT, n += 1) {
@@ -133,7 +131,7 @@ export async function replaceDay({ orgSlug, date, runId, source, rows, billed }:
  * idempotently, once per org and instance. The dataset itself was made by onboarding (and
  * is not ours to move): only its tables are ensured.
  */
-const ensured = new BoundedCache<true>({ maxEntries: 10_000, ttlMs: 3_600_000 });
+const ensured = new BoundedCache<true>({ name: 'pipeline-worker.ensured_tables', maxEntries: 10_000, ttlMs: 3_600_000 });
 
 async function ensureOrgTables(orgSlug: string): Promise<void> {
   if (ensured.get(orgSlug) !== undefined) return;

@@ -1,11 +1,12 @@
+import type { z } from 'zod';
 import { authenticateTenant, type Tenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { AppError, errorEnvelope, InvalidArgumentError, NotFoundError, QuotaExceededError, toAppError, UnavailableError } from '../../shared/errors/index.js';
-import { keysetPage, noQuery, route, type AnyRoute, type HttpResult } from '../../shared/http/index.js';
+import { keysetPage, noQuery, route, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
 import { markPublished, providerOfPipeline, publishRun, queueRun, withdrawRun } from '../../shared/pipelines/index.js';
 import { attachRun, completeKey, releaseKey, requestHash, reserveKey } from './idempotency.js';
-import { IDEMPOTENCY_KEY, listQuery, runParams, triggerBody, triggerParams } from './schema.js';
+import { IDEMPOTENCY_KEY, idempotencyKeyHeader, listQuery, queuedRun, runPage, runParams, runView, triggerBody, triggerParams } from './schema.js';
 import { deleteDemoData } from './demoData.js';
 import { getRun, hasIntegration, listRuns } from './store.js';
 
@@ -49,7 +50,13 @@ function secondsUntilTomorrow(now = Date.now()): number {
  * the two leaves a queued run that was never published: maintenance's outbox sweep
  * publishes it (the run row holds all the message needs), so no run is ever lost.
  */
-async function trigger(tenant: Tenant, pipelineId: string, date: string, signal: AbortSignal, idempotencyKey?: string): Promise<HttpResult> {
+/** The answer of a trigger that queued its run. */
+interface Queued {
+  status: 202;
+  body: z.output<typeof queuedRun>;
+}
+
+async function trigger(tenant: Tenant, pipelineId: string, date: string, signal: AbortSignal, idempotencyKey?: string): Promise<Queued> {
   const db = await getDb();
   const outcome = await db.withTransaction(async (client) => {
     const queued = await queueRun(client, tenant.orgId, pipelineId, date);
@@ -102,8 +109,10 @@ export function pipelineRoutes(): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/pipelines/demo_usage_daily/data',
+      summary: 'Remove every demo row of the org',
       auth: authenticateTenant,
       query: noQuery,
+      responses: { 204: { description: 'Removed (also when there were none)' } },
       handler: async ({ auth, deadline }) => {
         await deleteDemoData(auth, deadline);
         return { status: 204 };
@@ -112,10 +121,22 @@ export function pipelineRoutes(): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/pipelines/:pipeline_id/runs',
+      summary: 'Trigger a pipeline run for a day',
+      description:
+        '`pipeline_id` is `<provider>_usage_daily` for a provider with a stored integration, or `demo_usage_daily`. `date` defaults to yesterday (UTC), not in the future, at most 366 days back. Only a trigger that queues a run counts against the daily quota; a run that cannot be published is 503 and leaves nothing behind.',
       auth: authenticateTenant,
       params: triggerParams,
       query: noQuery,
       body: triggerBody,
+      requestHeaders: { 'Idempotency-Key': idempotencyKeyHeader },
+      responses: {
+        202: {
+          description: 'Queued and handed to the pipeline-runs topic',
+          body: queuedRun,
+          headers: { 'Idempotent-Replayed': { description: '`true` when this is the stored answer of an earlier request with the same Idempotency-Key' } },
+        },
+      },
+      errors: ['NOT_FOUND', 'ALREADY_EXISTS', 'QUOTA_EXCEEDED'],
       handler: async ({ auth, params, body, req, requestId, deadline }) => {
         const date = runDate(body?.date);
         const provider = providerOfPipeline(params.pipeline_id);
@@ -130,10 +151,14 @@ export function pipelineRoutes(): AnyRoute[] {
         const scope = `POST /v1/pipelines/${params.pipeline_id}/runs`;
         // Held while this request may run (and a little longer), not for 24 h: if it dies, a retry takes over.
         const reservation = await reserveKey(auth.orgId, key, scope, requestHash(scope, body), deadline.remainingMs() + KEY_HOLD_MARGIN_MS);
-        if (reservation.kind === 'replay') return { status: reservation.answer.status, body: reservation.answer.body, headers: { 'idempotent-replayed': 'true' } };
+        if (reservation.kind === 'replay') {
+          // The stored first answer, as it was: the 202 above, or a 409/429 envelope — all
+          // declared by this route; stored as JSON, so its type is not known here.
+          return { status: reservation.answer.status, body: reservation.answer.body, headers: { 'idempotent-replayed': 'true' } } as Queued;
+        }
         try {
           const answer = await trigger(auth, params.pipeline_id, date, deadline.signal, key);
-          await completeKey(auth.orgId, key, { status: answer.status ?? 200, body: answer.body });
+          await completeKey(auth.orgId, key, { status: answer.status, body: answer.body });
           return answer;
         } catch (error) {
           const failure = toAppError(error);
@@ -148,9 +173,12 @@ export function pipelineRoutes(): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/pipelines/runs/:run_id',
+      summary: 'Read a run',
       auth: authenticateTenant,
       params: runParams,
       query: noQuery,
+      responses: { 200: { description: 'The run', body: runView } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params }) => {
         const run = await getRun(auth.orgId, params.run_id);
         if (run === undefined) throw new NotFoundError('Run not found');
@@ -160,8 +188,10 @@ export function pipelineRoutes(): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/pipelines/runs',
+      summary: 'List the org’s runs, newest first',
       auth: authenticateTenant,
       query: listQuery,
+      responses: { 200: { description: 'A page of runs', body: runPage } },
       handler: async ({ auth, query }) => {
         const page = await keysetPage({
           scope: cursorScope(auth.orgId, query.status, query.pipeline_id),

@@ -1,22 +1,11 @@
+import type { z } from 'zod';
 import type { SqlParam } from '../../shared/db/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { parseUsd, usdForApi } from '../../shared/money/index.js';
+import type { runView } from './schema.js';
 
 /** A run as the API shows it (API.md). */
-export interface RunView {
-  run_id: string;
-  pipeline_id: string;
-  date: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  attempts: number;
-  rows_loaded: number;
-  cost_usd: number;
-  unpriced_rows: number;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type RunView = z.output<typeof runView>;
 
 /**
  * Timestamps as RFC 3339 UTC text with milliseconds; money as exact `numeric` text, made a

@@ -26,7 +26,7 @@ export class PricingCache {
 
   constructor({ ttlMs, maxEntries, maxEntriesPerTenant }: PricingCacheOptions) {
     // lru-cache reads a TTL of 0 as "never expires"; 1 ms is the closest to "do not cache".
-    this.#pages = new TenantCache<PricingPage>({ ttlMs: Math.max(1, ttlMs), maxEntries, maxEntriesPerTenant });
+    this.#pages = new TenantCache<PricingPage>({ name: 'pricing.pages', ttlMs: Math.max(1, ttlMs), maxEntries, maxEntriesPerTenant });
   }
 
   /** The cached page for `query`, or the one `load` produces (concurrent callers share one load). */

@@ -5,7 +5,7 @@ import { catalogueEntries, isResolved, resolvePrice } from '../../shared/pricing
 import { apiEntry } from './apiEntry.js';
 import type { PricingCache, PricingPage } from './cache.js';
 import { ENTRY_KEY_ARITY, entryKey, listPricing } from './listPricing.js';
-import { deleteQuery, listQuery, modelParams, putBody, resolveQuery, type ListQuery } from './schema.js';
+import { deleteQuery, entryPage, entryView, listQuery, modelParams, putBody, resolvedView, resolveQuery, type ListQuery } from './schema.js';
 import { deleteOrgPrice, orgPriceEntriesOf, upsertOrgPrice } from './store.js';
 
 const tenant = withUtf8Body(authenticateTenant);
@@ -32,9 +32,9 @@ async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
 }
 
 /** Each page is serialized once, by the request that loaded it; its cache hits send that text. */
-const serializedPages = new WeakMap<PricingPage, SerializedJson>();
+const serializedPages = new WeakMap<PricingPage, SerializedJson<PricingPage>>();
 
-function serialized(page: PricingPage): SerializedJson {
+function serialized(page: PricingPage): SerializedJson<PricingPage> {
   let json = serializedPages.get(page);
   if (json === undefined) {
     json = new SerializedJson(page);
@@ -53,8 +53,10 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/pricing',
+      summary: 'List price entries: the org’s, then the shipped catalogue’s',
       auth: tenant,
       query: listQuery,
+      responses: { 200: { description: 'A page of entries', body: entryPage } },
       handler: async ({ auth, query }) => {
         // Checked before the cache: a tampered cursor is a 400 even if nothing is cached.
         if (query.cursor !== undefined) decodeCursor(cursorScope(auth.orgId, query), query.cursor, ENTRY_KEY_ARITY);
@@ -65,8 +67,12 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/pricing/resolve',
+      summary: 'The price in force for a usage row',
+      description: 'The org’s entries first, then the catalogue; among matching entries for the tier, the newest `effective_from` on or before `date`. A tier without an entry is priced as the standard entry times the catalogue’s multiplier.',
       auth: tenant,
       query: resolveQuery,
+      responses: { 200: { description: 'The entry and the effective price per class', body: resolvedView } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, query }) => {
         // Not cached: one primary-key range of the org's rows, read fresh so a write is
         // visible at once on every instance, not only the one that took it.
@@ -84,10 +90,12 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
     route({
       method: 'PUT',
       path: '/v1/pricing/:provider/:model',
+      summary: 'Create or replace the org’s entry for a model, tier and effective_from',
       auth: tenant,
       params: modelParams,
       query: noQuery,
       body: putBody,
+      responses: { 200: { description: 'The org entry as stored', body: entryView } },
       handler: async ({ auth, params, body }) => {
         try {
           const entry = await upsertOrgPrice(auth.orgId, params.provider, params.model, body);
@@ -101,9 +109,12 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/pricing/:provider/:model',
+      summary: 'Delete the org’s entry for a model, tier and effective_from',
       auth: tenant,
       params: modelParams,
       query: deleteQuery,
+      responses: { 204: { description: 'Deleted' } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params, query }) => {
         let deleted = false;
         try {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { cursorParam, limitParam } from '../../shared/http/index.js';
+import { calendarDay, cursorParam, limitParam, pageSchema, timestamp } from '../../shared/http/index.js';
 import { parseDecimal } from '../../shared/money/index.js';
-import { PRICE_SCALE } from '../../shared/pricing/index.js';
+import { PRICE_CLASSES, PRICE_SCALE } from '../../shared/pricing/index.js';
 import { providerName } from '../../shared/providers/index.js';
 import { SERVICE_TIERS } from '../../shared/usage/index.js';
 
@@ -113,3 +113,40 @@ export const deleteQuery = z.strictObject({
   effective_from: day.default(ALWAYS),
 });
 export type DeleteQuery = z.infer<typeof deleteQuery>;
+
+/** A price as the API answers it: an exact decimal string without trailing zeros. */
+const priceOut = z.string().describe('USD per 1M tokens, an exact decimal string (`"2.5"`)');
+
+/** An entry as the API shows it (`apiEntry`): only the fields its source has. */
+export const entryView = z.object({
+  provider: z.string(),
+  model: z.string(),
+  match: matchMode.describe('`snapshots` also prices the model’s dated snapshots (`-YYYY-MM-DD`, `-YYYYMMDD`)'),
+  service_tier: serviceTier,
+  effective_from: calendarDay,
+  prices_per_mtok_usd: z.object({
+    input: priceOut,
+    output: priceOut,
+    cached_input: priceOut.optional(),
+    cache_write_5m: priceOut.optional(),
+    cache_write_1h: priceOut.optional(),
+    input_audio: priceOut.optional(),
+    output_audio: priceOut.optional(),
+    input_image: priceOut.optional(),
+  }),
+  source: z.enum(['org', 'catalogue']),
+  source_url: z.string().optional().describe('The page a catalogue entry was read from'),
+  read_on: calendarDay.optional().describe('The day a catalogue entry was read'),
+  updated_at: timestamp.optional().describe('When an org entry was last written'),
+});
+
+/** `GET /v1/pricing`: a page of entries, org entries first. */
+export const entryPage = pageSchema(entryView);
+
+/** `GET /v1/pricing/resolve`: the entry in force and the effective price of each class. */
+export const resolvedView = z.object({
+  entry: entryView,
+  multiplier: z.string().nullable().describe('The catalogue’s tier multiplier applied to the standard entry, when the tier has no entry of its own'),
+  per_class: z.object(Object.fromEntries(PRICE_CLASSES.map((c) => [c, z.string().nullable()])) as Record<(typeof PRICE_CLASSES)[number], z.ZodNullable<z.ZodString>>)
+    .describe('USD per 1M tokens for each class; null where the entry has no price (those tokens are unpriced)'),
+});

@@ -1,16 +1,10 @@
+import type { z } from 'zod';
 import type { Tenant } from '../../shared/auth/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { leaseIsLive } from '../../shared/pipelines/index.js';
+import type { quotaView } from './schema.js';
 
-export interface QuotaView {
-  org_slug: string;
-  date: string;
-  pipelines_run_today: number;
-  daily_limit: number;
-  remaining_today: number;
-  concurrent_running: number;
-  concurrent_limit: number;
-}
+export type QuotaView = z.output<typeof quotaView>;
 
 /** Today's (UTC) counters against the plan's limits, in one round trip. */
 export async function loadQuota(tenant: Tenant): Promise<QuotaView> {

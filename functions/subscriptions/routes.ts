@@ -3,7 +3,19 @@ import { getDb } from '../../shared/db/index.js';
 import { InvalidArgumentError, NotFoundError } from '../../shared/errors/index.js';
 import { keysetPage, noQuery, route, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import { log } from '../../shared/log/index.js';
-import { BULK_MAX_BODY_BYTES, bulkBody, createBody, idParams, listQuery, mergedRowProblem, patchBody, type SubscriptionFields } from './schema.js';
+import {
+  BULK_MAX_BODY_BYTES,
+  bulkBody,
+  bulkResult,
+  createBody,
+  idParams,
+  listQuery,
+  mergedRowProblem,
+  patchBody,
+  subscriptionPage,
+  subscriptionView,
+  type SubscriptionFields,
+} from './schema.js';
 import {
   deleteSubscription,
   getSubscription,
@@ -32,8 +44,10 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/subscriptions',
+      summary: 'List the org’s subscriptions',
       auth: tenant,
       query: listQuery,
+      responses: { 200: { description: 'A page of subscriptions', body: subscriptionPage } },
       handler: async ({ auth, query }) => {
         const page = await keysetPage({
           scope: cursorScope(auth.orgId, query.status),
@@ -49,9 +63,11 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/subscriptions',
+      summary: 'Add a subscription',
       auth: tenant,
       query: noQuery,
       body: createBody,
+      responses: { 201: { description: 'The subscription as stored', body: subscriptionView } },
       handler: async ({ auth, body }) => ({ status: 201, body: await insertSubscription(auth.orgId, body) }),
     }),
     // Listed before `/:id` only for readability: the router matches literals and
@@ -59,9 +75,12 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'POST',
       path: '/v1/subscriptions/bulk',
+      summary: 'Import up to 5000 subscriptions, all or nothing',
+      description: 'Any bad item is a 400 whose details name the item index and field; nothing is stored then (batch tier).',
       auth: tenant,
       query: noQuery,
       body: bulkBody,
+      responses: { 200: { description: 'Every item was stored', body: bulkResult } },
       maxBodyBytes: BULK_MAX_BODY_BYTES,
       handler: async ({ auth, body }) => {
         const db = await getDb();
@@ -74,9 +93,12 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'GET',
       path: '/v1/subscriptions/:id',
+      summary: 'Read a subscription',
       auth: tenant,
       params: idParams,
       query: noQuery,
+      responses: { 200: { description: 'The subscription', body: subscriptionView } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params }) => {
         const found = await getSubscription(auth.orgId, params.id);
         if (found === undefined) throw notFound();
@@ -86,10 +108,13 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'PATCH',
       path: '/v1/subscriptions/:id',
+      summary: 'Change some fields of a subscription',
       auth: tenant,
       params: idParams,
       query: noQuery,
       body: patchBody,
+      responses: { 200: { description: 'The subscription as stored', body: subscriptionView } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params, body }) => {
         const db = await getDb();
         const updated = await db.withTransaction(async (client) => {
@@ -108,9 +133,12 @@ export function subscriptionRoutes(): AnyRoute[] {
     route({
       method: 'DELETE',
       path: '/v1/subscriptions/:id',
+      summary: 'Delete a subscription',
       auth: tenant,
       params: idParams,
       query: noQuery,
+      responses: { 204: { description: 'Deleted' } },
+      errors: ['NOT_FOUND'],
       handler: async ({ auth, params }) => {
         if (!(await deleteSubscription(auth.orgId, params.id))) throw notFound();
         return { status: 204 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorParam, limitParam, storableText } from '../../shared/http/index.js';
+import { calendarDay, cursorParam, limitParam, pageSchema, storableText } from '../../shared/http/index.js';
 
 export const BILLING_CYCLES = ['monthly', 'annual'] as const;
 export const STATUSES = ['active', 'cancelled'] as const;
@@ -108,3 +108,22 @@ export type ListQuery = z.infer<typeof listQuery>;
 
 /** `/v1/subscriptions/{id}`: a UUID, else `400` (before any lookup). */
 export const idParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
+
+/** A subscription as the API answers it. */
+export const subscriptionView = z.object({
+  id: z.uuid(),
+  vendor: z.string(),
+  plan_name: z.string(),
+  seats: z.int().min(1),
+  unit_price_usd: z.number().min(0).describe('Per seat, per billing cycle'),
+  billing_cycle: z.enum(BILLING_CYCLES),
+  start_date: calendarDay,
+  end_date: calendarDay.nullable().describe('Inclusive; null while it runs'),
+  status: z.enum(STATUSES),
+});
+
+/** `GET /v1/subscriptions`: a page of subscriptions. */
+export const subscriptionPage = pageSchema(subscriptionView);
+
+/** `POST /v1/subscriptions/bulk`: how many were created (all, or none and a 400). */
+export const bulkResult = z.object({ created: z.int() });

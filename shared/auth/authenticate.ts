@@ -32,14 +32,14 @@ interface KeyRecord {
  */
 let authCacheInstance: BoundedCache<KeyRecord> | undefined;
 function authCache(): BoundedCache<KeyRecord> {
-  authCacheInstance ??= new BoundedCache<KeyRecord>({ maxEntries: 10_000, ttlMs: Math.max(1, runtimeConfig().AUTH_CACHE_TTL_MS) });
+  authCacheInstance ??= new BoundedCache<KeyRecord>({ name: 'auth.keys', maxEntries: 10_000, ttlMs: Math.max(1, runtimeConfig().AUTH_CACHE_TTL_MS) });
   return authCacheInstance;
 }
 
 /** Hashes of keys the database does not know, for a few seconds: a repeated bad key costs no query. */
 let unknownKeysInstance: BoundedCache<true> | undefined;
 function unknownKeys(): BoundedCache<true> {
-  unknownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: Math.max(1, Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS)) });
+  unknownKeysInstance ??= new BoundedCache<true>({ name: 'auth.unknown_keys', maxEntries: 10_000, ttlMs: Math.max(1, Math.min(NEGATIVE_TTL_MS, runtimeConfig().AUTH_CACHE_TTL_MS)) });
   return unknownKeysInstance;
 }
 const NEGATIVE_TTL_MS = 5_000;
@@ -51,7 +51,7 @@ const NEGATIVE_TTL_MS = 5_000;
  */
 let knownKeysInstance: BoundedCache<true> | undefined;
 function knownKeys(): BoundedCache<true> {
-  knownKeysInstance ??= new BoundedCache<true>({ maxEntries: 10_000, ttlMs: KNOWN_KEY_TTL_MS });
+  knownKeysInstance ??= new BoundedCache<true>({ name: 'auth.known_keys', maxEntries: 10_000, ttlMs: KNOWN_KEY_TTL_MS });
   return knownKeysInstance;
 }
 const KNOWN_KEY_TTL_MS = 3_600_000;
@@ -138,15 +138,37 @@ export function authLookupStats(): { unknownKeys: CacheStats; knownKeyLookups: L
 }
 
 /**
+ * How a tenant call authenticates, as the API document names it (`shared/http`'s
+ * `SecurityScheme`): carried by {@link authenticateTenant}, so every route it guards is
+ * documented with it.
+ */
+authenticateTenant.securityScheme = {
+  name: 'tenantKey',
+  description:
+    'An API key of the org: `Authorization: Bearer cak_…`. Shown once at creation, stored only as a hash; a revoked key fails within the auth-cache TTL (≤ 60 s). Missing, unknown and revoked keys are all 401 with the same message.',
+  bearerFormat: 'cak_ + base64url of ≥ 32 random bytes',
+};
+
+/** How an admin call authenticates, as the API document names it (see {@link authenticateTenant}'s). */
+const ADMIN_SECURITY_SCHEME = {
+  name: 'adminToken',
+  description:
+    'The admin token from configuration (Secret Manager in Google Cloud; `.local/stack.json` locally): `Authorization: Bearer <ADMIN_TOKEN>`. A tenant API key here is 403.',
+};
+
+/**
  * Builds the admin authenticator for a configured token. A tenant key on an admin
  * endpoint is `403`; anything else that is not the token is `401`.
  */
-export function adminAuthenticator(adminToken: string): (req: IncomingMessage) => Promise<void> {
-  return async function authenticateAdmin(req: IncomingMessage): Promise<void> {
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) throw new UnauthenticatedError('An admin token is required');
-    if (secretsEqual(token, adminToken)) return;
-    if (API_KEY_PATTERN.test(token)) throw new PermissionDeniedError('Tenant API keys cannot call admin endpoints');
-    throw new UnauthenticatedError('An admin token is required');
-  };
+export function adminAuthenticator(adminToken: string): ((req: IncomingMessage) => Promise<void>) & { securityScheme: typeof ADMIN_SECURITY_SCHEME } {
+  return Object.assign(
+    async function authenticateAdmin(req: IncomingMessage): Promise<void> {
+      const token = bearerToken(req.headers.authorization);
+      if (token === undefined) throw new UnauthenticatedError('An admin token is required');
+      if (secretsEqual(token, adminToken)) return;
+      if (API_KEY_PATTERN.test(token)) throw new PermissionDeniedError('Tenant API keys cannot call admin endpoints');
+      throw new UnauthenticatedError('An admin token is required');
+    },
+    { securityScheme: ADMIN_SECURITY_SCHEME },
+  );
 }

@@ -1,5 +1,5 @@
 /** BigQuery: the lazy client, budgeted and cancellable queries, idempotent inserts. */
-export { bigQueryConfig, createBigQueryClient, getBigQuery, resetBigQueryConfig } from './client.js';
+export { bigQueryConfig, createBigQueryClient, dateParam, getBigQuery, resetBigQueryConfig } from './client.js';
 export { endpointOptions } from './endpoint.js';
 export { parseBigQueryConfig, type BigQueryConfig } from './config.js';
 export { labelValue, mapBigQueryError, runQuery, type BigQueryQuery } from './query.js';

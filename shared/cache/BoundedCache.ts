@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { registerCache } from './cacheReport.js';
 import { CacheCounters, type CacheStats } from './stats.js';
 
 /** A monotonic clock in ms; injectable so TTL tests need no sleeping. */
@@ -14,6 +15,8 @@ export interface BoundedCacheOptions {
   clock?: Clock;
   /** Counters shared with an owner (a tenant cache aggregates its scopes). */
   counters?: CacheCounters[];
+  /** Names the cache in the instance's cache report (logged at shutdown); unnamed caches are not reported. */
+  name?: string;
 }
 
 /**
@@ -27,7 +30,8 @@ export class BoundedCache<V extends object | string | number | boolean> {
   readonly #own = new CacheCounters();
   #deleting = false;
 
-  constructor({ maxEntries, ttlMs, clock, counters = [] }: BoundedCacheOptions) {
+  constructor({ maxEntries, ttlMs, clock, counters = [], name }: BoundedCacheOptions) {
+    if (name !== undefined) registerCache(name, () => this.stats());
     this.#counters = [this.#own, ...counters];
     this.#lru = new LRUCache<string, V>({
       max: maxEntries,

@@ -1,4 +1,5 @@
 import { BoundedCache, type Clock } from './BoundedCache.js';
+import { registerCache } from './cacheReport.js';
 import { CacheCounters, type CacheStats } from './stats.js';
 
 export interface TenantCacheOptions {
@@ -9,6 +10,8 @@ export interface TenantCacheOptions {
   /** @default 30000 */
   ttlMs?: number;
   clock?: Clock;
+  /** Names the cache in the instance's cache report (logged at shutdown); unnamed caches are not reported. */
+  name?: string;
 }
 
 /**
@@ -48,7 +51,8 @@ export class TenantCache<V extends object | string | number | boolean> {
   readonly #loading = new Map<string, Map<string, Load<V>>>();
   #size = 0;
 
-  constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock }: TenantCacheOptions = {}) {
+  constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock, name }: TenantCacheOptions = {}) {
+    if (name !== undefined) registerCache(name, () => this.stats());
     this.#maxEntries = maxEntries;
     this.#maxPerTenant = Math.min(maxEntriesPerTenant, maxEntries);
     this.#ttlMs = ttlMs;

@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { POOL_MAX_CEILING } from '../config/index.js';
 import { TIERS } from '../deadline/index.js';
 import { log } from '../log/index.js';
+import { loadPg } from './loadPg.js';
 import { trackPool, type PoolState } from './poolState.js';
 import type { ConnectorLike, PoolOptions } from './types.js';
 
@@ -14,6 +15,7 @@ const INITIAL_STATEMENT_TIMEOUT_MS = TIERS.user;
  * connector is closed here: nothing this call opened outlives its failure.
  */
 export async function openPool(options: PoolOptions): Promise<PoolState> {
+  const { Pool } = await loadPg();
   const max = Math.min(options.max ?? POOL_MAX_CEILING, POOL_MAX_CEILING);
   const base: pg.PoolConfig = {
     max,
@@ -41,10 +43,10 @@ export async function openPool(options: PoolOptions): Promise<PoolState> {
       throw error;
     }
     const config = { ...base, ...clientOptions, user: target.user, password: target.password, database: target.database };
-    return trackPool(new pg.Pool(config), connector, options.applicationName, max);
+    return trackPool(new Pool(config), connector, options.applicationName, max);
   }
   if (options.connectionString !== undefined) {
-    return trackPool(new pg.Pool({ ...base, connectionString: options.connectionString }), undefined, options.applicationName, max);
+    return trackPool(new Pool({ ...base, connectionString: options.connectionString }), undefined, options.applicationName, max);
   }
   throw new Error('Set DATABASE_URL or INSTANCE_CONNECTION_NAME to reach PostgreSQL');
 }

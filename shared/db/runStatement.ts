@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { now } from '../deadline/index.js';
 import { DeadlineExceededError } from '../errors/index.js';
+import { withBackstop } from './backstop.js';
 import { DatabaseUnresponsiveError } from './errors.js';
 import type { ConnectionState } from './poolState.js';
 import type { SqlParam } from './types.js';
@@ -24,7 +25,7 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|
  * client stops waiting shortly after with {@link DatabaseUnresponsiveError} — the caller
  * then destroys the connection.
  */
-export async function runStatement<R extends pg.QueryResultRow>(
+export function runStatement<R extends pg.QueryResultRow>(
   client: pg.PoolClient,
   connection: ConnectionState | undefined,
   sql: string,
@@ -33,23 +34,17 @@ export async function runStatement<R extends pg.QueryResultRow>(
   budgetMs: number,
 ): Promise<pg.QueryResult<R>> {
   const remaining = Math.floor(expiresAt - now());
-  if (remaining <= 0) throw new DeadlineExceededError(`The ${Math.round(budgetMs)} ms database budget ran out`);
+  if (remaining <= 0) return Promise.reject(new DeadlineExceededError(`The ${Math.round(budgetMs)} ms database budget ran out`));
   const control = TRANSACTION_CONTROL.exec(sql)?.[1]?.toUpperCase();
   const current = connection?.statementTimeoutMs;
   const needsSet = control === undefined && (current === undefined || Math.abs(current - remaining) > TIMEOUT_SLACK_MS);
   // A rollback undoes a SET made inside the transaction: the setting is unknown again.
   if ((control === 'ROLLBACK' || control === 'ABORT') && connection !== undefined) connection.statementTimeoutMs = undefined;
   // The backstop covers the SET as well: a server that stops answering does so to any statement.
-  let timer: NodeJS.Timeout | undefined;
-  const backstop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DatabaseUnresponsiveError(budgetMs, BACKSTOP_GRACE_MS)), remaining + BACKSTOP_GRACE_MS);
-  });
-  try {
-    if (!needsSet) return await Promise.race([client.query<R>(sql, params as unknown[] | undefined), backstop]);
-    return await Promise.race([setTimeoutThenRun<R>(client, connection, remaining, sql, params), backstop]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const work = needsSet
+    ? setTimeoutThenRun<R>(client, connection, remaining, sql, params)
+    : client.query<R>(sql, params as unknown[] | undefined);
+  return withBackstop(work, now() + remaining + BACKSTOP_GRACE_MS, () => new DatabaseUnresponsiveError(budgetMs, BACKSTOP_GRACE_MS));
 }
 
 async function setTimeoutThenRun<R extends pg.QueryResultRow>(

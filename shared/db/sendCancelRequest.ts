@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { log } from '../log/index.js';
+import { loadPg } from './loadPg.js';
 
 /** Longest wait for the server to take a cancel request (it answers by closing the socket). */
 const CANCEL_TIMEOUT_MS = 1000;
@@ -26,10 +27,12 @@ interface CancelConnection {
  * connection slot — and the server closes it at once. This is the path `pg`'s own
  * `Client#cancel` takes, minus its deprecated `activeQuery` check. Never rejects.
  */
-export function sendCancelRequest(pool: pg.Pool, raw: pg.PoolClient, applicationName: string): Promise<void> {
+export async function sendCancelRequest(pool: pg.Pool, raw: pg.PoolClient, applicationName: string): Promise<void> {
   const { processID, secretKey } = raw as unknown as BackendKey;
-  if (processID === null || secretKey === null) return Promise.resolve();
-  const template = new pg.Client(pool.options);
+  if (processID === null || secretKey === null) return;
+  // Loaded already: a pool exists (loadPg resolves at once).
+  const { Client } = await loadPg();
+  const template = new Client(pool.options);
   const con = (template as unknown as { connection: CancelConnection }).connection;
   return new Promise((resolve) => {
     let settled = false;

@@ -1,15 +1,23 @@
-import type { AppError, ErrorDetail } from './AppError.js';
-import type { ErrorCode } from './codes.js';
+import { z } from 'zod';
+import type { AppError } from './AppError.js';
+import { ERROR_STATUS, type ErrorCode } from './codes.js';
 
-/** The one error body of the API: `{"error":{code,message,details,request_id}}`. */
-export interface ErrorEnvelope {
-  error: {
-    code: ErrorCode;
-    message: string;
-    details: ErrorDetail[];
-    request_id: string;
-  };
-}
+/**
+ * The one error body of the API: `{"error":{code,message,details,request_id}}` — the type
+ * of {@link errorEnvelope} and the schema the API document shows for every error.
+ */
+export const errorEnvelopeSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).describe('Stable Google API code name; clients branch on it'),
+    message: z.string().describe('For a person; never internals (a 500 says only "Internal error")'),
+    details: z
+      .array(z.object({ path: z.string().describe('The field, parameter or header (`items.3.seats`)'), message: z.string() }))
+      .describe('What was wrong, field by field (empty for 5xx)'),
+    request_id: z.string().describe('The same as the `X-Request-Id` header'),
+  }),
+});
+
+export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;
 
 const SERVER_ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   INTERNAL: 'Internal error',

@@ -16,5 +16,5 @@ export {
   type AppErrorOptions,
   type ErrorDetail,
 } from './AppError.js';
-export { errorEnvelope, type ErrorEnvelope } from './envelope.js';
+export { errorEnvelope, errorEnvelopeSchema, type ErrorEnvelope } from './envelope.js';
 export { invalidArgumentFromZod, zodDetails } from './zod.js';

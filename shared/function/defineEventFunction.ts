@@ -35,11 +35,27 @@ export interface EventFunctionDefinition<S extends z.ZodType> {
  *
  * Call it once, at module load. Returns the event handler (tests may call it directly).
  */
+/** A declared event function, as the message document generator finds it. */
+export interface DefinedEventFunction {
+  target: string;
+  /** The payload it accepts (the JSON inside `message.data`). */
+  schema: z.ZodType;
+}
+
+/** Every event function declared in this process, by target. */
+const defined = new Map<string, DefinedEventFunction>();
+
+/** The event functions declared in this process (every one whose module was imported), by target. */
+export function definedEventFunctions(): ReadonlyMap<string, DefinedEventFunction> {
+  return defined;
+}
+
 export function defineEventFunction<S extends z.ZodType>(
   target: string,
   { schema, handle, maxAgeMs, onExpired }: EventFunctionDefinition<S>,
 ): EventHandler {
   const handler = createEventHandler({ name: runtimeConfig().functionName, schema, handler: handle, maxAgeMs, onExpired });
   cloudEvent(target, handler);
+  defined.set(target, { target, schema });
   return handler;
 }

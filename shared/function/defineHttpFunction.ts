@@ -3,6 +3,7 @@ import type { AuditHook } from '../audit/index.js';
 import { flushLastUsedIfDue } from '../auth/index.js';
 import { runtimeConfig } from '../config/index.js';
 import { createHttpHandler, type AnyRoute, type HttpHandler } from '../http/index.js';
+import { functionDocument, type OpenApiDocument } from '../openapi/index.js';
 
 /** What an HTTP function declares: its routes, and whether its mutating calls are audited. */
 export interface HttpFunctionDefinition {
@@ -15,6 +16,25 @@ export interface HttpFunctionDefinition {
    * `shared/audit`, and with it the BigQuery client, so `quota` and `costs` start without it.
    */
   audit?: AuditHook;
+}
+
+/** A declared HTTP function, as the API document generator and the tests find it. */
+export interface DefinedHttpFunction {
+  target: string;
+  routes: readonly AnyRoute[];
+  /** Its OpenAPI document, the one it serves at `GET /openapi.json`. */
+  document(): OpenApiDocument;
+}
+
+/** Every HTTP function declared in this process, by target. */
+const defined = new Map<string, DefinedHttpFunction>();
+
+/**
+ * The HTTP functions declared in this process (one in production; every function whose
+ * module was imported in `npm run openapi` and in tests), by target.
+ */
+export function definedHttpFunctions(): ReadonlyMap<string, DefinedHttpFunction> {
+  return defined;
 }
 
 /**
@@ -34,17 +54,22 @@ export interface HttpFunctionDefinition {
  *   the audit row when `audit` is set, then the `last_used_at` flush of API keys that is
  *   due (without it, a function that authenticates tenants would write `last_used_at` only
  *   at shutdown);
- * - graceful shutdown (SIGTERM drain, flush, close; `shared/lifecycle`).
+ * - graceful shutdown (SIGTERM drain, flush, close; `shared/lifecycle`);
+ * - its API document, built from `routes` and served at `GET /openapi.json`.
  *
  * Call it once, at module load. Returns the request handler (tests may call it directly).
  */
 export function defineHttpFunction(target: string, { routes, audit }: HttpFunctionDefinition): HttpHandler {
+  let built: OpenApiDocument | undefined;
+  const document = (): OpenApiDocument => (built ??= functionDocument({ name: target, routes }));
   const handler = createHttpHandler({
     name: runtimeConfig().functionName,
     routes,
     finalize: flushLastUsedIfDue,
     audit,
+    document,
   });
   http(target, handler);
+  defined.set(target, { target, routes, document });
   return handler;
 }

@@ -4,5 +4,5 @@
  * registration, the function's name from config, the invocation-end hooks and graceful
  * shutdown, so a `functions/<name>/index.ts` says only what is its own.
  */
-export { defineHttpFunction, type HttpFunctionDefinition } from './defineHttpFunction.js';
-export { defineEventFunction, type EventFunctionDefinition } from './defineEventFunction.js';
+export { defineHttpFunction, definedHttpFunctions, type DefinedHttpFunction, type HttpFunctionDefinition } from './defineHttpFunction.js';
+export { defineEventFunction, definedEventFunctions, type DefinedEventFunction, type EventFunctionDefinition } from './defineEventFunction.js';

@@ -11,7 +11,7 @@ import { installRequestGate, type BodyPlan } from './requestGate.js';
 import { logContextOf, newRequestState, type RequestState } from './requestState.js';
 import { pathOf } from './requestParts.js';
 import { compile, match } from './route.js';
-import type { AnyRoute, HttpResult } from './types.js';
+import { SerializedJson, type AnyRoute, type HttpResult } from './types.js';
 import { writeResponse } from './writeResponse.js';
 
 export interface HttpFunctionOptions {
@@ -32,6 +32,11 @@ export interface HttpFunctionOptions {
    * authenticate is never audited: unauthenticated traffic costs no BigQuery call.
    */
   audit?: (event: AuditEvent) => Promise<void>;
+  /**
+   * The function's API document, served at `GET /openapi.json` (no auth, no backend).
+   * Called once, on the first request for it: building it converts every schema.
+   */
+  document?: () => unknown;
 }
 
 /** The request handler functions-framework calls. It answers through `res`; it returns nothing. */
@@ -40,15 +45,20 @@ export type HttpHandler = (req: Request, res: Response) => void;
 /**
  * Builds an HTTP function: routing by method and path, request id, deadline, zod parsing
  * of path/query/body, body-size and content-type checks, error mapping to the envelope,
- * one access-log line per request, and `GET /healthz` (no backend touched).
+ * one access-log line per request, `GET /healthz` and `GET /openapi.json` (no backend touched).
  *
  * This file is the lifecycle of a request; each step is its own file: `requestState`
  * (one object per request), `dispatch` (routing, auth) and `parseInput`, `afterwork`
  * (audit and `finalize`), `writeResponse`, `logAccess`.
  */
-export function createHttpHandler({ name, routes, finalize, audit }: HttpFunctionOptions): HttpHandler {
+export function createHttpHandler({ name, routes, finalize, audit, document }: HttpFunctionOptions): HttpHandler {
   const config = runtimeConfig();
-  const router: Router = { routes: routes.map(compile), defaultLimit: config.MAX_BODY_BYTES };
+  let serializedDocument: SerializedJson | undefined;
+  const router: Router = {
+    routes: routes.map(compile),
+    defaultLimit: config.MAX_BODY_BYTES,
+    document: document === undefined ? undefined : () => (serializedDocument ??= new SerializedJson(document())),
+  };
   const hooks: InvocationHooks = { finalize, audit };
   const timeoutMs = config.FUNCTION_TIMEOUT_SECONDS * 1000;
   const safetyMarginMs = config.DEADLINE_SAFETY_MARGIN_MS;

@@ -117,11 +117,13 @@ export const limitParam = z
       .min(1, { error: `must be an integer from 1 to ${MAX_PAGE_SIZE}` })
       .max(MAX_PAGE_SIZE, { error: `must be at most ${MAX_PAGE_SIZE}` }),
   )
-  .default(DEFAULT_PAGE_SIZE);
+  .default(DEFAULT_PAGE_SIZE)
+  .describe(`Page size: an integer from 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); above ${MAX_PAGE_SIZE} is a 400, never clamped.`);
 
 /** `cursor` as a query parameter: its shape only; {@link decodeCursor} checks the rest. */
 export const cursorParam = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(MAX_CURSOR_CHARS + 64, { error: 'is too long' })
-  .optional();
+  .optional()
+  .describe('The `next_cursor` of the previous page, as given; valid only for the same org and filters.');

@@ -3,12 +3,14 @@ import { parseInput } from './parseInput.js';
 import type { RequestState } from './requestState.js';
 import { pathOf } from './requestParts.js';
 import { match, type CompiledRoute } from './route.js';
-import type { AnyRoute, HttpResult } from './types.js';
+import type { AnyRoute, HttpResult, SerializedJson } from './types.js';
 
 /** A function's routes, compiled, and the body limit of a route that sets none. */
 export interface Router {
   routes: CompiledRoute[];
   defaultLimit: number;
+  /** The function's API document, served at `GET /openapi.json`; absent: that path is unknown. */
+  document?: () => SerializedJson;
 }
 
 /**
@@ -24,6 +26,11 @@ export function dispatch(state: RequestState, router: Router): HttpResult | Prom
   if (pathname === '/healthz' || pathname === '/healthz/') {
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
     return { status: 200, body: { status: 'ok' } };
+  }
+  // Like /healthz: no auth and no backend — the document is built from the routes alone.
+  if (router.document !== undefined && (pathname === '/openapi.json' || pathname === '/openapi.json/')) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
+    return { status: 200, body: router.document() };
   }
   const found = match(router.routes, method, pathname);
   if (found.kind === 'none') throw new AppError('NOT_FOUND', `No route for ${method} ${pathname}`);

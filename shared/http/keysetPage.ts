@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 /** One page of a list, as every list endpoint answers it. */
@@ -5,6 +6,14 @@ export interface Page<T> {
   items: T[];
   /** Opaque; pass it back as `cursor` for the next page. `null` on the last page. */
   next_cursor: string | null;
+}
+
+/** The schema of a {@link Page} of `item`s, as list routes declare their answer. */
+export function pageSchema<T extends z.ZodType>(item: T): z.ZodObject<{ items: z.ZodArray<T>; next_cursor: z.ZodNullable<z.ZodString> }> {
+  return z.object({
+    items: z.array(item),
+    next_cursor: z.string().nullable().describe('Opaque; pass it back as `cursor` for the next page. `null` on the last page.'),
+  });
 }
 
 export interface KeysetPageOptions<T> {

@@ -61,6 +61,9 @@ function send(req: IncomingMessage, res: ServerResponse, error: AppError, closeC
     return;
   }
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId };
+  // The headers the error carries, as `writeResponse` sends them: a 405 names what is `Allow`ed.
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  for (const [name, value] of Object.entries(error.headers ?? {})) headers[name] = value;
   if (closeConnection) headers.connection = 'close';
   res.writeHead(error.status, headers);
   res.end(JSON.stringify(errorEnvelope(error, requestId)));

@@ -1,17 +1,18 @@
 import type { z } from 'zod';
-import type { AnyRoute, RouteSpec } from './types.js';
+import type { AnyRoute, ResponsesSpec, RouteSpec } from './types.js';
 
 /**
  * Declares a route with full type inference of params, query, body and caller. Schemas
  * left out default to "nothing accepted": an absent query schema rejects no query, the
- * handler just gets `{}`.
+ * handler just gets `{}`. The handler may return only the answers `responses` declares.
  */
 export function route<
   P extends z.ZodType = z.ZodType<Record<string, never>>,
   Q extends z.ZodType = z.ZodType<Record<string, never>>,
   B extends z.ZodType = z.ZodType<undefined>,
   A = undefined,
->(spec: RouteSpec<P, Q, B, A>): AnyRoute {
+  const R extends ResponsesSpec = ResponsesSpec,
+>(spec: RouteSpec<P, Q, B, A, R>): AnyRoute {
   return spec as AnyRoute;
 }
 

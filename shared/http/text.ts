@@ -47,9 +47,13 @@ export function assertUtf8Body(req: IncomingMessage & { rawBody?: Buffer }): voi
  * authenticator guards, so no route of a function can forget the check.
  */
 export function withUtf8Body<A>(authenticate: Authenticator<A>): Authenticator<A> {
-  return async function authenticateWithUtf8Body(req: Request): Promise<A> {
-    const caller = await authenticate(req);
-    assertUtf8Body(req);
-    return caller;
-  };
+  return Object.assign(
+    async function authenticateWithUtf8Body(req: Request): Promise<A> {
+      const caller = await authenticate(req);
+      assertUtf8Body(req);
+      return caller;
+    },
+    // The same caller, so the same documented security scheme.
+    { securityScheme: authenticate.securityScheme },
+  );
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cacheReport } from '../cache/index.js';
 import { closeClients } from '../clients/index.js';
 import { DEFAULT_SHUTDOWN_DRAIN_MS } from '../config/index.js';
 import type { Deadline } from '../deadline/index.js';
@@ -161,7 +162,7 @@ export function shutdown(reason: string, options: ShutdownOptions = {}): Promise
     if (!(await withTimeout(closeClients(), closeLimit))) {
       log.error('Closing clients did not finish within the grace period', undefined, { timeout_ms: Math.round(closeLimit) });
     }
-    log.info('Shutdown complete', { reason, duration_ms: Math.round(performance.now() - started), exit_code: exitCode });
+    log.info('Shutdown complete', { reason, duration_ms: Math.round(performance.now() - started), exit_code: exitCode, caches: cacheReport() });
     exit(exitCode);
   })();
   return shuttingDown;

@@ -1,6 +1,5 @@
-import { BigQuery } from '@google-cloud/bigquery';
 import { LLM_USAGE_DAILY, orgDatasetId } from '../analytics/index.js';
-import { isNotFound, runQuery } from '../bigquery/index.js';
+import { dateParam, isNotFound, runQuery } from '../bigquery/index.js';
 import type { Tier } from '../deadline/index.js';
 import { parseUsd, type Nanos } from '../money/index.js';
 import { accrueDailyByPlan } from './saasAccrual.js';
@@ -58,7 +57,7 @@ async function queryLlmSpend(orgSlug: string, from: string, to: string, tier: Ti
  WHERE usage_date BETWEEN @from AND @to
  GROUP BY day, provider, model`,
       // BigQueryDate values: with a plain string the client sends a DATE parameter as NULL.
-      params: { from: BigQuery.date(from), to: BigQuery.date(to) },
+      params: { from: await dateParam(from), to: await dateParam(to) },
       tier,
       labels: { endpoint: 'daily_spend' },
     });

@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -162,7 +164,7 @@ describe('the local stack, as a new user runs it', () => {
     const port = await freePort();
     const gateway = `http://127.0.0.1:${port}`;
     const first = npmStart(clone, port);
-    await waitHealthy(gateway, first, 180_000);
+    await waitHealthy(gateway, first, 300_000);
 
     const stack = JSON.parse(readFileSync(path.join(clone, '.local/stack.json'), 'utf8')) as {
       gateway_url: string;
@@ -178,10 +180,45 @@ describe('the local stack, as a new user runs it', () => {
     expect(stack.pubsub).toMatchObject({ project_id: 'local-project' });
     const topics = await fetch(`http://${stack.pubsub?.emulator_host}/v1/projects/local-project/topics`);
     expect(((await topics.json()) as { topics: { name: string }[] }).topics.map((t) => t.name).sort()).toEqual(
-      ['maintenance-ticks', 'pipeline-runs', 'pipeline-runs-dead'].map((t) => `projects/local-project/topics/${t}`),
+      ['budget-alert-deliveries', 'budget-alert-deliveries-dead', 'maintenance-ticks', 'pipeline-runs', 'pipeline-runs-dead', 'usage-updated', 'usage-updated-dead'].map(
+        (t) => `projects/local-project/topics/${t}`,
+      ),
     );
-    expect(Object.keys(stack.functions).sort()).toEqual(['costs', 'integrations', 'maintenance', 'orgs', 'pipeline-worker', 'pipelines', 'pricing', 'quota', 'subscriptions']);
+    expect(Object.keys(stack.functions).sort()).toEqual([
+      'budget-alert-delivery',
+      'budget-alerts',
+      'budgets',
+      'costs',
+      'integrations',
+      'maintenance',
+      'orgs',
+      'pipeline-worker',
+      'pipelines',
+      'pricing',
+      'quota',
+      'subscriptions',
+    ]);
     const auth = { authorization: `Bearer ${stack.demo.api_key}` };
+    // A budget the demo org's spend already exceeds, with a webhook on this machine (the local
+    // stack allows http://127.0.0.1): the run below makes the worker publish usage-updated, the
+    // evaluator raise the alert and the delivery function POST it, signed.
+    const hooks: { signature: string | undefined; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        hooks.push({ signature: req.headers['cloudact-signature'] as string | undefined, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cloudact`;
+    const budget = await fetch(`${gateway}/v1/budgets`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'demo', amount_usd: '0.01', period: 'year', thresholds_pct: [50], forecast: false, webhook_url: hookUrl }),
+    });
+    expect(budget.status).toBe(201);
     // The README's pipeline: trigger a demo run through the gateway; the emulator pushes it to
     // the worker, which loads the day and records it.
     const triggered = await fetch(`${gateway}/v1/pipelines/demo_usage_daily/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
@@ -194,6 +231,11 @@ describe('the local stack, as a new user runs it', () => {
     }
     expect(runState).toMatchObject({ status: 'succeeded', unpriced_rows: 0 });
     expect(runState.rows_loaded).toBeGreaterThan(0);
+    for (const until = Date.now() + 60_000; Date.now() < until && hooks.length === 0; ) await new Promise((resolve) => setTimeout(resolve, 500));
+    receiver.close();
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(JSON.parse(hooks[0]?.body ?? '{}')).toMatchObject({ type: 'budget.threshold_crossed', org_slug: stack.demo.org_slug, threshold_pct: 50 });
     const quota = await fetch(`${gateway}/v1/quota`, { headers: auth });
     expect(quota.status).toBe(200);
     expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
@@ -217,7 +259,7 @@ describe('the local stack, as a new user runs it', () => {
     expect((statSync(clone).mode & 0o777).toString(8)).toBe('700');
     // Function logs rendered for a person (no colours: not a terminal); no probe lines.
     const shown = first.output.join('\n');
-    expect(shown).toMatch(/\d\d:\d\d:\d\d\.\d{3} quota {9}INFO {5}GET \/v1\/quota 200 [0-9.]+ms request_id=\S+ org=demo/);
+    expect(shown).toMatch(/\d\d:\d\d:\d\d\.\d{3} quota {9}INFO {5}GET \/v1\/quota 200 [0-9.]+m?s request_id=\S+ org=demo/);
     expect(shown).not.toContain('GET /healthz 200');
     expect(shown).not.toContain('"severity"');
     // The first start seeded 90 days of demo usage, so costs show real numbers.
@@ -235,12 +277,12 @@ describe('the local stack, as a new user runs it', () => {
 
     // A second start on the same .local/ reuses the data: the same demo key still works.
     const second = npmStart(clone, port);
-    await waitHealthy(gateway, second, 180_000);
+    await waitHealthy(gateway, second, 300_000);
     expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
     const again = await stopWithSignal(second, 'SIGTERM', 'npm');
     expect(again.leftover).toEqual([]);
     expect(again.code).toBe(0);
     expect(second.output.join('\n')).toContain('database connections left by the functions: 0');
     expect(second.output.join('\n')).toContain('[stack] stopped');
-  }, 600_000);
+  }, 900_000);
 });

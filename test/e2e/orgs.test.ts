@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { startFunctionProcess, waitForExit, type FunctionProcess } from '../../dev/functionProcess.js';
 import { bundleFunction } from '../fixtures/runtime/functionsFramework.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 
 const databaseUrl = process.env.DATABASE_URL as string;
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
@@ -29,7 +30,8 @@ function env(name: string, timeout: number): Record<string, string> {
 }
 
 async function call(base: string, method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}${path}`, {
+  // Checked against the document the function process serves, like every test client's answers.
+  const res = await documentedFetch(`${base}${path}`, {
     method,
     headers: {
       ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),

@@ -1,31 +1,58 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localBigQueryOptions, startBigQueryEndpoint } from '../../dev/bigquery/index.js';
+import { centralDataset, ensureDatasetDefinition } from '../../shared/analytics/index.js';
 import { LocalFileKek } from '../../shared/crypto/index.js';
-import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { getDb } from '../../shared/db/index.js';
+import { queueRun } from '../../shared/pipelines/index.js';
+import { closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
 import { mulberry32 } from '../../dev/random.js';
+import { apiContract, documentedFetch } from '../helpers/apiContract.js';
 
 /*
- * Generated malformed requests for every endpoint of pricing, subscriptions and
- * integrations. A small deterministic generator (seeded PRNG, fixed tables) produces at
- * least 300 requests per endpoint; every answer must be a 4xx with the error envelope,
- * and not one may be a 5xx. Each probe is invalid by construction: the generator checks
- * candidate path values against the API's patterns and never sends a well-formed body to
- * an endpoint that would ignore it.
+ * Generated malformed requests for every endpoint of the eight HTTP functions (orgs, quota,
+ * pricing, subscriptions, integrations, costs, pipelines, budgets). A small deterministic
+ * generator (seeded PRNG, fixed tables) produces at least 300 requests per endpoint; every
+ * answer must be a 4xx with the error envelope, and not one may be a 5xx. Each probe is
+ * invalid by construction: the generator checks candidate path values against the API's
+ * patterns and never sends a well-formed body to an endpoint that would ignore it — so no
+ * probe onboards an org, mints or revokes a key, rotates the signing secret, deletes demo
+ * data or queues a run (no Pub/Sub publisher is needed: a trigger never gets that far).
  */
 
 const keyDir = mkdtempSync(path.join(tmpdir(), 'cloudact-kek-'));
 process.env.KEK_FILE = path.join(keyDir, 'kek.b64');
 writeFileSync(process.env.KEK_FILE, LocalFileKek.generateKeyFileContent(), { mode: 0o600 });
 delete process.env.KMS_KEY_NAME;
+// Orgs reads its BigQuery settings at load, and every authenticated change is audited
+// into the central dataset: the local endpoint stands in for BigQuery.
+const bigQueryEndpoint = await startBigQueryEndpoint({ port: 0 });
+process.env.BIGQUERY_API_ENDPOINT = bigQueryEndpoint.url;
+process.env.GOOGLE_CLOUD_PROJECT = 'local-project';
+const ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
+process.env.ADMIN_TOKEN = ADMIN_TOKEN;
+// The valid budget bodies name a loopback webhook, which the local flag allows.
+process.env.WEBHOOK_ALLOW_LOOPBACK_HTTP = 'true';
+// EU: BIGQUERY_LOCATION's default, where onboarding expects the central dataset to be.
+await ensureDatasetDefinition(new BigQuery(localBigQueryOptions(bigQueryEndpoint.url, 'local-project')), centralDataset(), { location: 'EU' });
 
-// Subscriptions first: in one process, the first function's route table decides the
-// pre-read body limit, and only subscriptions has an 8 MiB route.
-await import('../../functions/subscriptions/index.js');
+// All eight in one process. The request gate asks each function's routes in turn and the
+// one whose route matches decides the pre-read body limit (shared/http/requestGate.ts), so
+// subscriptions' 8 MiB bulk route no longer lends its limit to the others: it is loaded
+// last on purpose, and the oversized-body probes (1 MiB + 1 on every other route) prove it.
+await import('../../functions/orgs/index.js');
+await import('../../functions/quota/index.js');
 await import('../../functions/pricing/index.js');
 await import('../../functions/integrations/index.js');
+await import('../../functions/costs/index.js');
+await import('../../functions/pipelines/index.js');
+await import('../../functions/budgets/index.js');
+await import('../../functions/subscriptions/index.js');
 
 const PER_ENDPOINT = 320;
 const MIB = 1024 * 1024;
@@ -56,8 +83,12 @@ interface Probe {
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
-  /** Which key to send: the tenant's, none, or a malformed one. */
-  auth: 'valid' | 'none' | 'malformed';
+  /**
+   * Which credential to send: the route's own (the tenant's key, or the admin token on an
+   * admin route), none, a malformed one, or the other kind (admin token on a tenant route,
+   * tenant key on an admin route).
+   */
+  auth: 'valid' | 'none' | 'malformed' | 'other';
 }
 
 type Json = Record<string, unknown>;
@@ -82,6 +113,8 @@ interface BodySpec {
   /** The route's body limit. */
   maxBytes: number;
   bulk?: boolean;
+  /** The body may be left out (an empty body is valid), so no empty body is sent. */
+  optional?: boolean;
 }
 
 interface ParamSpec {
@@ -91,7 +124,18 @@ interface ParamSpec {
   fixedBad: string[];
 }
 
-type QueryKind = 'none' | 'pricing-list' | 'subscription-list' | 'spec';
+type QueryKind = 'none' | 'list' | 'spec';
+
+/** A keyset-paged list's query: a genuine cursor, and the parameters beside it. */
+interface ListSpec {
+  cursor: () => string;
+  /** The filter its cursors are bound to: values it refuses, and another valid value. */
+  filter?: { name: string; invalid: string[]; other: string };
+  /** Further parameters, with the values each refuses. */
+  params?: { name: string; invalid: string[] }[];
+  /** Queries only this list has, each refused. */
+  extra?: () => [label: string, query: string][];
+}
 
 /** A query parameter of an endpoint that takes named parameters (not a list). */
 interface QueryFieldSpec {
@@ -106,6 +150,8 @@ interface QueryFieldSpec {
 interface QuerySpec {
   valid: Record<string, string>;
   fields: QueryFieldSpec[];
+  /** Queries whose every value is valid alone but not together (a range backwards, too long). */
+  combos?: [label: string, query: Record<string, string>][];
 }
 
 interface Endpoint {
@@ -117,7 +163,12 @@ interface Endpoint {
   params: ParamSpec[];
   query: QueryKind;
   querySpec?: QuerySpec;
+  list?: ListSpec;
   body?: BodySpec;
+  /** An admin route (the admin token, not a tenant's key). */
+  admin?: boolean;
+  /** Probes only this endpoint has, each invalid by construction. */
+  extra?: () => Probe[];
 }
 
 // --- invalid values per field type ------------------------------------------------------------
@@ -197,33 +248,161 @@ const modelParam: ParamSpec = {
   fixedBad: ['gpt 4o', 'gpt/4o', 'x'.repeat(101), 'ü', 'a\u0000', 'a@b', 'a,b', 'a+b', "a'b", 'a"b', '<script>', 'a;b', 'a%2Fb', '~a~', ''],
 };
 
-// --- the tenant, and ids that exist --------------------------------------------------------------
+// --- the other functions' fields -----------------------------------------------------------------
 
-let pricing: ServedFunction;
-let subscriptions: ServedFunction;
-let integrations: ServedFunction;
-let tenant: TestTenant;
-let subscriptionId = '';
-let pricingCursor = '';
-let subscriptionCursor = '';
+const PIPELINE_ID = /^[a-z][a-z0-9_]{1,60}$/;
+const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
+const MS_PER_DAY = 86_400_000;
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/** A run date the trigger accepts: yesterday (UTC). */
+const yesterday = utcDay(Date.now() - MS_PER_DAY);
 
-const idParam: ParamSpec = {
-  name: 'id',
-  valid: () => subscriptionId,
-  isValid: (s) => UUID.test(s),
-  fixedBad: [
-    'abc', '1', 'null', 'undefined', 'bulk2', '00000000-0000-0000-0000-00000000000g', '0000000000000000000000000000000',
-    '{00000000-0000-4000-8000-000000000000}', '00000000-0000-4000-8000-0000000000000', '00000000-0000-4000-8000-00000000000',
-    '00000000000040008000000000000000', ' 00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000 ',
-    'x'.repeat(1000), "1' OR '1'='1",
-  ],
+const onboardFields: FieldSpec[] = [
+  { name: 'org_slug', invalid: ['ab', 'A_bc', '1abc', '_abc', 'ab-c', 'abc def', 'x'.repeat(41), '', 'ü_org', 'abc\u0000', ...notAString], required: true, text: true },
+  { name: 'name', invalid: ['', '   ', '\t\n', 'x'.repeat(201), 'é'.repeat(201), 'a\u0000b', 'a\ud800b', ...notAString], required: true, text: true },
+  { name: 'plan', invalid: ['Free', 'gold', '', 'pro ', 1, true, null, [], {}], required: false, text: true },
+  { name: 'admin_email', invalid: ['', 'x', 'a@', '@example.com', 'a b@example.com', `${'x'.repeat(250)}@example.com`, ...notAString], required: true, text: true },
+];
+
+/** A valid onboarding: never sent as it is (no probe onboards an org). */
+const validOnboarding = (): Json => ({ org_slug: 'badinput_never_onboarded', name: 'Never onboarded', plan: 'pro', admin_email: 'never@example.com' });
+
+const budgetFields: FieldSpec[] = [
+  { name: 'name', invalid: textInvalid(200), required: true, text: true },
+  {
+    name: 'amount_usd',
+    invalid: [0, '0', '0.000000', -1, '-1', -0.5, '1e3', 1e-7, '1.0000001', 1e13, '10000000000000', 1_000_000_000_001, '', 'abc', '1,5', ' 1', '.5', '1.', 'NaN', true, null, [], {}, [1]],
+    required: true,
+    numeric: true,
+  },
+  { name: 'period', invalid: ['week', 'Month', 'MONTH', '', 'month ', 'month,year', 1, true, null, [], {}], required: true, text: true },
+  {
+    name: 'scope',
+    invalid: [
+      'x', 1, null, [], [{}], { team: 'x' }, { category: 'all' }, { category: 'LLM' }, { provider: '' }, { provider: '-x' }, { provider: 'x'.repeat(41) },
+      { model: 'x'.repeat(101) }, { model: 'a\u0000' }, { vendor: '' }, { vendor: 'a\u0000b' }, { vendor: 'x'.repeat(201) }, { provider: 1 },
+    ],
+    required: false,
+  },
+  {
+    name: 'thresholds_pct',
+    invalid: [[], [0], [1001], [50, 50], [1.5], ['50'], Array.from({ length: 11 }, (_, i) => i + 1), 'x', 50, null, {}, [-1], [null], [true]],
+    required: false,
+  },
+  { name: 'forecast', invalid: ['true', 1, 0, null, 'yes', [], {}, [true]], required: false },
+  {
+    name: 'webhook_url',
+    // Every one refused by its form alone: none needs a DNS lookup (the machine is offline).
+    invalid: [
+      '', 'x'.repeat(2049), 'not a url', 'ftp://127.0.0.1/hook', 'http://10.0.0.1/hook', 'http://localhost:9/hook', 'https://user:pw@example.com/hook',
+      'https://10.0.0.1/hook', 'https://169.254.169.254/computeMetadata/v1/', 'https://[::1]/hook', 'https://metadata.google.internal/', 'https://192.168.1.1/x',
+      1, true, null, [], {},
+    ],
+    required: true,
+    text: true,
+  },
+];
+
+const validBudget = (): Json => ({ name: 'Budget', amount_usd: '99.95', period: 'quarter', scope: { category: 'llm' }, thresholds_pct: [50, 100], forecast: false, webhook_url: 'http://127.0.0.1:9/hook' });
+
+/** `date` of a run: malformed, not a real day, in the future, or more than 366 days back. */
+const runDateInvalid = [...dateInvalid, null, utcDay(Date.now() + 2 * MS_PER_DAY), '2099-01-01', utcDay(Date.now() - 400 * MS_PER_DAY), '2020-01-01'];
+
+const costsDates = dateInvalid.filter((d): d is string => typeof d === 'string');
+const GROUP_BY = ['day', 'category', 'provider', 'model', 'service_tier', 'project', 'vendor', 'source'];
+/** A range every probe of a costs query starts from, and the ranges no value alone breaks. */
+const costsRange = { from: '2024-01-01', to: '2024-01-31' };
+const badRanges: [string, Record<string, string>][] = [
+  ['from after to', { from: '2024-02-01', to: '2024-01-31' }],
+  ['367 days, counting both ends', { from: '2023-01-01', to: '2024-01-02' }],
+  ['ten years', { from: '2014-01-01', to: '2024-01-01' }],
+];
+
+const rangeFields = (): QueryFieldSpec[] => [
+  { name: 'from', invalid: costsDates, isValid: (s) => DATE_SHAPE.test(s), required: true },
+  { name: 'to', invalid: costsDates, isValid: (s) => DATE_SHAPE.test(s), required: true },
+];
+
+const pipelineIdParam: ParamSpec = {
+  name: 'pipeline_id',
+  valid: () => 'demo_usage_daily',
+  isValid: (s) => PIPELINE_ID.test(s),
+  fixedBad: ['A', 'a', 'Demo_usage_daily', '1demo', '_demo', 'demo-usage-daily', 'demo usage', 'demo.usage', 'x'.repeat(62), 'ü', 'a\u0000b', 'a/b', 'a?b', 'a#b', 'a%b', '日本'],
 };
 
+// --- the tenant, and ids that exist --------------------------------------------------------------
+
+const served: Record<string, ServedFunction> = {};
+const server = (name: string) => (): ServedFunction => served[name] as ServedFunction;
+let tenant: TestTenant;
+let subscriptionId = '';
+let budgetId = '';
+let runId = '';
+/** A second key of the tenant's, aimed at by the revoke probes (never the one it calls with). */
+let extraKeyId = '';
+const cursors: Record<string, string> = {};
+
+const BAD_UUIDS = [
+  'abc', '1', 'null', 'undefined', 'bulk2', '00000000-0000-0000-0000-00000000000g', '0000000000000000000000000000000',
+  '{00000000-0000-4000-8000-000000000000}', '00000000-0000-4000-8000-0000000000000', '00000000-0000-4000-8000-00000000000',
+  '00000000000040008000000000000000', ' 00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000 ',
+  'x'.repeat(1000), "1' OR '1'='1",
+];
+
+/** A UUID path parameter whose valid value is a row the tenant owns. */
+const uuidParam = (name: string, valid: () => string): ParamSpec => ({ name, valid, isValid: (s) => UUID.test(s), fixedBad: BAD_UUIDS });
+const idParam = uuidParam('id', () => subscriptionId);
+const budgetIdParam = uuidParam('id', () => budgetId);
+
 const endpoints: Endpoint[] = [
-  { name: 'GET /v1/pricing', server: () => pricing, method: 'GET', template: '/v1/pricing', params: [], query: 'pricing-list' },
+  // orgs
+  {
+    name: 'POST /v1/orgs',
+    server: server('orgs'),
+    method: 'POST',
+    template: '/v1/orgs',
+    params: [],
+    query: 'none',
+    admin: true,
+    body: { valid: validOnboarding, fields: onboardFields, maxBytes: MIB },
+  },
+  { name: 'GET /v1/orgs/me', server: server('orgs'), method: 'GET', template: '/v1/orgs/me', params: [], query: 'none' },
+  { name: 'GET /v1/orgs/me/api-keys', server: server('orgs'), method: 'GET', template: '/v1/orgs/me/api-keys', params: [], query: 'none' },
+  { name: 'POST /v1/orgs/me/api-keys', server: server('orgs'), method: 'POST', template: '/v1/orgs/me/api-keys', params: [], query: 'none' },
+  {
+    name: 'DELETE /v1/orgs/me/api-keys/{id}',
+    server: server('orgs'),
+    method: 'DELETE',
+    template: '/v1/orgs/me/api-keys/{id}',
+    params: [uuidParam('id', () => extraKeyId)],
+    query: 'none',
+  },
+  // quota
+  { name: 'GET /v1/quota', server: server('quota'), method: 'GET', template: '/v1/quota', params: [], query: 'none' },
+  // pricing
+  {
+    name: 'GET /v1/pricing',
+    server: server('pricing'),
+    method: 'GET',
+    template: '/v1/pricing',
+    params: [],
+    query: 'list',
+    list: {
+      cursor: () => cursors.pricing as string,
+      filter: { name: 'provider', invalid: ['OpenAI', 'a', '1x', 'x'.repeat(41), 'a b', '', 'ü'], other: 'zz' },
+      params: [
+        { name: 'model', invalid: ['gpt/4o', 'gpt 4o', '', 'x'.repeat(101), 'ü'] },
+        { name: 'source', invalid: ['ORG', 'both', '', 'org,catalogue', 'none'] },
+      ],
+      extra: () => [
+        ['repeated source', 'source=org&source=catalogue'],
+        ['cursor from another source', `source=org&cursor=${encodeURIComponent(cursors.pricing as string)}`],
+      ],
+    },
+  },
   {
     name: 'GET /v1/pricing/resolve',
-    server: () => pricing,
+    server: server('pricing'),
     method: 'GET',
     template: '/v1/pricing/resolve',
     params: [],
@@ -240,7 +419,7 @@ const endpoints: Endpoint[] = [
   },
   {
     name: 'PUT /v1/pricing/{provider}/{model}',
-    server: () => pricing,
+    server: server('pricing'),
     method: 'PUT',
     template: '/v1/pricing/{provider}/{model}',
     params: [providerParam('openai'), modelParam],
@@ -249,7 +428,7 @@ const endpoints: Endpoint[] = [
   },
   {
     name: 'DELETE /v1/pricing/{provider}/{model}',
-    server: () => pricing,
+    server: server('pricing'),
     method: 'DELETE',
     template: '/v1/pricing/{provider}/{model}',
     params: [providerParam('openai'), modelParam],
@@ -262,10 +441,19 @@ const endpoints: Endpoint[] = [
       ],
     },
   },
-  { name: 'GET /v1/subscriptions', server: () => subscriptions, method: 'GET', template: '/v1/subscriptions', params: [], query: 'subscription-list' },
+  // subscriptions
+  {
+    name: 'GET /v1/subscriptions',
+    server: server('subscriptions'),
+    method: 'GET',
+    template: '/v1/subscriptions',
+    params: [],
+    query: 'list',
+    list: { cursor: () => cursors.subscriptions as string, filter: { name: 'status', invalid: ['ACTIVE', 'paused', '', 'active,cancelled', 'x'.repeat(500)], other: 'cancelled' } },
+  },
   {
     name: 'POST /v1/subscriptions',
-    server: () => subscriptions,
+    server: server('subscriptions'),
     method: 'POST',
     template: '/v1/subscriptions',
     params: [],
@@ -274,27 +462,28 @@ const endpoints: Endpoint[] = [
   },
   {
     name: 'POST /v1/subscriptions/bulk',
-    server: () => subscriptions,
+    server: server('subscriptions'),
     method: 'POST',
     template: '/v1/subscriptions/bulk',
     params: [],
     query: 'none',
     body: { valid: () => ({ items: [validSubscription(), validSubscription()] }), fields: subscriptionFields, maxBytes: 8 * MIB, bulk: true },
   },
-  { name: 'GET /v1/subscriptions/{id}', server: () => subscriptions, method: 'GET', template: '/v1/subscriptions/{id}', params: [idParam], query: 'none' },
+  { name: 'GET /v1/subscriptions/{id}', server: server('subscriptions'), method: 'GET', template: '/v1/subscriptions/{id}', params: [idParam], query: 'none' },
   {
     name: 'PATCH /v1/subscriptions/{id}',
-    server: () => subscriptions,
+    server: server('subscriptions'),
     method: 'PATCH',
     template: '/v1/subscriptions/{id}',
     params: [idParam],
     query: 'none',
     body: { valid: () => ({ seats: 12 }), fields: subscriptionFields, partial: true, maxBytes: MIB },
   },
-  { name: 'DELETE /v1/subscriptions/{id}', server: () => subscriptions, method: 'DELETE', template: '/v1/subscriptions/{id}', params: [idParam], query: 'none' },
+  { name: 'DELETE /v1/subscriptions/{id}', server: server('subscriptions'), method: 'DELETE', template: '/v1/subscriptions/{id}', params: [idParam], query: 'none' },
+  // integrations
   {
     name: 'PUT /v1/integrations/{provider}',
-    server: () => integrations,
+    server: server('integrations'),
     method: 'PUT',
     template: '/v1/integrations/{provider}',
     params: [providerParam('openai')],
@@ -308,15 +497,125 @@ const endpoints: Endpoint[] = [
       maxBytes: MIB,
     },
   },
-  { name: 'GET /v1/integrations', server: () => integrations, method: 'GET', template: '/v1/integrations', params: [], query: 'none' },
+  { name: 'GET /v1/integrations', server: server('integrations'), method: 'GET', template: '/v1/integrations', params: [], query: 'none' },
   {
     name: 'DELETE /v1/integrations/{provider}',
-    server: () => integrations,
+    server: server('integrations'),
     method: 'DELETE',
     template: '/v1/integrations/{provider}',
     params: [providerParam('openai')],
     query: 'none',
   },
+  // costs
+  {
+    name: 'GET /v1/costs',
+    server: server('costs'),
+    method: 'GET',
+    template: '/v1/costs',
+    params: [],
+    query: 'spec',
+    querySpec: {
+      valid: { ...costsRange, group_by: 'provider', category: 'llm' },
+      fields: [
+        ...rangeFields(),
+        { name: 'group_by', invalid: ['Day', 'week', '', 'provider,model', 'cost', 'day '], isValid: (s) => GROUP_BY.includes(s), required: false },
+        { name: 'category', invalid: ['LLM', 'other', '', 'all,llm', 'none'], isValid: (s) => ['all', 'llm', 'saas'].includes(s), required: false },
+      ],
+      combos: badRanges.map(([label, range]) => [label, { ...range, group_by: 'provider', category: 'llm' }]),
+    },
+  },
+  {
+    name: 'GET /v1/costs/export',
+    server: server('costs'),
+    method: 'GET',
+    template: '/v1/costs/export',
+    params: [],
+    query: 'spec',
+    querySpec: {
+      valid: { ...costsRange, format: 'jsonl' },
+      fields: [...rangeFields(), { name: 'format', invalid: ['CSV', 'json', 'xlsx', '', 'csv,jsonl', 'ndjson'], isValid: (s) => s === 'csv' || s === 'jsonl', required: false }],
+      combos: badRanges.map(([label, range]) => [label, { ...range, format: 'jsonl' }]),
+    },
+  },
+  // pipelines
+  { name: 'DELETE /v1/pipelines/demo_usage_daily/data', server: server('pipelines'), method: 'DELETE', template: '/v1/pipelines/demo_usage_daily/data', params: [], query: 'none' },
+  {
+    name: 'POST /v1/pipelines/{pipeline_id}/runs',
+    server: server('pipelines'),
+    method: 'POST',
+    template: '/v1/pipelines/{pipeline_id}/runs',
+    params: [pipelineIdParam],
+    query: 'none',
+    body: { valid: () => ({ date: yesterday }), fields: [{ name: 'date', invalid: runDateInvalid, required: false, text: true }], maxBytes: MIB, optional: true },
+    // A valid trigger with an Idempotency-Key that is not 1–200 printable ASCII characters:
+    // the key is checked before anything is queued.
+    extra: () =>
+      ['', 'x'.repeat(201), 'ü', 'key\u00ff', `${'k'.repeat(199)}é`].map((key) =>
+        probe(endpoints.find((e) => e.name === 'POST /v1/pipelines/{pipeline_id}/runs') as Endpoint, `Idempotency-Key ${JSON.stringify(key).slice(0, 30)}`, {
+          headers: { ...JSON_HEADERS, 'idempotency-key': key },
+          body: json({ date: yesterday }),
+        }),
+      ),
+  },
+  { name: 'GET /v1/pipelines/runs/{run_id}', server: server('pipelines'), method: 'GET', template: '/v1/pipelines/runs/{run_id}', params: [uuidParam('run_id', () => runId)], query: 'none' },
+  {
+    name: 'GET /v1/pipelines/runs',
+    server: server('pipelines'),
+    method: 'GET',
+    template: '/v1/pipelines/runs',
+    params: [],
+    query: 'list',
+    list: {
+      cursor: () => cursors.runs as string,
+      filter: { name: 'status', invalid: ['QUEUED', 'done', '', 'queued,failed', 'x'.repeat(300)], other: 'failed' },
+      params: [{ name: 'pipeline_id', invalid: pipelineIdParam.fixedBad.filter((s) => !PIPELINE_ID.test(s)) }],
+    },
+  },
+  // budgets and alerts
+  {
+    name: 'GET /v1/budgets',
+    server: server('budgets'),
+    method: 'GET',
+    template: '/v1/budgets',
+    params: [],
+    query: 'list',
+    list: { cursor: () => cursors.budgets as string },
+  },
+  {
+    name: 'POST /v1/budgets',
+    server: server('budgets'),
+    method: 'POST',
+    template: '/v1/budgets',
+    params: [],
+    query: 'none',
+    body: { valid: validBudget, fields: budgetFields, maxBytes: MIB },
+  },
+  { name: 'GET /v1/budgets/{id}', server: server('budgets'), method: 'GET', template: '/v1/budgets/{id}', params: [budgetIdParam], query: 'none' },
+  {
+    name: 'PATCH /v1/budgets/{id}',
+    server: server('budgets'),
+    method: 'PATCH',
+    template: '/v1/budgets/{id}',
+    params: [budgetIdParam],
+    query: 'none',
+    body: { valid: () => ({ amount_usd: 250 }), fields: budgetFields, partial: true, maxBytes: MIB },
+  },
+  { name: 'DELETE /v1/budgets/{id}', server: server('budgets'), method: 'DELETE', template: '/v1/budgets/{id}', params: [budgetIdParam], query: 'none' },
+  { name: 'GET /v1/budgets/{id}/status', server: server('budgets'), method: 'GET', template: '/v1/budgets/{id}/status', params: [budgetIdParam], query: 'none' },
+  {
+    name: 'GET /v1/alerts',
+    server: server('budgets'),
+    method: 'GET',
+    template: '/v1/alerts',
+    params: [],
+    query: 'list',
+    list: {
+      cursor: () => cursors.alerts as string,
+      filter: { name: 'status', invalid: ['PENDING', 'sent', '', 'pending,delivered', 'x'.repeat(300)], other: 'delivered' },
+      params: [{ name: 'budget_id', invalid: BAD_UUIDS.slice(0, 12) }],
+    },
+  },
+  { name: 'POST /v1/alerts/signing-secret', server: server('budgets'), method: 'POST', template: '/v1/alerts/signing-secret', params: [], query: 'none' },
 ];
 
 // --- building requests -------------------------------------------------------------------
@@ -389,28 +688,25 @@ function queryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[]
     return out;
   }
   if (endpoint.query === 'spec') return specQueryProbes(endpoint, rng, randomCount);
-  const realCursor = endpoint.query === 'pricing-list' ? pricingCursor : subscriptionCursor;
-  const filterName = endpoint.query === 'pricing-list' ? 'provider' : 'status';
-  const badFilters = endpoint.query === 'pricing-list' ? ['OpenAI', 'a', '1x', 'x'.repeat(41), 'a b', '', 'ü'] : ['ACTIVE', 'paused', '', 'active,cancelled', 'x'.repeat(500)];
+  const list = endpoint.list;
+  if (list === undefined) throw new Error(`${endpoint.name}: query 'list' needs a list spec`);
+  const realCursor = list.cursor();
   for (const limit of BAD_LIMITS) withQuery(`bad limit ${JSON.stringify(limit)}`, `limit=${encodeURIComponent(limit)}`);
   withQuery('repeated limit', 'limit=5&limit=6');
   withQuery('limit as an array', 'limit[]=5');
-  for (const bad of badFilters) withQuery(`bad ${filterName} ${JSON.stringify(bad).slice(0, 30)}`, `${filterName}=${encodeURIComponent(bad)}`);
-  withQuery(`repeated ${filterName}`, `${filterName}=a&${filterName}=b`);
-  if (endpoint.query === 'pricing-list') {
-    for (const bad of ['gpt/4o', 'gpt 4o', '', 'x'.repeat(101), 'ü']) withQuery(`bad model ${JSON.stringify(bad).slice(0, 30)}`, `model=${encodeURIComponent(bad)}`);
-    for (const bad of ['ORG', 'both', '', 'org,catalogue', 'none']) withQuery(`bad source ${JSON.stringify(bad)}`, `source=${encodeURIComponent(bad)}`);
-    withQuery('repeated source', 'source=org&source=catalogue');
-    withQuery('cursor from another source', `source=org&cursor=${encodeURIComponent(realCursor)}`);
+  for (const param of [...(list.filter === undefined ? [] : [list.filter]), ...(list.params ?? [])]) {
+    for (const bad of param.invalid) withQuery(`bad ${param.name} ${JSON.stringify(bad).slice(0, 30)}`, `${param.name}=${encodeURIComponent(bad)}`);
+    withQuery(`repeated ${param.name}`, `${param.name}=a&${param.name}=b`);
   }
+  for (const [label, query] of list.extra?.() ?? []) withQuery(label, query);
   for (const cursor of ['', 'abc', 'v1', 'v1..', 'v1.x.y', 'v2.WyJhIl0.AAAAAAAAAAAAAAAAAAAAAA', 'v1.WyJhIl0.AAAAAAAAAAAAAAAAAAAAAA', 'x'.repeat(3000), `${realCursor}x`, realCursor.slice(0, -1), ` ${realCursor}`]) {
     withQuery(`bad cursor ${JSON.stringify(cursor).slice(0, 30)}`, `cursor=${encodeURIComponent(cursor)}`);
   }
   // A genuine cursor is bound to its filter: with another filter it is refused.
-  withQuery('cursor from another filter', `${filterName}=${endpoint.query === 'pricing-list' ? 'zz' : 'cancelled'}&cursor=${encodeURIComponent(realCursor)}`);
-  for (const q of ['sort=model', 'offset=10', 'page=2', 'x=1', 'limit=5&x=1']) withQuery(`unknown parameter ${q}`, q);
+  if (list.filter !== undefined) withQuery('cursor from another filter', `${list.filter.name}=${list.filter.other}&cursor=${encodeURIComponent(realCursor)}`);
+  for (const q of ['sort=model', 'offset=10', 'page=2', 'x=1', 'limit=5&x=1', 'org_id=1']) withQuery(`unknown parameter ${q}`, q);
   // Broken percent-encoding in the query (the parser keeps such values as they are).
-  for (const q of ['limit=%ZZ', 'cursor=%E0%A4%A', `${filterName}=%`, 'limit=%35%']) withQuery(`raw query ${q}`, q);
+  for (const q of ['limit=%ZZ', 'cursor=%E0%A4%A', `${list.filter?.name ?? 'cursor'}=%`, 'limit=%35%']) withQuery(`raw query ${q}`, q);
   for (let i = 0; i < randomCount; i += 1) {
     const kind = int(rng, 0, 3);
     if (kind === 0) withQuery('random tampered cursor', `cursor=${encodeURIComponent(tamper(rng, realCursor))}`);
@@ -444,6 +740,7 @@ function specQueryProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Pro
     withQuery(`${field.name} as an array`, `${qs(spec.valid)}&${field.name}[]=x`);
   }
   for (const q of ['limit=5', 'cursor=abc', 'x=1', 'source=org', 'tier=batch', 'a[b]=1', 'debug']) withQuery(`unknown parameter ${q}`, `${qs(spec.valid)}&${q}`);
+  for (const [label, query] of spec.combos ?? []) withQuery(label, qs(query));
   for (let i = 0; i < randomCount; i += 1) {
     const field = pick(rng, spec.fields);
     let bad = randomText(rng, WILD, 0, rng() < 0.1 ? 300 : 30);
@@ -515,7 +812,7 @@ function bodyProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[] 
   for (const broken of [`${validText}}`, `${validText}x`, validText.replace(/"/g, "'"), `/* c */${validText}`, validText.replace(':', '='), `{${validText}`]) {
     send(`malformed JSON ${broken.slice(0, 30)}`, Buffer.from(broken, 'utf8'));
   }
-  send('empty body', Buffer.alloc(0));
+  if (spec.optional !== true) send('empty body', Buffer.alloc(0));
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/vnd.api+json', 'application/json; charset=latin1', 'application/json; charset=iso-8859-1']) {
     send(`content-type ${type}`, Buffer.from(validText, 'utf8'), { 'content-type': type });
   }
@@ -525,7 +822,7 @@ function bodyProbes(endpoint: Endpoint, rng: Rng, randomCount: number): Probe[] 
   if (textField !== undefined) send(`huge string in ${textField.name}`, json(wrap({ ...base(), [textField.name]: 'y'.repeat(600_000) })));
   if (spec.partial) {
     send('empty patch {}', json({}));
-    send('patch with end before start', json({ start_date: '2024-05-01', end_date: '2024-04-30' }));
+    if (spec.fields.some((f) => f.name === 'end_date')) send('patch with end before start', json({ start_date: '2024-05-01', end_date: '2024-04-30' }));
   } else if (!spec.bulk && spec.fields.some((f) => f.name === 'end_date')) {
     send('end before start', json({ ...spec.valid(), start_date: '2024-05-01', end_date: '2024-04-30' }));
   }
@@ -566,15 +863,16 @@ function noBodyProbes(endpoint: Endpoint): Probe[] {
 
 function authProbes(endpoint: Endpoint): Probe[] {
   return [
-    probe(endpoint, 'no API key', { auth: 'none' }),
-    probe(endpoint, 'malformed API key', { auth: 'malformed' }),
+    probe(endpoint, 'no credential', { auth: 'none' }),
+    probe(endpoint, 'malformed credential', { auth: 'malformed' }),
+    probe(endpoint, endpoint.admin === true ? "a tenant's key on an admin route" : 'the admin token on a tenant route', { auth: 'other' }),
   ];
 }
 
 /** At least `PER_ENDPOINT` probes: the fixed tables first, then seeded random ones. */
 function generate(endpoint: Endpoint, seed: number): Probe[] {
   const rng = rngFrom(seed);
-  const probes = [...authProbes(endpoint), ...pathProbes(endpoint, rng, 0), ...queryProbes(endpoint, rng, 0), ...bodyProbes(endpoint, rng, 0)];
+  const probes = [...authProbes(endpoint), ...pathProbes(endpoint, rng, 0), ...queryProbes(endpoint, rng, 0), ...bodyProbes(endpoint, rng, 0), ...(endpoint.extra?.() ?? [])];
   // Fill up evenly from the random generators that apply to this endpoint.
   const fillers: ((n: number) => Probe[])[] = [(n) => queryProbes(endpoint, rng, n).slice(-n)];
   if (endpoint.params.length > 0) fillers.push((n) => pathProbes(endpoint, rng, n).filter((p) => p.label.startsWith('random')));
@@ -592,6 +890,7 @@ interface Outcome {
   status: number;
   text: string;
   requestIdHeader: string | null;
+  headers?: IncomingHttpHeaders;
 }
 
 /** Keep-alive, like a real client; `http.request` (not fetch) because GET bodies must be sendable. */
@@ -599,8 +898,10 @@ const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
 async function send(endpoint: Endpoint, p: Probe): Promise<Outcome> {
   const headers: Record<string, string | number> = { ...p.headers };
-  if (p.auth === 'valid') headers.authorization = `Bearer ${tenant.apiKey}`;
-  if (p.auth === 'malformed') headers.authorization = 'Bearer cak_short';
+  const admin = endpoint.admin === true;
+  if (p.auth === 'valid') headers.authorization = `Bearer ${admin ? ADMIN_TOKEN : tenant.apiKey}`;
+  if (p.auth === 'other') headers.authorization = `Bearer ${admin ? tenant.apiKey : ADMIN_TOKEN}`;
+  if (p.auth === 'malformed') headers.authorization = admin ? 'Bearer adm_short' : 'Bearer cak_short';
   if (p.body !== undefined) headers['content-length'] = p.body.length;
   return new Promise<Outcome>((resolve) => {
     const req = request(`${endpoint.server().url}${p.path}`, { method: p.method, headers, agent }, (res) => {
@@ -608,7 +909,7 @@ async function send(endpoint: Endpoint, p: Probe): Promise<Outcome> {
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const requestId = res.headers['x-request-id'];
-        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null });
+        resolve({ probe: p, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestIdHeader: typeof requestId === 'string' ? requestId : null, headers: res.headers });
       });
       res.on('error', (error) => resolve({ probe: p, status: 0, text: `response failed: ${String(error)}`, requestIdHeader: null }));
     });
@@ -638,6 +939,9 @@ function problemWith(outcome: Outcome): string | undefined {
     return 'details malformed';
   }
   if (typeof error.request_id !== 'string' || error.request_id === '' || error.request_id !== outcome.requestIdHeader) return 'request_id missing or not the X-Request-Id';
+  // And the answer is one openapi.json describes for this operation (status, headers, body).
+  const undocumented = apiContract().problemsWith({ method: outcome.probe.method, url: outcome.probe.path, status: outcome.status, headers: outcome.headers ?? {}, text: outcome.text });
+  if (undocumented.length > 0) return undocumented.join('; ');
   return undefined;
 }
 
@@ -656,35 +960,86 @@ async function runAll(endpoint: Endpoint, probes: Probe[], concurrency = 6): Pro
   return outcomes;
 }
 
+/** Everything the tenant owns and every side effect a valid request would leave, to prove none was left. */
+async function tenantState(): Promise<unknown> {
+  const db = testDb();
+  const rowsOf = async (sql: string, params: unknown[] = [tenant.orgId]): Promise<unknown[]> => (await db.query<Record<string, unknown>>(sql, params)).rows;
+  return {
+    apiKeys: await rowsOf(`SELECT id, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY id`),
+    budgets: await rowsOf(`SELECT * FROM budgets WHERE org_id = $1 ORDER BY id`),
+    alerts: await rowsOf(`SELECT id, status, attempts FROM budget_alerts WHERE org_id = $1 ORDER BY id`),
+    runs: await rowsOf(`SELECT id, status, run_date::text FROM pipeline_runs WHERE org_id = $1 ORDER BY id`),
+    quota: await rowsOf(`SELECT usage_date::text, pipelines_run FROM usage_quotas WHERE org_id = $1 ORDER BY 1`),
+    idempotencyKeys: await rowsOf(`SELECT count(*)::int AS n FROM idempotency_keys WHERE org_id = $1`),
+    signingSecrets: await rowsOf(`SELECT count(*)::int AS n FROM webhook_secrets WHERE org_id = $1`),
+    onboarded: await rowsOf(`SELECT count(*)::int AS n FROM orgs WHERE org_slug = $1`, [validOnboarding().org_slug]),
+  };
+}
+let stateBefore: unknown;
+
 beforeAll(async () => {
-  subscriptions = await serveFunction('subscriptions');
-  pricing = await serveFunction('pricing');
-  integrations = await serveFunction('integrations');
+  for (const name of ['orgs', 'quota', 'pricing', 'subscriptions', 'integrations', 'costs', 'pipelines', 'budgets']) served[name] = await serveFunction(name);
   tenant = await createTenant({ slugPrefix: 'badinput' });
   const auth = { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS };
+  const post = async (fn: string, path: string, body?: Json): Promise<Json> => {
+    const res = await documentedFetch(`${server(fn)().url}${path}`, { method: 'POST', headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect(res.status).toBe(201);
+    return (await res.json()) as Json;
+  };
+  const firstPageCursor = async (fn: string, path: string): Promise<string> => {
+    const page = (await (await documentedFetch(`${server(fn)().url}${path}`, { headers: auth })).json()) as { next_cursor: string | null };
+    if (typeof page.next_cursor !== 'string') throw new Error(`${path} gave no cursor`);
+    return page.next_cursor;
+  };
   for (const model of ['m1', 'm2']) {
-    await fetch(`${pricing.url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
+    await documentedFetch(`${server('pricing')().url}/v1/pricing/openai/${model}`, { method: 'PUT', headers: auth, body: JSON.stringify({ prices_per_mtok_usd: { input: '1', output: '1' } }) });
   }
-  const created: string[] = [];
-  for (let i = 0; i < 2; i += 1) {
-    const res = await fetch(`${subscriptions.url}/v1/subscriptions`, { method: 'POST', headers: auth, body: JSON.stringify(validSubscription()) });
-    created.push(((await res.json()) as { id: string }).id);
+  subscriptionId = (await post('subscriptions', '/v1/subscriptions', validSubscription())).id as string;
+  await post('subscriptions', '/v1/subscriptions', validSubscription());
+  extraKeyId = (await post('orgs', '/v1/orgs/me/api-keys')).id as string;
+  budgetId = (await post('budgets', '/v1/budgets', validBudget())).id as string;
+  await post('budgets', '/v1/budgets', validBudget());
+  // Alerts are raised by budget-alerts (not served here): the rows it writes.
+  for (const threshold of [50, 100]) {
+    await testDb().query(
+      `INSERT INTO budget_alerts (id, org_id, budget_id, period_start, kind, threshold_pct, payload, webhook_url)
+       VALUES (gen_random_uuid(), $1, $2, date_trunc('month', now())::date, 'threshold', $3, $4, 'http://127.0.0.1:9/hook')`,
+      [tenant.orgId, budgetId, threshold, JSON.stringify({ type: 'budget.threshold_crossed', spent_usd: 60, forecast_usd: 90 })],
+    );
   }
-  subscriptionId = created[0] as string;
-  pricingCursor = (((await (await fetch(`${pricing.url}/v1/pricing?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
-  subscriptionCursor = (((await (await fetch(`${subscriptions.url}/v1/subscriptions?limit=1`, { headers: auth })).json()) as { next_cursor: string }).next_cursor);
-});
+  // Runs queued as the trigger queues them, unpublished: nothing here runs them.
+  const db = await getDb();
+  for (const day of ['2026-01-01', '2026-01-02']) {
+    const queued = await db.withTransaction((client) => queueRun(client, tenant.orgId, 'demo_usage_daily', day));
+    if (queued.kind !== 'queued') throw new Error(`run not queued: ${queued.kind}`);
+    runId = queued.runId;
+  }
+  cursors.pricing = await firstPageCursor('pricing', '/v1/pricing?limit=1');
+  cursors.subscriptions = await firstPageCursor('subscriptions', '/v1/subscriptions?limit=1');
+  cursors.budgets = await firstPageCursor('budgets', '/v1/budgets?limit=1');
+  cursors.alerts = await firstPageCursor('budgets', '/v1/alerts?limit=1');
+  cursors.runs = await firstPageCursor('pipelines', '/v1/pipelines/runs?limit=1');
+  stateBefore = await tenantState();
+}, 120_000);
 
 afterAll(async () => {
   agent.destroy();
-  await Promise.all([pricing.close(), subscriptions.close(), integrations.close()]);
+  await Promise.all(Object.values(served).map((fn) => fn.close()));
   await closeTestDb();
   await closeFunctionRuntime();
+  await bigQueryEndpoint.close();
   // The key file is secret material: it does not outlive the run.
   rmSync(keyDir, { recursive: true, force: true });
 });
 
+/** Requests per endpoint and how they were answered, printed once at the end. */
+const tally: string[] = [];
+
 describe('malformed requests', () => {
+  afterAll(() => {
+    console.log(`malformed requests per endpoint:\n${tally.join('\n')}`);
+  });
+
   it.each(endpoints.map((e, i) => [e.name, e, i] as const))(
     'answers every one of at least 300 generated malformed requests to %s with a 4xx and the error envelope',
     async (_name, endpoint, index) => {
@@ -695,41 +1050,68 @@ describe('malformed requests', () => {
       const failures = outcomes.map((o) => ({ o, why: problemWith(o) })).filter((f) => f.why !== undefined);
       const statuses = new Map<number, number>();
       for (const o of outcomes) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
-      console.log(`${endpoint.name}: ${outcomes.length} malformed requests → ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(', ')}`);
+      tally.push(`${endpoint.name}: ${outcomes.length} → ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(', ')}`);
       expect(outcomes.length).toBeGreaterThanOrEqual(300);
       expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
       expect(
         failures.slice(0, 10).map(({ o, why }) => `${o.probe.label} → ${why}: ${o.text.slice(0, 200)}`),
       ).toEqual([]);
     },
-    60_000,
+    120_000,
   );
 
   it('left every existing row untouched: the generated requests changed nothing', async () => {
     const auth = { authorization: `Bearer ${tenant.apiKey}` };
-    const prices = (await (await fetch(`${pricing.url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
-    const subs = (await (await fetch(`${subscriptions.url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
-    const integ = (await (await fetch(`${integrations.url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
+    const prices = (await (await documentedFetch(`${server('pricing')().url}/v1/pricing?source=org`, { headers: auth })).json()) as { items: { model: string }[] };
+    const subs = (await (await documentedFetch(`${server('subscriptions')().url}/v1/subscriptions`, { headers: auth })).json()) as { items: { seats: number }[] };
+    const integ = (await (await documentedFetch(`${server('integrations')().url}/v1/integrations`, { headers: auth })).json()) as { items: unknown[] };
 
     expect(prices.items.map((i) => i.model)).toEqual(['m1', 'm2']);
     expect(subs.items.map((s) => s.seats)).toEqual([10, 10]);
     expect(integ.items).toEqual([]);
+    // No key minted or revoked, no budget changed, no run queued, no secret rotated, no org onboarded.
+    expect(await tenantState()).toEqual(stateBefore);
   });
 });
 
 describe('percent-encoding in the path', () => {
   // Express decodes its catch-all route parameter before our handler runs and hands the
   // URIError (status 400) to the request gate's final handler (shared/http/requestGate.ts).
-  it.each(['/v1/pricing/%ZZ/gpt-4o', '/v1/pricing/openai/a%', '/v1/subscriptions/%E0%A4%A', '/v1/integrations/%'])(
-    'answers %s (not valid percent-encoding) with 400, not 500',
-    async (badPath) => {
-      const server = badPath.startsWith('/v1/pricing') ? pricing : badPath.startsWith('/v1/subscriptions') ? subscriptions : integrations;
+  it.each([
+    ['pricing', 'DELETE', '/v1/pricing/%ZZ/gpt-4o'],
+    ['pricing', 'DELETE', '/v1/pricing/openai/a%'],
+    ['subscriptions', 'DELETE', '/v1/subscriptions/%E0%A4%A'],
+    ['integrations', 'DELETE', '/v1/integrations/%'],
+    ['orgs', 'DELETE', '/v1/orgs/me/api-keys/%ZZ'],
+    ['pipelines', 'GET', '/v1/pipelines/runs/%E0%A4%A'],
+    ['pipelines', 'POST', '/v1/pipelines/%/runs'],
+    ['budgets', 'GET', '/v1/budgets/%'],
+    ['budgets', 'GET', '/v1/budgets/%ZZ/status'],
+  ])('answers %s %s %s (not valid percent-encoding) with 400, not 500', async (fn, method, badPath) => {
+    const res = await documentedFetch(`${server(fn)().url}${badPath}`, { method, headers: { authorization: `Bearer ${tenant.apiKey}` } });
 
-      const res = await fetch(`${server.url}${badPath}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant.apiKey}` } });
-
-
-      expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
-    },
-  );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
+  });
 });
+
+describe('body limits with all eight functions in one process', () => {
+  // The gate asks every function's routes and the one that matches decides (requestGate.ts):
+  // subscriptions is loaded last, yet its bulk route keeps its 8 MiB, and no other route gets it.
+  const twoMiB = (): Buffer => json({ items: [{ ...validSubscription(), vendor: 'v'.repeat(2 * MIB) }] });
+
+  it.each([
+    ['the bulk route reads it and refuses the field', '/v1/subscriptions/bulk', 400, 'INVALID_ARGUMENT'],
+    ['a 1 MiB route refuses it unread', '/v1/subscriptions', 413, 'PAYLOAD_TOO_LARGE'],
+  ])('answers a 2 MiB body with an over-long vendor: %s', async (_case, path, status, code) => {
+    const res = await documentedFetch(`${server('subscriptions')().url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.apiKey}`, ...JSON_HEADERS },
+      body: twoMiB(),
+    });
+
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+});
+

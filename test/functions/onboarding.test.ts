@@ -11,6 +11,7 @@ import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } fr
 import type * as ProvisionModule from '../../functions/orgs/provision.js';
 import type * as ProvisionBigQueryModule from '../../functions/orgs/provisionBigQuery.js';
 import { closeFunctionRuntime, closeTestDb, serveFunction, testDb, type ServedFunction } from '../helpers/tenants.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
 let endpoint: BigQueryEndpoint;
@@ -47,7 +48,7 @@ afterAll(async () => {
 const newSlug = (name: string): string => `${name}_${randomBytes(4).toString('hex')}`;
 
 async function onboard(orgSlug: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(`${fn.url}/v1/orgs`, {
+  const res = await documentedFetch(`${fn.url}/v1/orgs`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ org_slug: orgSlug, name: `Org ${orgSlug}`, admin_email: `${orgSlug}@example.com` }),
@@ -166,7 +167,7 @@ describe('an onboarding that fails in BigQuery after the PostgreSQL rows are wri
     ] as const) {
       expect((await tableMetadata(datasetId, def.tableId)).timePartitioning, def.tableId).toMatchObject({ type: 'DAY', field: def.partitionField });
     }
-    const me = await fetch(`${fn.url}/v1/orgs/me`, { headers: { authorization: `Bearer ${retried.body.api_key.key as string}` } });
+    const me = await documentedFetch(`${fn.url}/v1/orgs/me`, { headers: { authorization: `Bearer ${retried.body.api_key.key as string}` } });
     expect(me.status).toBe(200);
   });
 
@@ -199,7 +200,7 @@ describe('an onboarding that fails in BigQuery after the PostgreSQL rows are wri
     expect(done.status).toBe(201);
     const row = await orgRow(orgSlug);
     expect(row).toMatchObject({ status: 'active', keys: 1, live_keys: [done.body.api_key.id] });
-    const me = await fetch(`${fn.url}/v1/orgs/me`, { headers: { authorization: `Bearer ${done.body.api_key.key as string}` } });
+    const me = await documentedFetch(`${fn.url}/v1/orgs/me`, { headers: { authorization: `Bearer ${done.body.api_key.key as string}` } });
     expect(me.status).toBe(200);
   });
 

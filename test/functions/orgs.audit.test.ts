@@ -11,6 +11,7 @@ import { CENTRAL_DATASET, centralDataset, ensureTable, ORG_AUDIT_LOGS, type Audi
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
 import { setLogSink } from '../../shared/log/index.js';
 import { closeFunctionRuntime, closeTestDb, serveFunction, type ServedFunction } from '../helpers/tenants.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 
 const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
 let endpoint: BigQueryEndpoint;
@@ -48,7 +49,7 @@ describe('the orgs function writes the audit log', () => {
 
   async function send(call: Pick<Call, 'method' | 'path' | 'key' | 'body'>, requestId: string, tenantKey: string): Promise<{ status: number; body: any }> {
     const auth = call.key === 'admin' ? adminToken : call.key === 'tenant' ? tenantKey : undefined;
-    const res = await fetch(`${fn.url}${call.path}`, {
+    const res = await documentedFetch(`${fn.url}${call.path}`, {
       method: call.method,
       headers: {
         'x-request-id': requestId,

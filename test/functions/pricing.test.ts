@@ -3,6 +3,7 @@ import { PricingCache, type PricingPage } from '../../functions/pricing/cache.js
 import type { PriceEntry } from '../../shared/pricing/index.js';
 import { CATALOGUE_ENTRIES } from '../../shared/pricing/catalogueEntries.js';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 
 // Set before the function module loads: it reads its configuration at import.
 process.env.FUNCTION_NAME = 'pricing';
@@ -238,8 +239,8 @@ describe('GET /v1/pricing', () => {
   });
 
   it('answers without a key with 401', async () => {
-    expect((await fetch(`${fn.url}/v1/pricing`)).status).toBe(401);
-    expect((await fetch(`${fn.url}/v1/pricing/resolve?provider=openai&model=gpt-4o&date=2025-01-01`)).status).toBe(401);
+    expect((await documentedFetch(`${fn.url}/v1/pricing`)).status).toBe(401);
+    expect((await documentedFetch(`${fn.url}/v1/pricing/resolve?provider=openai&model=gpt-4o&date=2025-01-01`)).status).toBe(401);
   });
 });
 
@@ -339,7 +340,7 @@ describe('PUT and DELETE /v1/pricing/{provider}/{model}', () => {
   });
 
   it('refuses 1e309 (Infinity once parsed) in raw JSON with 400', async () => {
-    const res = await fetch(`${fn.url}/v1/pricing/openai/gpt-4o`, {
+    const res = await documentedFetch(`${fn.url}/v1/pricing/openai/gpt-4o`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${org.apiKey}`, 'content-type': 'application/json' },
       body: '{"prices_per_mtok_usd":{"input":1e309,"output":1}}',

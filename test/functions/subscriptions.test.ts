@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 
 process.env.FUNCTION_NAME = 'subscriptions';
 
@@ -309,7 +310,7 @@ describe('subscriptions bulk import', () => {
   });
 
   it('refuses a body over 8 MiB with 413', async () => {
-    const res = await fetch(`${fn.url}/v1/subscriptions/bulk`, {
+    const res = await documentedFetch(`${fn.url}/v1/subscriptions/bulk`, {
       method: 'POST',
       headers: { authorization: `Bearer ${org.apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ items: [valid({ vendor: 'x'.repeat(9 * 1024 * 1024) })] }),
@@ -322,7 +323,7 @@ describe('subscriptions bulk import', () => {
     const tenant = await createTenant({ slugPrefix: 'bulkbig' });
     // No Content-Length: only the wrapper's check of the body read can apply the limit.
     const chunked = (text: string): Promise<Response> =>
-      fetch(`${fn.url}/v1/subscriptions/bulk`, {
+      documentedFetch(`${fn.url}/v1/subscriptions/bulk`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' },
         body: new Blob([text]).stream(),

@@ -12,6 +12,7 @@ import { DeadlineExceededError, UnavailableError } from '../../shared/errors/ind
 import { createHttpHandler, route } from '../../shared/http/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 import { countBackends, databaseUrl, eventually, openAdmin, peakBackendsDuring, uniqueName } from '../fixtures/runtime/postgres.js';
+import { z } from 'zod';
 
 // HTTP invocations in this file get a 500 ms deadline: 2 s timeout minus a 1.5 s margin.
 process.env.FUNCTION_TIMEOUT_SECONDS = '2';
@@ -294,8 +295,8 @@ describe('through the HTTP wrapper', () => {
       createHttpHandler({
         name: 'db-http',
         routes: [
-          route({ method: 'GET', path: '/v1/one', handler: async () => ({ body: (await db.query('SELECT 1 AS one')).rows[0] }) }),
-          route({ method: 'GET', path: '/v1/sleep', handler: async () => ({ body: (await db.query('SELECT pg_sleep(5)')).rows[0] }) }),
+          route({ method: 'GET', path: '/v1/one', summary: 'One row', responses: { 200: { description: 'The row', body: z.looseObject({}).optional() } }, handler: async () => ({ body: (await db.query('SELECT 1 AS one')).rows[0] }) }),
+          route({ method: 'GET', path: '/v1/sleep', summary: 'A long statement', responses: { 200: { description: 'The row', body: z.looseObject({}).optional() } }, handler: async () => ({ body: (await db.query('SELECT pg_sleep(5)')).rows[0] }) }),
         ],
       }),
     );

@@ -23,6 +23,8 @@ defineHttpFunction('declared-http', {
     route({
       method: 'GET',
       path: '/v1/whoami',
+      summary: 'Who the caller is',
+      responses: { 200: { description: 'The caller’s org', body: z.object({ org: z.string() }) } },
       auth: authenticateTenant,
       handler: async ({ auth }) => ({ body: { org: auth.orgSlug } }),
     }),

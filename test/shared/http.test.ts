@@ -31,10 +31,12 @@ http(
   createHttpHandler({
     name: 'http-wrapper-test',
     routes: [
-      route({ method: 'POST', path: '/v1/things', body: thingSchema, handler: async ({ body }) => ({ status: 201, body }) }),
+      route({ method: 'POST', path: '/v1/things', summary: 'Create a thing', body: thingSchema, responses: { 201: { description: 'Created', body: thingSchema } }, handler: async ({ body }) => ({ status: 201, body }) }),
       route({
         method: 'POST',
         path: '/v1/things/bulk',
+        summary: 'Bulk things',
+        responses: { 200: { description: 'Counted', body: z.object({ count: z.int() }) } },
         maxBodyBytes: 8 * 1024 * 1024,
         body: z.object({ items: z.array(thingSchema) }),
         auth: async (req) => {
@@ -47,23 +49,31 @@ http(
       route({
         method: 'GET',
         path: '/v1/things',
+        summary: 'List things',
+        responses: { 200: { description: 'Things', body: z.object({ items: z.array(thingSchema), limit: z.int() }) } },
         query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
         handler: async ({ query }) => ({ body: { items: [], limit: query.limit } }),
       }),
       route({
         method: 'GET',
         path: '/v1/things/:id',
+        summary: 'Read a thing',
+        responses: { 200: { description: 'Its id', body: z.object({ id: z.string() }) } },
         params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }),
         handler: async ({ params }) => ({ body: { id: params.id } }),
       }),
       route({
         method: 'GET',
         path: '/v1/serialized',
+        summary: 'A pre-serialized page',
+        responses: { 200: { description: 'The page', body: z.object({ items: z.array(z.object({ name: z.string() })), next_cursor: z.null() }) } },
         handler: async () => ({ status: 200, body: serializedBody }),
       }),
       route({
         method: 'GET',
         path: '/v1/signal',
+        summary: 'Signal state',
+        responses: { 200: { description: 'Whether aborted', body: z.object({ aborted: z.boolean() }) } },
         handler: async ({ deadline }) => {
           await sleep(50);
           return { body: { aborted: deadline.signal.aborted } };
@@ -72,6 +82,8 @@ http(
       route({
         method: 'POST',
         path: '/v1/signal',
+        summary: 'Signal state after a body',
+        responses: { 200: { description: 'Whether aborted', body: z.object({ aborted: z.boolean() }) } },
         body: z.object({ n: z.number() }),
         handler: async ({ deadline }) => {
           await sleep(50);
@@ -81,6 +93,8 @@ http(
       route({
         method: 'GET',
         path: '/v1/wait-for-cancel',
+        summary: 'Waits for cancellation',
+        responses: { 200: { description: 'Nothing', body: z.object({}) } },
         handler: async ({ deadline }) => {
           cancelled = new Promise((resolve) => deadline.signal.addEventListener('abort', () => resolve(deadline.signal.reason)));
           await Promise.race([cancelled, sleep(3000)]);
@@ -90,6 +104,8 @@ http(
       route({
         method: 'GET',
         path: '/v1/boom',
+        summary: 'Always fails',
+        responses: { 200: { description: 'Never' } },
         handler: async () => {
           throw new Error(INTERNAL_DETAIL);
         },
@@ -97,6 +113,8 @@ http(
       route({
         method: 'GET',
         path: '/v1/stream',
+        summary: 'Streams text',
+        responses: { 200: { description: 'Text', media: ['text/plain'] } },
         query: z.object({ fail: z.enum(['before', 'after']).optional() }),
         handler: async ({ query, res, deadline }) => {
           if (query.fail === 'before') throw new Error(INTERNAL_DETAIL);
@@ -110,6 +128,9 @@ http(
       route({
         method: 'GET',
         path: '/v1/unserialisable',
+        summary: 'A body JSON cannot hold',
+        // z.custom: the point is a value JSON.stringify refuses (a bigint).
+        responses: { 200: { description: 'Never written', body: z.object({ total: z.custom<bigint>() }) } },
         handler: async () => ({ body: { total: 10n } }),
       }),
     ],

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createHttpHandler, route } from '../../shared/http/index.js';
 import { log, parseLogConfig, REDACTED, setLogLevel } from '../../shared/log/index.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
+import { z } from 'zod';
 
 process.env.GOOGLE_CLOUD_PROJECT = 'demo-project';
 
@@ -17,6 +18,8 @@ http(
       route({
         method: 'GET',
         path: '/v1/work',
+        summary: 'Logs some work',
+        responses: { 200: { description: 'Done', body: z.object({ ok: z.boolean() }) } },
         handler: async () => {
           log.warn('Doing some work');
           return { body: { ok: true } };

@@ -15,7 +15,7 @@ import { ENGINE_ERROR_MARKER } from '../errors.js';
 import { duckString } from './helpers.js';
 
 /** `error()` with a BigQuery message given as a DuckDB VARCHAR expression. */
-function raise(messageSql: string): string {
+export function raise(messageSql: string): string {
   return `error(${duckString(ENGINE_ERROR_MARKER)} || ${messageSql})`;
 }
 

@@ -10,15 +10,13 @@
  */
 import { ENGINE_ERROR_MARKER, invalidQuery, unsupported } from '../errors.js';
 import { checkedFloatFunction, checkedIntDivide, checkedModulo, nonNegative } from './checks.js';
-import { duckString, literalString, parseDatePart, weekdayIndex } from './helpers.js';
-import type { DatePart } from './helpers.js';
-import { isWord } from './tree.js';
-import type { SqlNode } from './tree.js';
+import type { CallExpr, DatePart, Expr, OrderItem } from './ast.js';
+import { datePartOf, duckString, literalString, weekdayIndex } from './helpers.js';
 
-/** What the registry needs from the translator. */
+/** What the registry needs from the expression emitter. */
 export interface FnTranslator {
-  expr(nodes: SqlNode[]): string;
-  seq(nodes: SqlNode[]): string;
+  expr(e: Expr): string;
+  orderItems(items: OrderItem[]): string;
 }
 
 /** One allow-listed function. */
@@ -26,10 +24,10 @@ export interface FnSpec {
   /** Minimum / maximum argument counts (checked before `impl`). */
   min: number;
   max: number;
-  /** Translation from comma-split raw arguments. */
-  impl?: (args: SqlNode[][], tr: FnTranslator, name: string) => string;
-  /** Translation from the whole raw argument list (aggregates with DISTINCT / ORDER BY inside). */
-  raw?: (items: SqlNode[], tr: FnTranslator, name: string) => string;
+  /** Translation from the argument expressions. */
+  impl?: (args: Expr[], tr: FnTranslator, name: string) => string;
+  /** Translation of the whole call (aggregates with DISTINCT, IGNORE NULLS, ORDER BY, LIMIT inside). */
+  aggregate?: (call: CallExpr, tr: FnTranslator) => string;
 }
 
 const INF = Number.MAX_SAFE_INTEGER;
@@ -41,7 +39,18 @@ function rename(duck: string, min: number, max: number): FnSpec {
 
 /** Aggregate / window function: arguments (incl. DISTINCT, ORDER BY) passed through. */
 function passthrough(duck: string): FnSpec {
-  return { min: 0, max: INF, raw: (items, tr) => `${duck}(${items.length ? tr.seq(items) : ''})` };
+  return {
+    min: 0,
+    max: INF,
+    aggregate: (c, tr) => {
+      let inside = c.star ? '*' : c.args.map((a) => tr.expr(a)).join(', ');
+      if (c.distinct) inside = `DISTINCT ${inside}`;
+      if (c.nulls) inside += ` ${c.nulls} NULLS`;
+      if (c.orderBy) inside += ` ORDER BY ${tr.orderItems(c.orderBy)}`;
+      if (c.limit) inside += ` LIMIT ${tr.expr(c.limit)}`;
+      return `${duck}(${inside})`;
+    },
+  };
 }
 
 /**
@@ -52,22 +61,22 @@ function passthrough(duck: string): FnSpec {
 function fixed(
   min: number,
   max: number,
-  impl: (a: string[], raw: SqlNode[][], tr: FnTranslator, name: string) => string,
+  impl: (a: string[], raw: Expr[], tr: FnTranslator, name: string) => string,
   partArgs: number[] = [],
 ): FnSpec {
   return { min, max, impl: (args, tr, name) => impl(args.map((x, i) => (partArgs.includes(i) ? '' : tr.expr(x))), args, tr, name) };
 }
 
 /** `INTERVAL` argument check for *_ADD / *_SUB. */
-function intervalArg(raw: SqlNode[] | undefined, fn: string): void {
-  if (!raw || !isWord(raw[0], 'INTERVAL')) throw invalidQuery(`${fn} expects an INTERVAL as its second argument`);
+function intervalArg(raw: Expr | undefined, fn: string): void {
+  if (raw?.k !== 'interval') throw invalidQuery(`${fn} expects an INTERVAL as its second argument`);
 }
 
 const DATE_PARTS_DATE = new Set(['DAY', 'WEEK', 'ISOWEEK', 'MONTH', 'QUARTER', 'YEAR']);
 const TIME_PARTS = new Set(['MICROSECOND', 'MILLISECOND', 'SECOND', 'MINUTE', 'HOUR']);
 
-function partOf(raw: SqlNode[] | undefined, fn: string, allowed: Set<string>): DatePart {
-  const part = parseDatePart(raw ?? [], fn);
+function partOf(raw: Expr | undefined, fn: string, allowed: Set<string>): DatePart {
+  const part = datePartOf(raw, fn);
   if (!allowed.has(part.name)) throw unsupported(`${fn} with date part ${part.name}`);
   return part;
 }
@@ -152,15 +161,15 @@ export function convertDateFormat(fmt: string, fn: string): string {
   return out;
 }
 
-function formatArg(raw: SqlNode[] | undefined, fn: string): string {
-  const lit = literalString(raw ?? []);
+function formatArg(raw: Expr | undefined, fn: string): string {
+  const lit = literalString(raw);
   if (lit === undefined) throw unsupported(`${fn} with a non-literal format string`);
   return duckString(convertDateFormat(lit, fn));
 }
 
 /** Validates a FORMAT() string: printf-style specifiers DuckDB's printf understands identically. */
-function printfFormat(raw: SqlNode[] | undefined): string {
-  const lit = literalString(raw ?? []);
+function printfFormat(raw: Expr | undefined): string {
+  const lit = literalString(raw);
   if (lit === undefined) throw unsupported('FORMAT with a non-literal format string');
   const re = /%([-+ #0]*)(\d+|\*)?(\.\d+)?([a-zA-Z%])?/g;
   let m: RegExpExecArray | null;
@@ -195,7 +204,7 @@ function jsonScalar(j: string, path: string): string {
   return `(CASE WHEN json_value(${j}, ${path}) IS NULL THEN NULL ELSE json_extract_string(${j}, ${path}) END)`;
 }
 
-function tzLiteral(raw: SqlNode[] | undefined, a: string | undefined, fn: string): string {
+function tzLiteral(raw: Expr | undefined, a: string | undefined, fn: string): string {
   if (raw === undefined || a === undefined) throw invalidQuery(`${fn}: missing time zone`);
   return a;
 }
@@ -205,13 +214,13 @@ function tzLiteral(raw: SqlNode[] | undefined, a: string | undefined, fn: string
  * (Jan 31 + 2 months = Mar 31); DuckDB's generate_series adds the step
  * repeatedly (Jan 31 → Feb 29 → Mar 29), so elements are built by index.
  */
-function generateDateArray(s: string, e: string, rawStep: SqlNode[] | undefined, tr: FnTranslator, fn: string): string {
+function generateDateArray(s: string, e: string, rawStep: Expr | undefined, tr: FnTranslator, fn: string): string {
   let step = '1';
   let unit = 'DAY';
   if (rawStep) {
-    const unitWord = rawStep.length >= 3 && isWord(rawStep[0], 'INTERVAL') ? wordOfNode(rawStep[rawStep.length - 1]) : undefined;
-    if (!unitWord || !DATE_PARTS_DATE.has(unitWord) || unitWord === 'ISOWEEK') throw invalidQuery(`${fn} expects an INTERVAL step in DAY, WEEK, MONTH, QUARTER or YEAR`);
-    step = `(${tr.expr(rawStep.slice(1, -1))})`;
+    const unitWord = rawStep.k === 'interval' ? rawStep.unit : undefined;
+    if (rawStep.k !== 'interval' || !unitWord || !DATE_PARTS_DATE.has(unitWord) || unitWord === 'ISOWEEK') throw invalidQuery(`${fn} expects an INTERVAL step in DAY, WEEK, MONTH, QUARTER or YEAR`);
+    step = `(${tr.expr(rawStep.value)})`;
     unit = unitWord;
   }
   if (unit === 'QUARTER') {
@@ -225,10 +234,6 @@ function generateDateArray(s: string, e: string, rawStep: SqlNode[] | undefined,
     `(SELECT __k, CAST(${start} + INTERVAL (__k * ${step}) ${unit} AS DATE) AS __d FROM range(0, abs(date_diff('day', ${start}, ${end})) + 1) AS __r(__k)) ` +
     `WHERE CASE WHEN ${step} > 0 THEN __d <= ${end} ELSE __d >= ${end} END)`
   );
-}
-
-function wordOfNode(n: SqlNode | undefined): string | undefined {
-  return n && n.t === 'tok' && n.tok.kind === 'ident' ? n.tok.text.toUpperCase() : undefined;
 }
 
 /**
@@ -311,7 +316,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
   REGEXP_CONTAINS: rename('regexp_matches', 2, 2),
   REGEXP_REPLACE: fixed(3, 3, ([s, re, rep]) => `regexp_replace(${s}, ${re}, ${rep}, 'g')`),
   REGEXP_EXTRACT: fixed(2, 2, ([s, re], raw) => {
-    const lit = literalString(raw[1] ?? []);
+    const lit = literalString(raw[1]);
     if (lit === undefined) throw unsupported('REGEXP_EXTRACT with a non-literal pattern');
     const groups = captureGroups(lit);
     if (groups > 1) throw invalidQuery('Regular expressions passed into extraction functions must not have more than 1 capturing group');
@@ -335,7 +340,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
     if (a.length === 6) return `make_timestamp(${a.join(', ')})`;
     if (a.length === 2) {
       // DATETIME(date, time) or DATETIME(timestamp, zone)
-      if (literalString(raw[1] ?? []) !== undefined) return `timezone(${tzLiteral(raw[1], a[1], fn)}, ${a[0]})`;
+      if (literalString(raw[1]) !== undefined) return `timezone(${tzLiteral(raw[1], a[1], fn)}, ${a[0]})`;
       return `(CAST(${a[0]} AS DATE) + CAST(${a[1]} AS TIME))`;
     }
     if (a.length === 1) return `CAST(${a[0]} AS TIMESTAMP)`;
@@ -385,7 +390,7 @@ export const FUNCTIONS: Record<string, FnSpec> = {
     [1],
   ),
   TIMESTAMP_TRUNC: fixed(2, 3, ([t, , tz], raw, _tr, fn) => {
-    if (tz !== undefined && literalString(raw[2] ?? [])?.toUpperCase() !== 'UTC') throw unsupported(`${fn} with a time zone other than UTC`);
+    if (tz !== undefined && literalString(raw[2])?.toUpperCase() !== 'UTC') throw unsupported(`${fn} with a time zone other than UTC`);
     return truncExpr(`CAST(${t} AS TIMESTAMPTZ)`, partOf(raw[1], fn, new Set([...DATE_PARTS_DATE, ...TIME_PARTS])));
   }, [1]),
   FORMAT_DATE: fixed(2, 2, ([, d], raw, _tr, fn) => `strftime(CAST(${d} AS DATE), ${formatArg(raw[0], fn)})`),

@@ -1,29 +1,26 @@
 /**
- * Small helpers shared by the translator and the function registry (kept
+ * Small helpers shared by the emitters and the function registry (kept
  * apart so the two modules do not import each other at runtime).
  */
 import { invalidQuery, unsupported } from '../errors.js';
-import { isGroup, wordOf } from './tree.js';
-import type { SqlNode } from './tree.js';
-
-/** A date/time part argument such as `DAY`, `WEEK(MONDAY)`, `ISOWEEK`. */
-export interface DatePart {
-  name: string;
-  weekday?: string;
-}
+import type { DatePart, Expr } from './ast.js';
 
 const WEEKDAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
-/** Parses a date part argument (raw nodes); throws naming the function on anything else. */
-export function parseDatePart(nodes: SqlNode[], fn: string): DatePart {
-  const name = wordOf(nodes[0]);
-  if (!name) throw invalidQuery(`${fn} requires a date part such as DAY or MONTH`);
-  if (nodes.length === 1) return { name };
-  if (name === 'WEEK' && nodes.length === 2 && isGroup(nodes[1])) {
-    const wd = wordOf((nodes[1]).items[0]);
+/**
+ * A date part argument (`DAY`, `WEEK(MONDAY)`, `ISOWEEK`): the parser reads
+ * it as a column name or a call, which it is not; throws naming the function
+ * on anything else.
+ */
+export function datePartOf(e: Expr | undefined, fn: string): DatePart {
+  if (e?.k === 'path' && e.parts.length === 1 && !e.parts[0]?.quoted) return { name: (e.parts[0]?.text as string).toUpperCase() };
+  if (e?.k === 'call' && e.name === 'WEEK' && e.args.length === 1 && !e.over) {
+    const arg = e.args[0];
+    const wd = arg?.k === 'path' && arg.parts.length === 1 ? arg.parts[0]?.text.toUpperCase() : undefined;
     if (!wd || !WEEKDAYS.includes(wd)) throw invalidQuery(`Invalid WEEK day in ${fn}`);
-    return { name, weekday: wd };
+    return { name: 'WEEK', weekday: wd };
   }
+  if (e === undefined || (e.k !== 'path' && e.k !== 'call')) throw invalidQuery(`${fn} requires a date part such as DAY or MONTH`);
   throw invalidQuery(`${fn}: invalid date part`);
 }
 
@@ -38,10 +35,8 @@ export function duckString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** String value of a literal argument, or undefined when the argument is not a single string literal. */
-export function literalString(nodes: SqlNode[]): string | undefined {
-  const n = nodes[0];
-  if (nodes.length === 1 && n && n.t === 'tok' && n.tok.kind === 'string') return n.tok.value;
-  return undefined;
+/** String value of a literal argument, or undefined when the argument is not a string literal. */
+export function literalString(e: Expr | undefined): string | undefined {
+  return e?.k === 'string' ? e.value : undefined;
 }
 

@@ -1,12 +1,18 @@
 /**
- * The GoogleSQL → DuckDB SQL pipeline: tokenizer, bracket tree, translator,
- * function allow-list and the runtime checks it emits. The only entry the
- * rest of the endpoint imports; the HTTP, job, catalog and DDL layers see
- * tokens and translations, never the tree or the translator's internals.
+ * The GoogleSQL → DuckDB SQL pipeline: tokenizer, parser (syntax tree),
+ * resolver, emitters, function allow-list and the runtime checks they emit.
+ * The only entry the rest of the endpoint imports.
  */
 export { tokenize } from './tokenizer.js';
 export type { Token, TokenKind, TokenizeResult } from './tokenizer.js';
 export { lineStarts, tokenOffset } from './source.js';
-export { translateQuery } from './translate.js';
+export { parseSql, translateQuery, translateTokens } from './translate.js';
+export { splitStatements, withEnd } from './splitter.js';
 export type { StatementType, TableRef, TranslateContext, Translation } from './translate.js';
 export { SUPPORTED_FUNCTIONS } from './functions.js';
+export { aliasOf } from './resolve.js';
+export type { TableRead } from './resolve.js';
+export { columnsRead } from './columnsRead.js';
+export type { ColumnsRead } from './columnsRead.js';
+export { partitionPredicate } from './partitionPruning.js';
+export type { Partitioning } from './partitionPruning.js';

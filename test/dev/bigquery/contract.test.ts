@@ -9,7 +9,10 @@
 import { existsSync } from 'node:fs';
 import { BigQuery } from '@google-cloud/bigquery';
 import { describe } from 'vitest';
+import { defineByteEstimateConformanceCases } from './bytesConformance.js';
+import { defineMergeConformanceCases } from './mergeConformance.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases } from './conformance.js';
+import { defineLoadConformanceCases } from './loadConformance.js';
 
 const projectId = process.env.BIGQUERY_PROJECT_ID;
 const credentials = process.env.GOOGLE_APPLICATION_CREDENTIALS;
@@ -27,4 +30,7 @@ const datasetId = `local_bq_contract_${Date.now()}_${Math.floor(Math.random() * 
   defineConformanceCases(() => new BigQuery({ projectId: projectId as string }), datasetId, { slowCaseTimeoutMs: 60_000 });
   defineScriptConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_scripts`);
   definePartitionFilterConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_partition_filter`);
+  defineByteEstimateConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_bytes`);
+  defineMergeConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_merge`);
+  defineLoadConformanceCases(() => new BigQuery({ projectId: projectId as string }), `${datasetId}_loads`);
 });

@@ -15,6 +15,8 @@ import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
+import { defineByteEstimateConformanceCases } from './bytesConformance.js';
+import { defineMergeConformanceCases } from './mergeConformance.js';
 
 let endpoint: BigQueryEndpoint;
 let bigquery: BigQuery;
@@ -50,10 +52,17 @@ describe('require_partition_filter through the real client', () => {
   definePartitionFilterConformanceCases(() => bigquery, 'conformance_partition_filter_local');
 });
 
+describe('dry-run byte estimates through the real client', () => {
+  defineByteEstimateConformanceCases(() => bigquery, 'conformance_bytes_local');
+});
+
+describe('MERGE through the real client', () => {
+  defineMergeConformanceCases(() => bigquery, 'conformance_merge_local');
+});
+
 describe('unsupported GoogleSQL', () => {
   const cases: { query: string; names: string }[] = [
     { query: 'SELECT * FROM ML.PREDICT(MODEL `ds.m`, (SELECT 1))', names: 'ML.PREDICT' },
-    { query: 'MERGE ds.t USING ds.s ON t.id = s.id WHEN MATCHED THEN DELETE', names: 'MERGE' },
     { query: 'DECLARE x INT64 DEFAULT 1', names: 'DECLARE' },
     { query: 'BEGIN SELECT 1; END', names: 'BEGIN … END blocks' },
     { query: 'SELECT 1; DECLARE x INT64', names: 'statement DECLARE' },
@@ -554,8 +563,10 @@ COMMIT TRANSACTION;`;
   it('estimates dry-run bytes with BigQuery logical sizes (INT64 8 bytes, STRING 2 + length, NULL 0)', async () => {
     await bigquery.query("CREATE TABLE scripts_local.sized AS SELECT r.n AS n, r.s AS s FROM UNNEST([STRUCT(1 AS n, 'abc' AS s), STRUCT(2 AS n, CAST(NULL AS STRING) AS s)]) AS r");
     const [job] = await bigquery.createQueryJob({ query: 'SELECT n FROM scripts_local.sized', dryRun: true });
-    // Whole-table estimate: 2 × 8 (n) + (2 + 3) (s) + 0 (NULL).
-    expect((job.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('21');
+    // Only the column read: 2 × 8 (n); s (2 + 3, and 0 for the NULL) is not read.
+    expect((job.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('16');
+    const [both] = await bigquery.createQueryJob({ query: 'SELECT n, s FROM scripts_local.sized', dryRun: true });
+    expect((both.metadata as { statistics: { totalBytesProcessed: string } }).statistics.totalBytesProcessed).toBe('21');
   });
 
   it(

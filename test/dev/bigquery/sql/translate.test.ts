@@ -48,7 +48,7 @@ describe('accepted GoogleSQL', () => {
     { sql: 'SELECT x FROM ds.t WHERE x IN UNNEST(@xs)', contains: ['IN (SELECT UNNEST($1))'] },
     { sql: 'SELECT arr[OFFSET(0)], arr[ORDINAL(1)], arr[SAFE_OFFSET(2)] FROM ds.t', contains: ['WHEN (0) >= len("arr") THEN error(', 'ELSE list_extract("arr", (0) + 1) END', 'list_extract("arr", (1)) END', 'list_extract("arr", CASE WHEN (2) >= 0 THEN (2) + 1 END)'] },
     { sql: 'SELECT STRUCT(1 AS a, x) FROM ds.t', contains: ['struct_pack("a" := 1, "x" := "x")'] },
-    { sql: 'SELECT ARRAY<INT64>[1, 2]', contains: ['CAST([1 , 2] AS BIGINT[])'] },
+    { sql: 'SELECT ARRAY<INT64>[1, 2]', contains: ['CAST([1, 2] AS BIGINT[])'] },
     { sql: 'SELECT a FROM ds.t UNION ALL SELECT a FROM ds.u', contains: ['UNION ALL'] },
     { sql: 'SELECT a FROM ds.t UNION DISTINCT SELECT a FROM ds.u', contains: ['"t" UNION SELECT'] },
     { sql: 'SELECT a, ROW_NUMBER() OVER (PARTITION BY b ORDER BY c DESC) AS rn FROM ds.t QUALIFY rn = 1', contains: ['row_number() OVER (PARTITION BY "b" ORDER BY "c" DESC)', 'QUALIFY "rn" = 1'] },
@@ -59,6 +59,10 @@ describe('accepted GoogleSQL', () => {
     { sql: "SELECT 'MERGE ML.PREDICT @x' AS s -- MERGE in a comment\n", contains: ["'MERGE ML.PREDICT @x'"] },
     { sql: 'SELECT 1;', contains: ['SELECT 1'] },
     { sql: '#standardSQL\nSELECT 1', contains: ['SELECT 1'] },
+    {
+      sql: 'MERGE ds.t T USING ds.s S ON T.id = S.id WHEN MATCHED AND S.x > 0 THEN UPDATE SET x = S.x WHEN NOT MATCHED BY SOURCE THEN DELETE',
+      contains: ['MERGE INTO "ds"."t" AS "T" USING (SELECT * FROM "ds"."s" AS "S" WHERE', 'UPDATE/MERGE must match at most one source row', 'WHEN MATCHED AND "S"."x" > 0 THEN UPDATE SET "x" = "S"."x" WHEN NOT MATCHED BY SOURCE THEN DELETE RETURNING merge_action'],
+    },
   ];
 
   it.each(cases)('translates $sql', ({ sql, contains }) => {
@@ -67,13 +71,27 @@ describe('accepted GoogleSQL', () => {
   });
 
   it('names anonymous select items f0_, f1_ like BigQuery', () => {
-    expect(translateQuery('SELECT a, COUNT(*), b AS c, 1 + 1 FROM ds.t', ctx).sql).toBe('SELECT "a" , count(*) AS "f0_" , "b" AS "c" , CAST(1 AS BIGINT) + CAST(1 AS BIGINT) AS "f1_" FROM "ds"."t"');
+    expect(translateQuery('SELECT a, COUNT(*), b AS c, 1 + 1 FROM ds.t', ctx).sql).toBe('SELECT "a", count(*) AS "f0_", "b" AS "c", CAST(1 AS BIGINT) + CAST(1 AS BIGINT) AS "f1_" FROM "ds"."t"');
+  });
+
+  // GoogleSQL's precedence is in the tree; DuckDB gets parentheses wherever its own would bind differently.
+  it.each([
+    { sql: 'SELECT 1 | 2 & 3 AS v', out: '1 | (2 & 3) AS "v"' },
+    { sql: 'SELECT 1 << 2 + 3 AS v', out: '1 << (CAST(2 AS BIGINT) + CAST(3 AS BIGINT)) AS "v"' },
+    { sql: 'SELECT a - b - c AS v FROM ds.t', out: '"a" - "b" - "c" AS "v"' },
+    { sql: 'SELECT a - (b - c) AS v FROM ds.t', out: '"a" - ("b" - "c") AS "v"' },
+    { sql: "SELECT 'a' || 'b' = 'ab' AS v", out: "('a' || 'b') = 'ab' AS \"v\"" },
+    { sql: 'SELECT a FROM ds.t WHERE NOT a = 1 AND b OR c', out: 'WHERE NOT ("a" = 1) AND "b" OR "c"' },
+    { sql: 'SELECT a FROM ds.t WHERE a BETWEEN 1 AND 2 AND b', out: 'WHERE "a" BETWEEN 1 AND 2 AND "b"' },
+    { sql: 'SELECT -a * b AS v FROM ds.t', out: '-"a" * "b" AS "v"' },
+  ])('keeps GoogleSQL precedence: $sql', ({ sql, out }) => {
+    expect(translateQuery(sql, ctx).sql).toContain(out);
   });
 
   it('numbers named parameters by first use and reuses them', () => {
     const t = translateQuery('SELECT @a, @b, @A', ctx);
     expect(t.namedParams).toEqual(['a', 'b']);
-    expect(t.sql).toContain('$1 AS "f0_" , $2 AS "f1_" , $1 AS "f2_"');
+    expect(t.sql).toContain('$1 AS "f0_", $2 AS "f1_", $1 AS "f2_"');
   });
 
   it('reports the statement type, referenced tables and DML target', () => {
@@ -149,7 +167,7 @@ describe('partition filters (what require_partition_filter is held against)', ()
 describe('rejected GoogleSQL', () => {
   const cases: { sql: string; reason: string; names: string }[] = [
     { sql: 'SELECT * FROM ML.PREDICT(MODEL m, TABLE t)', reason: 'invalidQuery', names: 'function ML.PREDICT' },
-    { sql: 'MERGE ds.t USING ds.s ON TRUE WHEN MATCHED THEN DELETE', reason: 'invalidQuery', names: 'statement MERGE' },
+    { sql: 'MERGE ds.t USING ds.s ON t.id = s.id WHEN NOT MATCHED THEN INSERT ROW', reason: 'invalidQuery', names: 'INSERT ROW' },
     { sql: 'DECLARE x INT64', reason: 'invalidQuery', names: 'statement DECLARE' },
     { sql: 'CREATE TABLE ds.t (x INT64)', reason: 'invalidQuery', names: 'statement CREATE' },
     { sql: 'BEGIN SELECT 1; END', reason: 'invalidQuery', names: 'statement BEGIN' },
