@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 /** The functions whose route prefix itself takes a POST (and so reads its body). */
-const POST_AT_PREFIX = new Set(['orgs', 'subscriptions']);
+const POST_AT_PREFIX = new Set(['orgs', 'subscriptions', 'budgets']);
 
 describe.each(httpFunctions)('the %s function, under hostile bodies', (name) => {
   const json = { 'content-type': 'application/json' };
@@ -129,6 +129,9 @@ const BODY_ROUTE: Record<string, { method: string; path: string }> = {
   pipelines: { method: 'POST', path: '/v1/pipelines/demo_usage_daily/runs' },
   'pipeline-worker': { method: 'POST', path: '/' },
   maintenance: { method: 'POST', path: '/' },
+  budgets: { method: 'POST', path: '/v1/budgets' },
+  'budget-alerts': { method: 'POST', path: '/' },
+  'budget-alert-delivery': { method: 'POST', path: '/' },
 };
 
 /*
