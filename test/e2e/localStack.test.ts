@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { freePort } from '../../dev/freePort.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
 import { embeddedPostgresSkipReason, pubsubEmulatorSkipReason } from '../helpers/localServices.js';
 
@@ -178,6 +179,7 @@ describe('the local stack, as a new user runs it', () => {
     expect(stack.gateway_url).toBe(gateway);
     // The emulator runs with the manifest's topics (Java and the emulator are on our machines).
     expect(stack.pubsub).toMatchObject({ project_id: 'local-project' });
+    // The emulator's own REST answer, not one of our functions': nothing of ours documents it.
     const topics = await fetch(`http://${stack.pubsub?.emulator_host}/v1/projects/local-project/topics`);
     expect(((await topics.json()) as { topics: { name: string }[] }).topics.map((t) => t.name).sort()).toEqual(
       ['budget-alert-deliveries', 'budget-alert-deliveries-dead', 'maintenance-ticks', 'pipeline-runs', 'pipeline-runs-dead', 'usage-updated', 'usage-updated-dead'].map(
@@ -213,7 +215,7 @@ describe('the local stack, as a new user runs it', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cloudact`;
-    const budget = await fetch(`${gateway}/v1/budgets`, {
+    const budget = await documentedFetch(`${gateway}/v1/budgets`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'demo', amount_usd: '0.01', period: 'year', thresholds_pct: [50], forecast: false, webhook_url: hookUrl }),
@@ -221,13 +223,13 @@ describe('the local stack, as a new user runs it', () => {
     expect(budget.status).toBe(201);
     // The README's pipeline: trigger a demo run through the gateway; the emulator pushes it to
     // the worker, which loads the day and records it.
-    const triggered = await fetch(`${gateway}/v1/pipelines/demo_usage_daily/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    const triggered = await documentedFetch(`${gateway}/v1/pipelines/demo_usage_daily/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
     expect(triggered.status).toBe(202);
     const { run_id: runId } = (await triggered.json()) as { run_id: string };
     let runState: { status?: string; rows_loaded?: number; unpriced_rows?: number } = {};
     for (const until = Date.now() + 60_000; Date.now() < until && runState.status !== 'succeeded' && runState.status !== 'failed'; ) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      runState = (await (await fetch(`${gateway}/v1/pipelines/runs/${runId}`, { headers: auth })).json()) as typeof runState;
+      runState = (await (await documentedFetch(`${gateway}/v1/pipelines/runs/${runId}`, { headers: auth })).json()) as typeof runState;
     }
     expect(runState).toMatchObject({ status: 'succeeded', unpriced_rows: 0 });
     expect(runState.rows_loaded).toBeGreaterThan(0);
@@ -236,12 +238,12 @@ describe('the local stack, as a new user runs it', () => {
     expect(hooks).toHaveLength(1);
     expect(hooks[0]?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     expect(JSON.parse(hooks[0]?.body ?? '{}')).toMatchObject({ type: 'budget.threshold_crossed', org_slug: stack.demo.org_slug, threshold_pct: 50 });
-    const quota = await fetch(`${gateway}/v1/quota`, { headers: auth });
+    const quota = await documentedFetch(`${gateway}/v1/quota`, { headers: auth });
     expect(quota.status).toBe(200);
     expect(await quota.json()).toMatchObject({ org_slug: stack.demo.org_slug });
-    expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
-    expect((await fetch(`${gateway}/v1/quota`)).status).toBe(401);
-    const unknown = await fetch(`${gateway}/v1/nothing`, { headers: { 'x-request-id': 'e2e-1' } });
+    expect((await documentedFetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
+    expect((await documentedFetch(`${gateway}/v1/quota`)).status).toBe(401);
+    const unknown = await documentedFetch(`${gateway}/v1/nothing`, { headers: { 'x-request-id': 'e2e-1' } });
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('x-request-id')).toBe('e2e-1');
     expect(await unknown.json()).toMatchObject({ error: { code: 'NOT_FOUND', request_id: 'e2e-1' } });
@@ -265,7 +267,7 @@ describe('the local stack, as a new user runs it', () => {
     // The first start seeded 90 days of demo usage, so costs show real numbers.
     const to = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const from = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
-    const costs = await fetch(`${gateway}/v1/costs?from=${from}&to=${to}&group_by=provider`, { headers: auth });
+    const costs = await documentedFetch(`${gateway}/v1/costs?from=${from}&to=${to}&group_by=provider`, { headers: auth });
     expect(costs.status).toBe(200);
     const body = (await costs.json()) as { total_cost_usd: number; rows: unknown[] };
     expect(body.total_cost_usd).toBeGreaterThan(0);
@@ -278,7 +280,7 @@ describe('the local stack, as a new user runs it', () => {
     // A second start on the same .local/ reuses the data: the same demo key still works.
     const second = npmStart(clone, port);
     await waitHealthy(gateway, second, 300_000);
-    expect((await fetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
+    expect((await documentedFetch(`${gateway}/v1/orgs/me`, { headers: auth })).status).toBe(200);
     const again = await stopWithSignal(second, 'SIGTERM', 'npm');
     expect(again.leftover).toEqual([]);
     expect(again.code).toBe(0);

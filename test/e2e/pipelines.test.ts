@@ -16,6 +16,7 @@ import { credentialAad, LocalFileKek, sealSecret } from '../../shared/crypto/ind
 import { formatUsd, parseUsd } from '../../shared/money/index.js';
 import { startFakeAnthropic, startFakeOpenAi, type FakeProvider } from '../fixtures/providers/fakeProvider.js';
 import { startTestPubSub, type TestPubSub } from '../fixtures/pubsub.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
 
 /*
@@ -114,7 +115,7 @@ async function startRelay(): Promise<typeof proxy> {
 }
 
 async function api(base: string, tenant: TestTenant, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(`${base}${url}`, {
+  const res = await documentedFetch(`${base}${url}`, {
     method,
     headers: { authorization: `Bearer ${tenant.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTRAL_DATASET, centralDataset, ensureDatasetDefinition, ORG_AUDIT_LOGS } from '../../shared/analytics/index.js';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { localBigQueryOptions, startBigQueryEndpoint, type BigQueryEndpoint } from '../../dev/bigquery/index.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { databaseUrl, eventually, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant } from '../helpers/tenants.js';
@@ -85,7 +86,7 @@ afterAll(async () => {
 
 async function post(body: unknown, requestId: string, key: string | undefined): Promise<{ status: number; ms: number }> {
   const started = performance.now();
-  const res = await fetch(`${fn?.url}/v1/subscriptions`, {
+  const res = await documentedFetch(`${fn?.url}/v1/subscriptions`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/freePort.js';
 import { REPO_ROOT } from '../../deploy/paths.js';
+import { documentedFetch } from '../helpers/apiContract.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { countBackendsLike, databaseUrl, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant, testDb } from '../helpers/tenants.js';
@@ -38,7 +39,7 @@ afterAll(async () => {
 
 async function timedGet(url: string, key: string): Promise<{ status: number; ms: number; retryAfter: string | null; code: string | undefined }> {
   const started = performance.now();
-  const res = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(15_000) });
+  const res = await documentedFetch(url, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(15_000) });
   const body = (await res.json()) as { error?: { code?: string } };
   return { status: res.status, ms: performance.now() - started, retryAfter: res.headers.get('retry-after'), code: body.error?.code };
 }

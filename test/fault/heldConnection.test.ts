@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/freePort.js';
 import { REPO_ROOT } from '../../deploy/paths.js';
+import { documentedFetch, isNetworkError } from '../helpers/apiContract.js';
 import { bundleFixture, startFunctionsFramework, type Bundle, type RunningFunction } from '../fixtures/runtime/functionsFramework.js';
 import { countBackendsLike, databaseUrl, eventually, openAdmin, uniqueName } from '../fixtures/runtime/postgres.js';
 import { closeTestDb, createTenant, testDb, type TestTenant } from '../helpers/tenants.js';
@@ -62,7 +63,7 @@ type Answer = { status: number; body: any; retryAfter: string | null; at: number
 
 async function send(url: string, key: string, init: RequestInit = {}): Promise<Answer> {
   try {
-    const res = await fetch(url, {
+    const res = await documentedFetch(url, {
       ...init,
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       signal: AbortSignal.timeout(15_000),
@@ -76,6 +77,7 @@ async function send(url: string, key: string, init: RequestInit = {}): Promise<A
     }
     return { status: res.status, body, retryAfter: res.headers.get('retry-after'), at: performance.now() };
   } catch (error) {
+    if (!isNetworkError(error)) throw error; // an answer the document does not describe
     const cause = (error as { cause?: { code?: string } }).cause;
     return { error: cause?.code ?? (error as Error).name, at: performance.now() };
   }

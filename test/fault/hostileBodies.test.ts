@@ -7,6 +7,7 @@ import { functionEnv, manifest } from '../../deploy/manifest.js';
 import { startFunctionProcess, type FunctionProcess } from '../../dev/functionProcess.js';
 import { ROUTE_PREFIXES } from '../../dev/stack.js';
 import { bundleFunction } from '../fixtures/runtime/functionsFramework.js';
+import { contractAt, expectDocumented } from '../helpers/apiContract.js';
 import { sendHostile, sendPieces, type HostileAnswer } from '../helpers/hostileRequest.js';
 
 /*
@@ -89,23 +90,26 @@ describe.each(httpFunctions)('the %s function, under hostile bodies', (name) => 
     const proc = running.get(name) as FunctionProcess;
     const pid = proc.child.pid as number;
     const prefix = (ROUTE_PREFIXES[name] ?? ['/'])[0] as string;
+    // Read before measuring: building the document converts every schema, which is not the attacks' cost.
+    const contract = await contractAt(proc.url);
     const before = status(pid, 'VmRSS');
 
-    const answers: (Answer & { case: string })[] = [];
+    const answers: (Answer & { case: string; url: string })[] = [];
     for (const c of cases) {
       const url = `${proc.url}${c.path === 'route' ? prefix : c.path}`;
-      answers.push({ case: c.case, ...(await sendHostile(url, c.headers, c.body).catch((error: Error) => ({ status: 0, ms: 0, body: `{"error":{"code":"${error.message}"}}` }))) });
+      answers.push({ case: c.case, url, ...(await sendHostile(url, c.headers, c.body).catch((error: Error) => ({ status: 0, ms: 0, headers: {}, body: `{"error":{"code":"${error.message}"}}` }))) });
     }
     const peakGrowth = status(pid, 'VmHWM') - before;
     console.log(`${name}: peak RSS +${(peakGrowth / MiB).toFixed(1)} MB; ${answers.map((a) => `${a.case}: ${a.status} in ${a.ms.toFixed(0)} ms`).join('; ')}`);
 
     for (const [i, c] of cases.entries()) {
-      const answer = answers[i] as Answer;
+      const answer = answers[i] as Answer & { url: string };
       // A prefix that takes no POST refuses every body unread, whatever it holds.
       const expected = c.path === 'route' && !POST_AT_PREFIX.has(name) ? (name === 'pipelines' ? 404 : 405) : c.status;
       expect({ case: c.case, status: answer.status }).toEqual({ case: c.case, status: expected });
       expect(JSON.parse(answer.body).error.code).toBe({ 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' }[expected]);
       expect(answer.ms, c.case).toBeLessThan(1000);
+      expectDocumented({ method: 'POST', url: answer.url, status: answer.status, headers: answer.headers, text: answer.body }, contract);
     }
     expect(peakGrowth).toBeLessThan(64 * MiB);
     // Still serving.
@@ -127,9 +131,9 @@ const BODY_ROUTE: Record<string, { method: string; path: string }> = {
   integrations: { method: 'PUT', path: '/v1/integrations/openai' },
   costs: { method: 'POST', path: '/v1/costs' },
   pipelines: { method: 'POST', path: '/v1/pipelines/demo_usage_daily/runs' },
+  budgets: { method: 'POST', path: '/v1/budgets' },
   'pipeline-worker': { method: 'POST', path: '/' },
   maintenance: { method: 'POST', path: '/' },
-  budgets: { method: 'POST', path: '/v1/budgets' },
   'budget-alerts': { method: 'POST', path: '/' },
   'budget-alert-delivery': { method: 'POST', path: '/' },
 };
@@ -146,6 +150,9 @@ describe.concurrent.each(allFunctions)('the %s function, under bodies sent a byt
     const pid = proc.child.pid as number;
     const route = BODY_ROUTE[name] as { method: string; path: string };
     expect(route, `a body route for ${name}`).toBeDefined();
+    // HTTP functions' answers are checked against their document; an event function serves
+    // none — its push endpoint is Pub/Sub's, not part of the API.
+    const contract = httpFunctions.includes(name) ? await contractAt(proc.url) : undefined;
     // Warm: the first request through a route loads and compiles what it needs, whatever its body.
     await sendHostile(`${proc.url}${route.path}`, { 'content-type': 'application/json' }, { buffer: Buffer.from('{}') });
     await sendHostile(`${proc.url}/v1/nowhere/at/all`, { 'content-type': 'application/json' }, { buffer: Buffer.from('{}') });
@@ -164,6 +171,14 @@ describe.concurrent.each(allFunctions)('the %s function, under bodies sent a byt
       expect(answer.status).toBeGreaterThanOrEqual(400);
       expect(answer.status).toBeLessThan(500);
       expect(typeof JSON.parse(answer.body).error.code).toBe('string');
+    }
+    if (contract !== undefined) {
+      const sent = [
+        [flood, route.method, route.path],
+        [unknown, 'POST', '/v1/nowhere/at/all'],
+        [trickle, route.method, route.path],
+      ] as const;
+      for (const [answer, method, at] of sent) expectDocumented({ method, url: `${proc.url}${at}`, status: answer.status, headers: answer.headers, text: answer.body }, contract);
     }
     // Nothing takes a body at an unknown path: 404 (405 where the path is known to take none), unread.
     expect(unknown.status).toBe(404);

@@ -199,3 +199,12 @@ export async function documentedFetch(url: string, init: RequestInit = {}): Prom
   expectDocumented({ method: init.method ?? 'GET', url, status: response.status, headers: response.headers, text }, await contractAt(new URL(url).origin));
   return new Response(text === '' ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
+
+/**
+ * Whether a {@link documentedFetch} failed for want of an answer (refused, reset, timed
+ * out) rather than for an answer the document does not describe — tests that count
+ * connection failures catch these and must let the check's failures through.
+ */
+export function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
+}

@@ -5,6 +5,8 @@ import { request as httpRequest } from 'node:http';
 export interface HostileAnswer {
   status: number;
   ms: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -22,7 +24,8 @@ export function sendHostile(url: string, headers: Record<string, string>, body: 
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks).toString('utf8') }));
+      const headers = Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, headers, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
@@ -84,7 +87,8 @@ export function sendPieces(url: string, { method = 'POST', headers = {}, bytes, 
         return;
       }
       const bodyStart = answer.indexOf('\r\n\r\n');
-      resolve({ status: Number(match[1]), ms: performance.now() - started, body: decodeChunked(answer.slice(bodyStart + 4), answer.slice(0, bodyStart)) });
+      const head = answer.slice(0, bodyStart);
+      resolve({ status: Number(match[1]), ms: performance.now() - started, headers: headersOf(head), body: decodeChunked(answer.slice(bodyStart + 4), head) });
     };
     socket.setEncoding('latin1');
     socket.on('data', (text: string) => {
@@ -125,6 +129,16 @@ export function sendPieces(url: string, { method = 'POST', headers = {}, bytes, 
       else pump();
     });
   });
+}
+
+/** The header lines of an answer's head, by lower-case name. */
+function headersOf(head: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 /** The body of an answer, de-chunked when it was sent chunked. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { generateApiKey } from '../../shared/auth/index.js';
 import { resetLifecycle, shutdown } from '../../shared/lifecycle/index.js';
-import { contractAt, expectDocumented } from './apiContract.js';
+import { documentedFetch } from './apiContract.js';
 
 /** An org with an active API key, written straight into the database. */
 export interface TestTenant {
@@ -103,7 +103,7 @@ export async function serveFunction(name: string): Promise<ServedFunction> {
 
 /**
  * A JSON call with a tenant's key; returns status, parsed body (if any) and raw text. The
- * answer must be one the function's OpenAPI document describes (`expectDocumented`), or
+ * answer must be one the function's OpenAPI document describes (`documentedFetch`), or
  * the call throws.
  */
 export async function call(
@@ -113,13 +113,12 @@ export async function call(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
-  const response = await fetch(`${base}${path}`, {
+  const response = await documentedFetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  expectDocumented({ method, url: `${base}${path}`, status: response.status, headers: response.headers, text }, await contractAt(new URL(base).origin));
   let parsed: unknown;
   try {
     parsed = text === '' ? undefined : JSON.parse(text);
