@@ -49,17 +49,25 @@ export async function runQuery<T = Record<string, unknown>>(query: BigQueryQuery
     const [rows] = await job.getQueryResults({ timeoutMs: remaining });
     return rows as T[];
   } catch (error) {
-    const timedOut = /did not complete before/.test((error as Error).message) || now() >= expiresAt;
-    if (timedOut) {
-      try {
-        await job.cancel();
-      } catch (cancelError) {
-        log.error('Cancelling a BigQuery job after its budget failed', cancelError, { job_id: job.id });
-      }
-      throw new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget; it was cancelled`, error);
-    }
-    throw mapBigQueryError(error, ms);
+    throw await resultsFailure(job, error, ms, expiresAt);
   }
+}
+
+/**
+ * The error to throw when reading a job's results failed: out of budget (the client's own
+ * wait ran out, or the budget's end has passed) → the job is cancelled on the server and the
+ * caller gets `DEADLINE_EXCEEDED`; anything else as {@link mapBigQueryError} maps it. Shared
+ * by {@link runQuery} and `queryPages`.
+ */
+export async function resultsFailure(job: Job, error: unknown, ms: number, expiresAt: number): Promise<unknown> {
+  const timedOut = /did not complete before/.test((error as Error).message) || now() >= expiresAt;
+  if (!timedOut) return mapBigQueryError(error, ms);
+  try {
+    await job.cancel();
+  } catch (cancelError) {
+    log.error('Cancelling a BigQuery job after its budget failed', cancelError, { job_id: job.id });
+  }
+  return new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget; it was cancelled`, error);
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { BigQuery, QueryResultsOptions } from '@google-cloud/bigquery';
 import { budgetMs, now } from '../deadline/index.js';
 import { DeadlineExceededError } from '../errors/index.js';
-import { log } from '../log/index.js';
-import { mapBigQueryError, startQueryJob, type BigQueryQuery } from './query.js';
+import { resultsFailure, startQueryJob, type BigQueryQuery } from './query.js';
 
 /** A query read page by page. */
 export interface PagedQuery extends BigQueryQuery {
@@ -44,15 +43,7 @@ export async function* queryPages<T = Record<string, unknown>>(query: PagedQuery
       rows = page as T[];
       pageToken = next?.pageToken ?? undefined;
     } catch (error) {
-      if (/did not complete before/.test((error as Error).message) || now() >= expiresAt) {
-        try {
-          await job.cancel();
-        } catch (cancelError) {
-          log.error('Cancelling a BigQuery job after its budget failed', cancelError, { job_id: job.id });
-        }
-        throw new DeadlineExceededError(`The BigQuery job did not finish within its ${ms} ms budget; it was cancelled`, error);
-      }
-      throw mapBigQueryError(error, ms);
+      throw await resultsFailure(job, error, ms, expiresAt);
     }
     if (rows.length > 0) yield rows;
   } while (pageToken !== undefined);
