@@ -36,7 +36,7 @@ import { startFunctionProcess } from '../dev/functionProcess.js';
 import { exportUsageSql } from '../functions/costs/exportSql.js';
 import { orgDataset, ensureDatasetDefinition } from '../shared/analytics/index.js';
 import { generateApiKey } from '../shared/auth/index.js';
-import { addDays, utcDay } from '../shared/budgets/index.js';
+import { addDays, utcDay } from '../shared/spend/index.js';
 import { closeClients } from '../shared/clients/index.js';
 import { catalogueEntries, priceUsage } from '../shared/pricing/index.js';
 import { TOKEN_CLASSES, type TokenCounts, type UsageRow } from '../shared/usage/index.js';

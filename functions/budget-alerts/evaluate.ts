@@ -1,7 +1,7 @@
-import { BUDGET_COLUMNS, budgetStatus, budgetTerms, spendWindow, utcDay, type BudgetRow } from '../../shared/budgets/index.js';
+import { BUDGET_COLUMNS, budgetStatus, budgetTerms, spendWindow, type BudgetRow } from '../../shared/budgets/index.js';
 import { getDb } from '../../shared/db/index.js';
 import { log } from '../../shared/log/index.js';
-import { loadDailySpend } from '../../shared/spend/index.js';
+import { loadDailySpend, utcDay } from '../../shared/spend/index.js';
 import type { AlertsConfig } from './config.js';
 import { publishPendingAlerts } from './publishAlerts.js';
 import { alertCandidate, raiseAlerts, type AlertCandidate } from './raiseAlerts.js';

@@ -3,7 +3,7 @@
  * delivery): periods, scopes, where a budget stands, the stored row, the topics and
  * messages, the org's webhook signing secret.
  */
-export { addDays, BUDGET_PERIODS, dayIndex, periodOf, utcDay, type BudgetPeriod } from './periods.js';
+export { BUDGET_PERIODS, periodOf, type BudgetPeriod } from './periods.js';
 export { inScope, type BudgetScope } from './scope.js';
 export { budgetStatus, spendWindow, TRAILING_DAYS, type BudgetStatus, type BudgetTerms } from './status.js';
 export { BUDGET_COLUMNS, budgetTerms, budgetView, type BudgetRow, type BudgetView } from './budgetRow.js';

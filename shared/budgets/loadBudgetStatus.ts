@@ -1,5 +1,4 @@
-import { loadDailySpend, type SpendOwner } from '../spend/index.js';
-import { utcDay } from './periods.js';
+import { loadDailySpend, utcDay, type SpendOwner } from '../spend/index.js';
 import { budgetStatus, spendWindow, type BudgetStatus, type BudgetTerms } from './status.js';
 
 /** Where one budget stands today (`GET /v1/budgets/{id}/status`): the spend of its window, then {@link budgetStatus}. */

@@ -1,6 +1,6 @@
 import { divideHalfEven, type Nanos } from '../money/index.js';
-import type { SpendLine } from '../spend/index.js';
-import { addDays, dayIndex, periodOf, type BudgetPeriod } from './periods.js';
+import { addDays, dayIndex, type SpendLine } from '../spend/index.js';
+import { periodOf, type BudgetPeriod } from './periods.js';
 import { inScope, type BudgetScope } from './scope.js';
 
 /** The days the forecast's daily rate is averaged over: the last complete week before today. */

@@ -2,6 +2,7 @@ import { LLM_USAGE_DAILY, orgDatasetId } from '../analytics/index.js';
 import { dateParam, isNotFound, runQuery } from '../bigquery/index.js';
 import type { Tier } from '../deadline/index.js';
 import { parseUsd, type Nanos } from '../money/index.js';
+import { dayIndex, utcDay } from './days.js';
 import { accrueDailyByPlan } from './saasAccrual.js';
 import { loadAccruingSubscriptions } from './saasStore.js';
 
@@ -25,9 +26,6 @@ export interface SpendOwner {
   orgSlug: string;
 }
 
-const MS_PER_DAY = 86_400_000;
-const dayIndex = (day: string): number => Math.round(Date.parse(`${day}T00:00:00Z`) / MS_PER_DAY);
-
 /**
  * The org's spend over `from`…`to` (both included) by day: its priced LLM usage summed per
  * day, provider and model in one BigQuery statement (whatever scopes are asked of it later,
@@ -36,7 +34,7 @@ const dayIndex = (day: string): number => Math.round(Date.parse(`${day}T00:00:00
  * LLM spend.
  */
 export async function loadDailySpend(owner: SpendOwner, from: string, to: string, { tier = 'user' }: { tier?: Tier } = {}): Promise<SpendLine[]> {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = utcDay();
   const saasTo = to < today ? to : today;
   const [llm, subs] = await Promise.all([
     queryLlmSpend(owner.orgSlug, from, to, tier),

@@ -6,3 +6,4 @@
 export { accrue, accrueDailyByPlan, type AccrualKey, type AccruingSubscription, type DailyPlanAccrual } from './saasAccrual.js';
 export { loadAccruingSubscriptions } from './saasStore.js';
 export { loadDailySpend, type SpendLine, type SpendOwner } from './dailySpend.js';
+export { addDays, dayIndex, utcDay } from './days.js';
