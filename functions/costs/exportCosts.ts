@@ -20,13 +20,7 @@ import { accrueDailyByPlan, loadAccruingSubscriptions, type AccruingSubscription
 import { dayNumber, type CostsExportQuery } from './schema.js';
 
 /** A stored usage row as the export reads it (`exportUsageSql`). */
-type UsageResult = {
-  day: string;
-  provider: string;
-  model: string;
-  service_tier: string;
-  project_id: string | null;
-  source: string;
+type UsageResult = UsageKey & {
   unpriced_tokens: number;
   cost_usd: string | null;
   price_entry: string | null;
