@@ -29,8 +29,8 @@ export class PricingCache {
     this.#pages = new TenantCache<PricingPage>({ name: 'pricing.pages', ttlMs: Math.max(1, ttlMs), maxEntries, maxEntriesPerTenant });
   }
 
-  /** The cached page for `query`, or the one `load` produces (concurrent callers share one load). */
-  page(orgId: string, query: string, load: () => Promise<PricingPage>): Promise<PricingPage> {
+  /** The cached page for `query` (at once), or the one `load` produces (concurrent callers share one load). */
+  page(orgId: string, query: string, load: () => Promise<PricingPage>): PricingPage | Promise<PricingPage> {
     return this.#pages.forTenant(orgId).getOrLoad(query, load);
   }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** `cak_` + 32 random bytes in base64url (43 chars): opaque, shown once. */
 export const API_KEY_PATTERN = /^cak_[A-Za-z0-9_-]{43}$/;
@@ -23,7 +23,12 @@ export function generateApiKey(): NewApiKey {
 }
 
 export function hashApiKey(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return hash('sha256', key, 'buffer');
+}
+
+/** {@link hashApiKey} in hex, as the auth caches key it (one call: it runs on every request). */
+export function hashApiKeyHex(key: string): string {
+  return hash('sha256', key, 'hex');
 }
 
 /** The bearer token of an `Authorization` header, if well-formed. */

@@ -22,8 +22,11 @@ export interface TenantScope<V> {
   readonly tenantId: string;
   get(key: string): V | undefined;
   set(key: string, value: V, ttlMs?: number): void;
-  /** Returns the cached value or loads it once, sharing one load among concurrent callers. */
-  getOrLoad(key: string, load: () => Promise<V>, ttlMs?: number): Promise<V>;
+  /**
+   * Returns the cached value — at once, not in a promise: a hit on the hot path makes none
+   * — or loads it once, sharing one load among concurrent callers.
+   */
+  getOrLoad(key: string, load: () => Promise<V>, ttlMs?: number): V | Promise<V>;
   invalidate(key: string): boolean;
   invalidatePrefix(prefix: string): number;
   invalidateAll(): number;
@@ -130,7 +133,7 @@ export class TenantCache<V extends object | string | number | boolean> {
     this.#enforceGlobalCap(tenantId);
   }
 
-  async #getOrLoad(tenantId: string, key: string, load: () => Promise<V>, ttlMs?: number): Promise<V> {
+  #getOrLoad(tenantId: string, key: string, load: () => Promise<V>, ttlMs?: number): V | Promise<V> {
     const hit = this.#get(tenantId, key);
     if (hit !== undefined) return hit;
     let inflight = this.#loading.get(tenantId);

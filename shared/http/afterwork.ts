@@ -22,45 +22,49 @@ export interface AuditEvent {
 /** The work a function does at the end of each invocation, before its answer is written. */
 export interface InvocationHooks {
   /** See `HttpFunctionOptions.finalize`. */
-  finalize?: () => Promise<void>;
+  finalize?: () => Promise<void> | undefined;
   /** See `HttpFunctionOptions.audit`. */
   audit?: (event: AuditEvent) => Promise<void>;
 }
 
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** True when this request has afterwork: a `finalize` hook, or an audited call. */
-export function needsAfterwork(state: RequestState, hooks: InvocationHooks): boolean {
-  return hooks.finalize !== undefined || auditedRoute(state, hooks) !== undefined;
+/**
+ * The audit row and `finalize`, awaited inside the invocation; never rejects. Undefined
+ * when there is nothing to do — no audited call, nothing due — so that most reads end
+ * without a promise (each costs a trip through the framework's async hooks).
+ */
+export function afterwork(state: RequestState, hooks: InvocationHooks): Promise<void> | undefined {
+  const route = auditedRoute(state, hooks);
+  if (route === undefined) return finalizeInvocation(hooks.finalize);
+  return auditCall(state, route, hooks.audit).then(() => finalizeInvocation(hooks.finalize));
 }
 
-/** The audit row and `finalize`, awaited inside the invocation; never rejects. */
-export async function afterwork(state: RequestState, hooks: InvocationHooks): Promise<void> {
-  const { audit, finalize } = hooks;
-  const route = auditedRoute(state, hooks);
-  if (audit !== undefined && route !== undefined) {
-    const { failure, result } = state;
-    try {
-      await audit({
-        method: state.req.method,
-        route: route.path,
-        params: state.params ?? {},
-        principal: state.principal,
-        status: failure?.status ?? result?.status ?? 200,
-        code: failure?.code,
-        requestId: state.requestId,
-        createdId: failure === undefined && route.method === 'POST' ? idOf(result?.body) : undefined,
-      });
-    } catch (error) {
-      log.error('Writing the audit log failed; the call itself is unaffected', error, { route: route.path });
-    }
+async function auditCall(state: RequestState, route: AnyRoute, audit: InvocationHooks['audit']): Promise<void> {
+  const { failure, result } = state;
+  try {
+    await audit?.({
+      method: state.req.method,
+      route: route.path,
+      params: state.params ?? {},
+      principal: state.principal,
+      status: failure?.status ?? result?.status ?? 200,
+      code: failure?.code,
+      requestId: state.requestId,
+      createdId: failure === undefined && route.method === 'POST' ? idOf(result?.body) : undefined,
+    });
+  } catch (error) {
+    log.error('Writing the audit log failed; the call itself is unaffected', error, { route: route.path });
   }
-  if (finalize !== undefined) {
-    try {
-      await finalize();
-    } catch (error) {
-      log.error('Finalizing the invocation failed', error);
-    }
+}
+
+function finalizeInvocation(finalize: InvocationHooks['finalize']): Promise<void> | undefined {
+  const onError = (error: unknown): void => log.error('Finalizing the invocation failed', error);
+  try {
+    return finalize?.()?.catch(onError);
+  } catch (error) {
+    onError(error);
+    return undefined;
   }
 }
 

@@ -5,12 +5,13 @@ import { AppError, toAppError } from '../errors/index.js';
 import { installShutdownHandlers, trackInvocation } from '../lifecycle/index.js';
 import { log, withLogContext } from '../log/index.js';
 import { logAccess } from './logAccess.js';
-import { afterwork, needsAfterwork, type AuditEvent, type InvocationHooks } from './afterwork.js';
+import { afterwork, type AuditEvent, type InvocationHooks } from './afterwork.js';
 import { badPathSegment, dispatch, methodNotAllowed, type Router } from './dispatch.js';
 import { installRequestGate, type BodyPlan } from './requestGate.js';
 import { logContextOf, newRequestState, type RequestState } from './requestState.js';
 import { pathOf } from './requestParts.js';
 import { compile, match } from './route.js';
+import { isThenable } from './thenable.js';
 import { SerializedJson, type AnyRoute, type HttpResult } from './types.js';
 import { writeResponse } from './writeResponse.js';
 
@@ -21,9 +22,10 @@ export interface HttpFunctionOptions {
   /**
    * Runs after the handler, before the answer is written — whatever the outcome. For work
    * that must happen inside the invocation (Cloud Run may take the CPU away once the answer
-   * is out), such as flushing buffers that are due. Errors are logged, never thrown.
+   * is out), such as flushing buffers that are due. Returns undefined when nothing is due
+   * (most requests: they then end without a promise). Errors are logged, never thrown.
    */
-  finalize?: () => Promise<void>;
+  finalize?: () => Promise<void> | undefined;
   /**
    * Called once for every authenticated mutating call (POST/PUT/PATCH/DELETE on a known
    * route whose `auth` passed), after the handler and before the answer is written,
@@ -77,7 +79,8 @@ export function createHttpHandler({ name, routes, finalize, audit, document }: H
           limit,
           authenticate: function authenticateBeforeBody(request): Promise<unknown> {
             const deadline = new Deadline({ timeoutMs, safetyMarginMs });
-            return runWithDeadline(deadline, () => auth(request as Request)).finally(() => deadline.dispose());
+            // `new Promise`: an authenticator may answer (or throw) without one.
+            return new Promise<unknown>((resolve) => resolve(runWithDeadline(deadline, (): unknown => auth(request as Request)))).finally(() => deadline.dispose());
           },
         };
       }
@@ -113,7 +116,7 @@ function serve(state: RequestState, router: Router, hooks: InvocationHooks): voi
     if (!res.writableEnded) deadline.abort(new AppError('UNAVAILABLE', 'The client went away'));
   };
   res.once('close', state.onClose);
-  let pending: HttpResult | Promise<HttpResult>;
+  let pending: HttpResult | PromiseLike<HttpResult>;
   try {
     state.done = trackInvocation(deadline);
     pending = dispatch(state, router);
@@ -152,11 +155,9 @@ function fail(state: RequestState, error: unknown): void {
 
 /** The outcome is known: afterwork (when there is any) inside the invocation, then the answer. */
 function settle(state: RequestState, hooks: InvocationHooks): void {
-  if (!needsAfterwork(state, hooks)) {
-    finish(state);
-    return;
-  }
-  void afterwork(state, hooks).then(() => finish(state));
+  const work = afterwork(state, hooks);
+  if (work === undefined) finish(state);
+  else void work.then(() => finish(state));
 }
 
 function finish(state: RequestState): void {
@@ -180,8 +181,4 @@ function finish(state: RequestState): void {
     log.error('Completing the request failed', error);
     if (!res.writableEnded) res.destroy();
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }

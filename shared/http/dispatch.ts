@@ -3,6 +3,7 @@ import { parseInput } from './parseInput.js';
 import type { RequestState } from './requestState.js';
 import { pathOf } from './requestParts.js';
 import { match, type CompiledRoute } from './route.js';
+import { isThenable } from './thenable.js';
 import type { AnyRoute, HttpResult, SerializedJson } from './types.js';
 
 /** A function's routes, compiled, and the body limit of a route that sets none. */
@@ -19,7 +20,7 @@ export interface Router {
  * functions-framework's domains install, so the hot path makes none it does not need.
  * Records on `state` how far it got.
  */
-export function dispatch(state: RequestState, router: Router): HttpResult | Promise<HttpResult> {
+export function dispatch(state: RequestState, router: Router): HttpResult | PromiseLike<HttpResult> {
   const { req } = state;
   const method = req.method.toUpperCase();
   const pathname = pathOf(req.originalUrl ?? req.url);
@@ -43,10 +44,13 @@ export function dispatch(state: RequestState, router: Router): HttpResult | Prom
   state.params = found.params;
   // Authenticate first: an anonymous caller learns nothing about input validation.
   if (route.auth === undefined) return invoke(state, route, method, undefined, router.defaultLimit);
-  return route.auth(req).then((auth: unknown) => invoke(state, route, method, auth, router.defaultLimit));
+  // A cached caller is known at once: no promise until the handler makes one.
+  const caller: unknown = route.auth(req);
+  if (!isThenable(caller)) return invoke(state, route, method, caller, router.defaultLimit);
+  return caller.then((auth: unknown) => invoke(state, route, method, auth, router.defaultLimit));
 }
 
-function invoke(state: RequestState, route: AnyRoute, method: string, auth: unknown, defaultLimit: number): Promise<HttpResult> {
+function invoke(state: RequestState, route: AnyRoute, method: string, auth: unknown, defaultLimit: number): HttpResult | PromiseLike<HttpResult> {
   state.principal = auth;
   state.authenticated = route.auth !== undefined;
   const { params, query, body } = parseInput(state.req, route, method, state.params ?? {}, defaultLimit);

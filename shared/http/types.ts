@@ -42,8 +42,13 @@ export interface SecurityScheme {
   bearerFormat?: string;
 }
 
-/** Authenticates a request before its input is parsed; throws `UNAUTHENTICATED` etc. */
-export type Authenticator<A> = ((req: Request) => Promise<A>) & { securityScheme?: SecurityScheme };
+/**
+ * Authenticates a request before its input is parsed; throws (or rejects with)
+ * `UNAUTHENTICATED` etc. It may answer at once, without a promise, when it needs no I/O (a
+ * cached key): every promise on the hot path costs a trip through the async hooks that
+ * functions-framework's per-request domain installs.
+ */
+export type Authenticator<A> = ((req: Request) => A | Promise<A>) & { securityScheme?: SecurityScheme };
 
 /** A header an answer carries (besides `X-Request-Id`, which every answer carries). */
 export interface ResponseHeaderSpec {
@@ -118,7 +123,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
    */
   errors?: readonly ErrorCode[];
   // NoInfer: `responses` alone decides R; the handler is checked against it (and its literals keep their types).
-  handler: (ctx: HandlerContext<z.infer<P>, z.infer<Q>, z.infer<B>, A>) => Promise<NoInfer<ResultOf<R>>>;
+  // A handler may answer without a promise (from a cache: see `whenReady`).
+  handler: (ctx: HandlerContext<z.infer<P>, z.infer<Q>, z.infer<B>, A>) => NoInfer<ResultOf<R>> | Promise<NoInfer<ResultOf<R>>>;
 }
 
 /** A route with its types erased, as the router stores it. */

@@ -186,7 +186,7 @@ describe('TenantCache', () => {
       return value;
     };
 
-    const values = await Promise.all(Array.from({ length: 20 }, () => a.getOrLoad('quota', load('from-db'))));
+    const values = await Promise.all(Array.from({ length: 20 }, async () => a.getOrLoad('quota', load('from-db'))));
     const cached = await a.getOrLoad('quota', load('not-called'));
     const otherTenant = await b.getOrLoad('quota', load('b-from-db'));
 
@@ -203,7 +203,7 @@ describe('TenantCache', () => {
     let loads = 0;
 
     const first = await Promise.allSettled(
-      Array.from({ length: 5 }, () =>
+      Array.from({ length: 5 }, async () =>
         a.getOrLoad('quota', async () => {
           loads += 1;
           await sleep(5);
@@ -225,15 +225,24 @@ describe('TenantCache', () => {
   it('does not cache a loader that throws synchronously', async () => {
     const a = cache().forTenant('org_a');
 
-    const first: unknown = await a
-      .getOrLoad('quota', () => {
+    const first: unknown = await Promise.resolve(
+      a.getOrLoad('quota', () => {
         throw new Error('bad input before any await');
-      })
-      .catch((e: unknown) => e);
+      }),
+    ).catch((e: unknown) => e);
     const second = await a.getOrLoad('quota', async () => 'fresh');
 
     expect(first).toBeInstanceOf(Error);
     expect(second).toBe('fresh');
+  });
+
+  it('answers a hit at once, without a promise, and a miss with one', async () => {
+    const a = cache().forTenant('org_a');
+
+    const miss = a.getOrLoad('quota', async () => 'loaded');
+    expect(miss).toBeInstanceOf(Promise);
+    expect(await miss).toBe('loaded');
+    expect(a.getOrLoad('quota', async () => 'not called')).toBe('loaded');
   });
 
   it.each([

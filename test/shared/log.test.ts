@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { http } from '@google-cloud/functions-framework';
@@ -5,6 +6,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHttpHandler, route } from '../../shared/http/index.js';
 import { log, parseLogConfig, REDACTED, setLogLevel } from '../../shared/log/index.js';
+import { REPO_ROOT } from '../../deploy/paths.js';
 import { captureLogs, type CapturedLogs } from '../fixtures/runtime/logs.js';
 import { z } from 'zod';
 
@@ -53,7 +55,7 @@ describe('parseLogConfig', () => {
 });
 
 describe('log lines', () => {
-  it('go to stdout as exactly one JSON object per line with severity, message and time', () => {
+  it('go to stdout as exactly one JSON object per line with severity, message and time, one write per turn of the event loop', async () => {
     logs.restore();
     setLogLevel('DEBUG');
     const writes: string[] = [];
@@ -64,18 +66,35 @@ describe('log lines', () => {
 
     log.info('first line\nwith a newline inside', { n: 1 });
     log.error('second', new Error('multi\nline\nerror'));
+    const writtenInTheTurn = writes.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    log.info('third, in the next turn');
+    await new Promise((resolve) => setImmediate(resolve));
     vi.restoreAllMocks();
     logs = captureLogs('DEBUG');
 
+    expect(writtenInTheTurn).toBe(0);
     expect(writes).toHaveLength(2);
-    for (const write of writes) {
-      expect(write.endsWith('\n')).toBe(true);
-      expect(write.slice(0, -1)).not.toContain('\n');
-      const entry = JSON.parse(write) as Record<string, unknown>;
+    const lines = writes.join('').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(writes[0]?.split('\n')).toHaveLength(3);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
       expect(['INFO', 'ERROR']).toContain(entry.severity);
       expect(typeof entry.message).toBe('string');
       expect(Number.isNaN(Date.parse(String(entry.time)))).toBe(false);
     }
+  });
+
+  it('are written before the process exits, even when it exits in the turn that logged them', () => {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', "const { log } = await import('./shared/log/index.ts'); log.info('last words'); process.exit(3);"],
+      { cwd: REPO_ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, LOG_LEVEL: 'INFO' } },
+    );
+    expect(child.status).toBe(3);
+    expect(child.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['last words']);
   });
 
   it.each([
