@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
 
 const alertsConfigSchema = z.object({

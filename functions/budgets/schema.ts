@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUDGET_PERIODS } from '../../shared/budgets/index.js';
 import { calendarDay, cursorParam, limitParam, pageSchema, storableText, timestamp } from '../../shared/http/index.js';
 import { parseDecimal } from '../../shared/money/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TOKEN_CLASSES, type TokenClass } from '../../shared/usage/index.js';
 import { EXPORT_FORMATS } from './focus.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { storableText, timestamp } from '../../shared/http/index.js';
 import { providerName } from '../../shared/providers/index.js';
 

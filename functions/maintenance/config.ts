@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
 import { DEFAULT_LEAK_IDLE_SECONDS } from '../../shared/db/index.js';
 import { parsePipelineConfig, type PipelineConfig } from '../../shared/pipelines/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineEventFunction } from '../../shared/function/index.js';
 import { parseMaintenanceConfig } from './config.js';
 import { runMaintenancePass } from './pass.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envString, parseEnv, type Env } from '../../shared/config/index.js';
 
 const orgsConfigSchema = z.object({

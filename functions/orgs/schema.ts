@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ORG_SLUG_PATTERN } from '../../shared/analytics/index.js';
 import { storableText, timestamp } from '../../shared/http/index.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { calendarDay, cursorParam, limitParam, pageSchema, timestamp } from '../../shared/http/index.js';
 import { isoDate } from '../../shared/pipelines/index.js';
 

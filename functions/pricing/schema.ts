@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { calendarDay, cursorParam, limitParam, pageSchema, timestamp } from '../../shared/http/index.js';
 import { parseDecimal } from '../../shared/money/index.js';
 import { PRICE_CLASSES, PRICE_SCALE } from '../../shared/pricing/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { calendarDay } from '../../shared/http/index.js';
 
 /** `GET /v1/quota`: today's (UTC) pipeline counters against the plan's limits. */

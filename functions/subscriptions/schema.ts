@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { calendarDay, cursorParam, limitParam, pageSchema, storableText } from '../../shared/http/index.js';
 
 export const BILLING_CYCLES = ['monthly', 'annual'] as const;

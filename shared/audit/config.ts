@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envInt, parseEnv, type Env } from '../config/index.js';
 
 const auditConfigSchema = z.object({

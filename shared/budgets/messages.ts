@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoDate } from '../pipelines/index.js';
 
 /** Published after a pipeline run changed an org's data (and, with no org, by the daily scheduler tick). */

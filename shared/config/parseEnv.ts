@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './ConfigError.js';
 
 /** The environment shape functions read from (`process.env` in production, a table in tests). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lazyClient } from '../clients/index.js';
 import { ConfigError, parseEnv, type Env } from '../config/index.js';
 import type { KeyEncryptionKey } from './KeyEncryptionKey.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppError } from './AppError.js';
 import { ERROR_STATUS, type ErrorCode } from './codes.js';
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, type Env } from '../config/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 

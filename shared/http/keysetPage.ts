@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 /** One page of a list, as every list endpoint answers it. */

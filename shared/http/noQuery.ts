@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The query schema of an endpoint that takes no query parameters: a strict empty object,

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Request } from '@google-cloud/functions-framework';
 import { InvalidArgumentError } from '../errors/index.js';
 import { isThenable } from './thenable.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The topic the pipelines function publishes runs to, and the worker consumes. */
 export const PIPELINE_RUNS_TOPIC = 'pipeline-runs';

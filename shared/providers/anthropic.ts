@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseUsdCents } from '../money/index.js';
 import { tokenCounts, type UsageFetch } from '../usage/index.js';
 import { BilledTotals } from './BilledTotals.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseUsd } from '../money/index.js';
 import { INPUT_CLASSES, sumClasses, tokenCounts, type TokenCounts, type UsageFetch } from '../usage/index.js';
 import { BilledTotals } from './BilledTotals.js';

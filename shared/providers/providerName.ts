@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** API.md: a provider name is `^[a-z][a-z0-9_-]{1,39}$` (pricing, integrations, pipelines). */
 export const PROVIDER_PATTERN = /^[a-z][a-z0-9_-]{1,39}$/;

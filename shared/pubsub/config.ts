@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, envInt, parseEnv, type Env } from '../config/index.js';
 
 /** The project the emulator is used with when nothing else names one. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envBool, envInt, parseEnv, type Env } from '../config/index.js';
 import type { WebhookPolicy } from './webhookUrl.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunction, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
+import { buildFunction, INLINED, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
 import { manifest } from '../../deploy/manifest.js';
 import { BuildError } from '../../deploy/errors.js';
 import { startFunctionProcess } from '../../dev/functionProcess.js';
@@ -91,5 +91,26 @@ describe('the layering check of the build on the real tree', () => {
     );
 
     expect(built.map((r) => r.name).sort()).toEqual(manifest.functions.map((fn) => fn.name).sort());
+  });
+
+  it('inlines zod and lru-cache (each bundle imports neither, nor lists it), keeping only the part of zod the code uses', async () => {
+    const outdir = path.join(OUT_ROOT, 'inlined', 'quota');
+    const result = await buildFunction({ name: 'quota', entry: path.join(REPO_ROOT, 'functions', 'quota', 'index.ts'), outdir });
+    const bundle = readFileSync(result.outfile, 'utf8');
+    const map = JSON.parse(readFileSync(`${result.outfile}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+
+    expect([...INLINED].sort()).toEqual(['lru-cache', 'zod']);
+    expect(Object.keys(result.dependencies)).not.toContain('zod');
+    expect(Object.keys(result.dependencies)).not.toContain('lru-cache');
+    expect(bundle).not.toMatch(/from ["'](zod|lru-cache)["']/);
+    // Used: the schemas and the LRU are in the bundle.
+    expect(map.sources.some((s) => s.includes('node_modules/zod/v4/classic/schemas'))).toBe(true);
+    expect(map.sources.some((s) => s.includes('node_modules/lru-cache/'))).toBe(true);
+    // Not used: zod's locales other than English (its default), which `import { z }` would have kept, all 40-odd of them.
+    expect(map.sources.filter((s) => s.includes('node_modules/zod/v4/locales/')).map((s) => path.basename(s))).toEqual(['en.js']);
+    // A source map for stack traces only: mappings, no copy of the sources.
+    expect(map.sourcesContent).toBeUndefined();
+    // The packages the function loads on first use stay external.
+    expect(Object.keys(result.dependencies)).toEqual(expect.arrayContaining(['@google-cloud/functions-framework', 'pg', '@google-cloud/bigquery']));
   });
 });
