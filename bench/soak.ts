@@ -5,8 +5,11 @@
  * — `orgs` (`GET /v1/orgs/me`: the org-profile cache), `pricing` (list pages, four page
  * shapes per tenant: the page cache) and `quota` — every one authenticated with the
  * tenant's own API key (the key caches). First a warm-up that sends every tenant once to
- * each function; then the run, tenants drawn at random. Prints each process's RSS after
- * the warm-up and at the end (target: grows ≤ 10 %, the caches are bounded), its database
+ * each function (the caches fill), then a quarter of the run's traffic at random (entries
+ * expire and reload; the heap reaches its working size); then the run, tenants drawn at
+ * random, in four parts. Prints each process's RSS after each stage and part (target: grows
+ * ≤ 10 % from the warm-up to the end — the caches are bounded), the heap it reports at
+ * shutdown, its database
  * backends at the end against its pool, the cache counters it logs at shutdown (size,
  * evictions, hit rate), and the connections left in `pg_stat_activity` once all stopped
  * (target 0).
@@ -39,11 +42,19 @@ const TARGETS: { name: string; path: (n: number) => string }[] = [
   { name: 'quota', path: () => '/v1/quota' },
 ];
 
+/** The run is sent in this many equal parts, with each process's RSS read after each: the curve, not two points. */
+const CHECKPOINTS = 4;
+
 interface Running {
   name: string;
   proc: FunctionProcess;
   pool: string;
+  /** RSS once every tenant was sent once (the caches are full). */
+  rssFilled?: number;
+  /** RSS after the whole warm-up. */
   rssWarm?: number;
+  /** RSS after each part of the run (the last is the end). */
+  rssAt: number[];
   rssEnd?: number;
   backendsEnd?: number;
   requests: number;
@@ -64,8 +75,9 @@ async function send(run: Running, tenants: BenchTenant[], amount: number, pick: 
         method: 'GET',
         setupRequest: (request) => {
           const n = pick(i);
+          // The page shape follows the request, not the tenant: each tenant asks for all four.
+          request.path = target.path(i);
           i += 1;
-          request.path = target.path(n);
           request.headers = { authorization: `Bearer ${(tenants[n % tenants.length] as BenchTenant).key}` };
           return request;
         },
@@ -91,47 +103,71 @@ async function main(): Promise<void> {
       bundles.push(bundle);
       const env = stack.envFor(name);
       const proc = await startFunctionProcess({ source: bundle.dir, target: spec.entryPoint, env });
-      running.push({ name, proc, pool: env.DB_POOL_MAX ?? '?', requests: 0, bad: 0 });
+      running.push({ name, proc, pool: env.DB_POOL_MAX ?? '?', rssAt: [], requests: 0, bad: 0 });
     }
-    // Warm-up: every tenant once per function, in order.
+    // Warm-up: every tenant once per function, in order (the caches fill), then a quarter
+    // of the run's traffic at random (entries expire and reload, the heap reaches its
+    // working size). RSS is read after each stage: the table shows growth from both.
+    const perPart = Math.ceil(REQUESTS / running.length / CHECKPOINTS);
     await Promise.all(running.map((run) => send(run, tenants, tenants.length, (i) => i)));
+    for (const run of running) run.rssFilled = rssMiB(run.proc.child.pid);
+    await Promise.all(running.map((run) => send(run, tenants, perPart, () => Math.floor(Math.random() * tenants.length))));
     for (const run of running) run.rssWarm = rssMiB(run.proc.child.pid);
     const warmUp = running.reduce((a, r) => a + r.requests, 0);
-    const perFunction = Math.ceil(REQUESTS / running.length);
     const started = performance.now();
-    await Promise.all(running.map((run) => send(run, tenants, perFunction, () => Math.floor(Math.random() * tenants.length))));
+    for (let part = 0; part < CHECKPOINTS; part += 1) {
+      await Promise.all(running.map((run) => send(run, tenants, perPart, () => Math.floor(Math.random() * tenants.length))));
+      for (const run of running) run.rssAt.push(rssMiB(run.proc.child.pid) ?? Number.NaN);
+    }
     const seconds = (performance.now() - started) / 1000;
     const backends = await backendsByFunction(stack.admin);
     for (const run of running) {
       run.rssEnd = rssMiB(run.proc.child.pid);
       run.backendsEnd = backends.get(run.name) ?? 0;
     }
-    // SIGTERM: each instance logs its cache counters with its last line.
+    // SIGTERM: each instance logs its cache counters and memory with its last line.
     const caches = new Map<string, Record<string, CacheStats>>();
+    const memory = new Map<string, ShutdownMemory | undefined>();
     for (const run of running) {
       await run.proc.stop('SIGTERM');
-      caches.set(run.name, shutdownCaches(run.proc.lines));
+      const last = shutdownLine(run.proc.lines);
+      caches.set(run.name, last?.caches ?? {});
+      memory.set(run.name, last?.memory);
     }
     const left = await backendsByFunction(stack.admin);
     const leaked = running.reduce((a, run) => a + (left.get(run.name) ?? 0), 0);
 
     const total = running.reduce((a, r) => a + r.requests, 0);
     console.log(
-      `\n${total - warmUp} requests over ${tenants.length} tenants in ${fmt(seconds)} s, after a warm-up of ${warmUp} (one per tenant and function); ${CONNECTIONS} connections per function. Requests and non-2xx below include the warm-up.`,
+      `\n${total - warmUp} requests over ${tenants.length} tenants in ${fmt(seconds)} s, after a warm-up of ${warmUp} (one per tenant and function, then ${perPart} at random per function); ${CONNECTIONS} connections per function. Requests and non-2xx below include the warm-up.`,
     );
     console.log(
       table(
-        ['function', 'requests', 'non-2xx+errors', 'RSS after warm-up MiB', 'RSS at end MiB', 'growth', 'backends at end', 'pool'],
+        ['function', 'requests', 'non-2xx+errors', 'RSS caches full MiB', 'RSS after warm-up MiB', 'RSS at end MiB', 'growth from warm-up', 'growth from caches full', 'backends at end', 'pool'],
         running.map((r) => [
           r.name,
           String(r.requests),
           String(r.bad),
+          r.rssFilled ?? NaN,
           r.rssWarm ?? NaN,
           r.rssEnd ?? NaN,
           `${fmt((100 * ((r.rssEnd ?? NaN) - (r.rssWarm ?? NaN))) / (r.rssWarm ?? NaN))} %`,
+          `${fmt((100 * ((r.rssEnd ?? NaN) - (r.rssFilled ?? NaN))) / (r.rssFilled ?? NaN))} %`,
           String(r.backendsEnd),
           r.pool,
         ]),
+      ),
+    );
+    const parts = Array.from({ length: CHECKPOINTS }, (_, i) => `after ${Math.round((100 * (i + 1)) / CHECKPOINTS)} %`);
+    console.log(`\nRSS (MiB) after each stage of the warm-up and after each ${CHECKPOINTS}th of the run; the JavaScript heap each instance reported at shutdown`);
+    console.log(
+      table(
+        ['function', 'caches full', 'warm-up', ...parts, 'growth over the last half', 'heap used MiB', 'heap total MiB'],
+        running.map((r) => {
+          const half = r.rssAt[Math.floor(CHECKPOINTS / 2) - 1] ?? Number.NaN;
+          const m = memory.get(r.name);
+          return [r.name, r.rssFilled ?? NaN, r.rssWarm ?? NaN, ...r.rssAt, `${fmt((100 * ((r.rssEnd ?? NaN) - half)) / half)} %`, m?.heap_used_mib ?? NaN, m?.heap_total_mib ?? NaN];
+        }),
       ),
     );
     console.log('\nCaches at shutdown, whole run (warm-up included)');
@@ -150,17 +186,23 @@ async function main(): Promise<void> {
   }
 }
 
-/** The `caches` field of the instance's `Shutdown complete` line. */
-function shutdownCaches(lines: string[]): Record<string, CacheStats> {
+interface ShutdownMemory {
+  rss_mib: number;
+  heap_used_mib: number;
+  heap_total_mib: number;
+}
+
+/** The instance's `Shutdown complete` line: its cache counters and its memory. */
+function shutdownLine(lines: string[]): { caches?: Record<string, CacheStats>; memory?: ShutdownMemory } | undefined {
   for (const line of [...lines].reverse()) {
     if (!line.includes('Shutdown complete')) continue;
     try {
-      return (JSON.parse(line) as { caches?: Record<string, CacheStats> }).caches ?? {};
+      return JSON.parse(line) as { caches?: Record<string, CacheStats>; memory?: ShutdownMemory };
     } catch {
-      return {};
+      return undefined;
     }
   }
-  return {};
+  return undefined;
 }
 
 await main();

@@ -11,6 +11,12 @@ const pricingConfigSchema = z.object({
   PRICING_CACHE_MAX_ENTRIES: envInt({ min: 1, max: 1_000_000, default: 10_000 }),
   /** Pages cached for one tenant, so one tenant cannot push everyone else out. @default 200 */
   PRICING_CACHE_MAX_ENTRIES_PER_TENANT: envInt({ min: 1, max: 100_000, default: 200 }),
+  /**
+   * The cached pages' JSON across all tenants of an instance, in bytes: pages differ in
+   * size, so an entry count alone does not bound the memory. @default 67108864 (64 MiB of
+   * an instance's 512 MiB)
+   */
+  PRICING_CACHE_MAX_BYTES: envInt({ min: 1_048_576, max: 1_073_741_824, default: 67_108_864 }),
 });
 
 export type PricingConfig = z.infer<typeof pricingConfigSchema>;

@@ -16,10 +16,11 @@ const cache = new PricingCache({
   ttlMs: config.PRICING_CACHE_TTL_MS,
   maxEntries: config.PRICING_CACHE_MAX_ENTRIES,
   maxEntriesPerTenant: config.PRICING_CACHE_MAX_ENTRIES_PER_TENANT,
+  maxBytes: config.PRICING_CACHE_MAX_BYTES,
 });
 
 /** Counters of the list cache on this instance (hits, misses, hit rate, size …). */
-export function pricingCacheStats(): CacheStats & { tenants: number } {
+export function pricingCacheStats(): CacheStats & { tenants: number; bytes?: number } {
   return cache.stats();
 }
 

@@ -31,18 +31,6 @@ async function loadPage(orgId: string, query: ListQuery): Promise<PricingPage> {
   });
 }
 
-/** Each page is serialized once, by the request that loaded it; its cache hits send that text. */
-const serializedPages = new WeakMap<PricingPage, SerializedJson<PricingPage>>();
-
-function serialized(page: PricingPage): SerializedJson<PricingPage> {
-  let json = serializedPages.get(page);
-  if (json === undefined) {
-    json = new SerializedJson(page);
-    serializedPages.set(page, json);
-  }
-  return json;
-}
-
 /**
  * The pricing routes: the list of org and catalogue entries (cached per tenant), the
  * resolution of the price in force for a usage row, and the org's upsert and delete (both
@@ -60,8 +48,8 @@ export function pricingRoutes(cache: PricingCache): AnyRoute[] {
       handler: async ({ auth, query }) => {
         // Checked before the cache: a tampered cursor is a 400 even if nothing is cached.
         if (query.cursor !== undefined) decodeCursor(cursorScope(auth.orgId, query), query.cursor, ENTRY_KEY_ARITY);
-        const page = await cache.page(auth.orgId, normalizedQuery(query), () => loadPage(auth.orgId, query));
-        return { body: serialized(page) };
+        // Serialized once, by the request that loaded the page; its cache hits send that text.
+        return { body: await cache.page(auth.orgId, normalizedQuery(query), () => loadPage(auth.orgId, query)) };
       },
     }),
     route({

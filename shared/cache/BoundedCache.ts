@@ -7,7 +7,7 @@ export interface Clock {
   now(): number;
 }
 
-export interface BoundedCacheOptions {
+export interface BoundedCacheOptions<V = unknown> {
   /** Entries at most; the least recently used goes first. */
   maxEntries: number;
   /** Time to live of an entry. */
@@ -17,6 +17,14 @@ export interface BoundedCacheOptions {
   counters?: CacheCounters[];
   /** Names the cache in the instance's cache report (logged at shutdown); unnamed caches are not reported. */
   name?: string;
+  /**
+   * The approximate bytes an entry holds, for caches whose values vary in size: their
+   * total is kept ({@link BoundedCache.bytes}) so an owner can cap it. Must give the same
+   * answer for the same value every time.
+   */
+  sizeOf?: (value: V) => number;
+  /** With `sizeOf`: an entry larger than this is not stored. @default no limit */
+  maxEntryBytes?: number;
 }
 
 /**
@@ -30,7 +38,7 @@ export class BoundedCache<V extends object | string | number | boolean> {
   readonly #own = new CacheCounters();
   #deleting = false;
 
-  constructor({ maxEntries, ttlMs, clock, counters = [], name }: BoundedCacheOptions) {
+  constructor({ maxEntries, ttlMs, clock, counters = [], name, sizeOf, maxEntryBytes }: BoundedCacheOptions<V>) {
     if (name !== undefined) registerCache(name, () => this.stats());
     this.#counters = [this.#own, ...counters];
     this.#lru = new LRUCache<string, V>({
@@ -41,6 +49,8 @@ export class BoundedCache<V extends object | string | number | boolean> {
       updateAgeOnGet: false,
       allowStale: false,
       ...(clock === undefined ? {} : { perf: clock }),
+      // lru-cache keeps the sizes' total (`calculatedSize`) once entries have a size limit.
+      ...(sizeOf === undefined ? {} : { sizeCalculation: (value: V) => Math.max(1, Math.ceil(sizeOf(value))), maxEntrySize: maxEntryBytes ?? Number.MAX_SAFE_INTEGER }),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#count('evictions');
         else if (reason === 'expire') this.#count('expirations');
@@ -105,6 +115,11 @@ export class BoundedCache<V extends object | string | number | boolean> {
 
   get size(): number {
     return this.#lru.size;
+  }
+
+  /** The entries' total `sizeOf` (0 for a cache without one). */
+  get bytes(): number {
+    return this.#lru.calculatedSize;
   }
 
   stats(): CacheStats {

@@ -2,7 +2,7 @@ import { BoundedCache, type Clock } from './BoundedCache.js';
 import { registerCache } from './cacheReport.js';
 import { CacheCounters, type CacheStats } from './stats.js';
 
-export interface TenantCacheOptions {
+export interface TenantCacheOptions<V = unknown> {
   /** Entries across all tenants. @default 10000 */
   maxEntries?: number;
   /** Entries one tenant may hold, so one tenant cannot evict everyone. @default 1000 */
@@ -12,6 +12,15 @@ export interface TenantCacheOptions {
   clock?: Clock;
   /** Names the cache in the instance's cache report (logged at shutdown); unnamed caches are not reported. */
   name?: string;
+  /**
+   * For values whose size varies (a page of a list): their approximate bytes. With
+   * `maxBytes`, the total across tenants is capped like the entry count — the least
+   * recently active tenant loses its oldest entries first — so the cache's memory is
+   * bounded by bytes, not only by entries of any size.
+   */
+  sizeOf?: (value: V) => number;
+  /** The cap on the `sizeOf` total across tenants (requires `sizeOf`); one entry larger than it is not cached. */
+  maxBytes?: number;
 }
 
 /**
@@ -48,14 +57,21 @@ export class TenantCache<V extends object | string | number | boolean> {
   readonly #maxPerTenant: number;
   readonly #ttlMs: number;
   readonly #clock: Clock | undefined;
+  readonly #sizeOf: ((value: V) => number) | undefined;
+  readonly #maxBytes: number;
   readonly #counters = new CacheCounters();
   /** Map order is recency of tenant activity: a touched tenant is moved to the end. */
   readonly #tenants = new Map<string, BoundedCache<V>>();
   readonly #loading = new Map<string, Map<string, Load<V>>>();
   #size = 0;
+  /** The `sizeOf` total across tenants (0 without `sizeOf`). */
+  #bytes = 0;
 
-  constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock, name }: TenantCacheOptions = {}) {
+  constructor({ maxEntries = 10_000, maxEntriesPerTenant = 1_000, ttlMs = 30_000, clock, name, sizeOf, maxBytes }: TenantCacheOptions<V> = {}) {
+    if (maxBytes !== undefined && sizeOf === undefined) throw new Error('A byte cap needs sizeOf');
     if (name !== undefined) registerCache(name, () => this.stats());
+    this.#sizeOf = sizeOf;
+    this.#maxBytes = maxBytes ?? Number.POSITIVE_INFINITY;
     this.#maxEntries = maxEntries;
     this.#maxPerTenant = Math.min(maxEntriesPerTenant, maxEntries);
     this.#ttlMs = ttlMs;
@@ -91,9 +107,9 @@ export class TenantCache<V extends object | string | number | boolean> {
     return removed;
   }
 
-  /** Totals across tenants. */
-  stats(): CacheStats & { tenants: number } {
-    return { ...this.#counters.snapshot(this.#size), tenants: this.#tenants.size };
+  /** Totals across tenants; `bytes` when the cache sizes its values. */
+  stats(): CacheStats & { tenants: number; bytes?: number } {
+    return { ...this.#counters.snapshot(this.#size), tenants: this.#tenants.size, ...(this.#sizeOf === undefined ? {} : { bytes: this.#bytes }) };
   }
 
   /**
@@ -104,10 +120,12 @@ export class TenantCache<V extends object | string | number | boolean> {
     const cache = this.#tenants.get(tenantId);
     if (cache === undefined) return absent;
     const before = cache.size;
+    const bytesBefore = cache.bytes;
     try {
       return fn(cache);
     } finally {
       this.#size += cache.size - before;
+      this.#bytes += cache.bytes - bytesBefore;
       if (cache.size === 0) this.#tenants.delete(tenantId);
     }
   }
@@ -125,7 +143,13 @@ export class TenantCache<V extends object | string | number | boolean> {
     if (!this.#tenants.has(tenantId)) {
       this.#tenants.set(
         tenantId,
-        new BoundedCache<V>({ maxEntries: this.#maxPerTenant, ttlMs: this.#ttlMs, clock: this.#clock, counters: [this.#counters] }),
+        new BoundedCache<V>({
+          maxEntries: this.#maxPerTenant,
+          ttlMs: this.#ttlMs,
+          clock: this.#clock,
+          counters: [this.#counters],
+          ...(this.#sizeOf === undefined ? {} : { sizeOf: this.#sizeOf, maxEntryBytes: this.#maxBytes }),
+        }),
       );
     }
     this.#touch(tenantId);
@@ -181,9 +205,9 @@ export class TenantCache<V extends object | string | number | boolean> {
     this.#tenants.set(tenantId, cache);
   }
 
-  /** Global pressure: evict from the least recently active tenant other than the writer when possible. */
+  /** Global pressure (entries or bytes): evict from the least recently active tenant other than the writer when possible. */
   #enforceGlobalCap(writer: string): void {
-    while (this.#size > this.#maxEntries) {
+    while (this.#size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       let victim: [string, BoundedCache<V>] | undefined;
       for (const entry of this.#tenants) {
         if (entry[0] !== writer && entry[1].size > 0) {

@@ -162,7 +162,13 @@ export function shutdown(reason: string, options: ShutdownOptions = {}): Promise
     if (!(await withTimeout(closeClients(), closeLimit))) {
       log.error('Closing clients did not finish within the grace period', undefined, { timeout_ms: Math.round(closeLimit) });
     }
-    log.info('Shutdown complete', { reason, duration_ms: Math.round(performance.now() - started), exit_code: exitCode, caches: cacheReport() });
+    log.info('Shutdown complete', {
+      reason,
+      duration_ms: Math.round(performance.now() - started),
+      exit_code: exitCode,
+      caches: cacheReport(),
+      memory: memoryReport(),
+    });
     exit(exitCode);
   })();
   return shuttingDown;
@@ -202,4 +208,11 @@ export function resetLifecycle(): void {
   cancelHooks.length = 0;
   inFlight.clear();
   idleWaiters = [];
+}
+
+/** The instance's memory at the end, in MiB: the resident set, and the JavaScript heap in use of what V8 holds. */
+function memoryReport(): { rss_mib: number; heap_used_mib: number; heap_total_mib: number; external_mib: number } {
+  const m = process.memoryUsage();
+  const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
+  return { rss_mib: mib(m.rss), heap_used_mib: mib(m.heapUsed), heap_total_mib: mib(m.heapTotal), external_mib: mib(m.external) };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PricingCache, type PricingPage } from '../../functions/pricing/cache.js';
+import { SerializedJson } from '../../shared/http/index.js';
 import type { PriceEntry } from '../../shared/pricing/index.js';
 import { CATALOGUE_ENTRIES } from '../../shared/pricing/catalogueEntries.js';
 import { call, closeFunctionRuntime, closeTestDb, createTenant, serveFunction, testDb, type ServedFunction, type TestTenant } from '../helpers/tenants.js';
@@ -493,7 +494,7 @@ describe('pricing cache', () => {
   });
 
   it('does not keep a page whose load was running when a write invalidated the tenant', async () => {
-    const cache = new PricingCache({ ttlMs: 60_000, maxEntries: 10, maxEntriesPerTenant: 10 });
+    const cache = new PricingCache({ ttlMs: 60_000, maxEntries: 10, maxEntriesPerTenant: 10, maxBytes: 1_000_000 });
     let release: (value: PricingPage) => void = () => undefined;
     const slow = cache.page('org-1', 'q', () => new Promise<PricingPage>((resolve) => (release = resolve)));
 
@@ -502,15 +503,37 @@ describe('pricing cache', () => {
     await slow;
     const next = await cache.page('org-1', 'q', async () => page('2'));
 
-    expect(next.items[0]?.prices_per_mtok_usd.input).toBe('2');
+    expect((JSON.parse(next.text) as PricingPage).items[0]?.prices_per_mtok_usd.input).toBe('2');
   });
 
   it("keeps one tenant's pages out of another's reach for the same query key", async () => {
-    const cache = new PricingCache({ ttlMs: 60_000, maxEntries: 10, maxEntriesPerTenant: 10 });
+    const cache = new PricingCache({ ttlMs: 60_000, maxEntries: 10, maxEntriesPerTenant: 10, maxBytes: 1_000_000 });
     await cache.page('org-a', 'q', async () => page('1'));
 
     const forB = await cache.page('org-b', 'q', async () => page('2'));
 
-    expect(forB.items[0]?.prices_per_mtok_usd.input).toBe('2');
+    expect((JSON.parse(forB.text) as PricingPage).items[0]?.prices_per_mtok_usd.input).toBe('2');
+  });
+
+  it('bounds its pages by bytes: the least recently active tenant loses pages first, and the total never passes the cap', async () => {
+    const onePage = new SerializedJson(page('1')).text.length;
+    const cache = new PricingCache({ ttlMs: 60_000, maxEntries: 1_000, maxEntriesPerTenant: 100, maxBytes: onePage * 5 });
+
+    for (let i = 0; i < 4; i += 1) await cache.page('org-old', `q${i}`, async () => page('1'));
+    for (let i = 0; i < 4; i += 1) await cache.page('org-new', `q${i}`, async () => page('1'));
+
+    const stats = cache.stats();
+    expect(stats.bytes).toBeLessThanOrEqual(onePage * 5);
+    expect(stats.size).toBe(5);
+    expect(stats.evictions).toBe(3);
+    // The newer tenant kept all of its pages: a hit, not a load.
+    let loads = 0;
+    for (let i = 0; i < 4; i += 1) {
+      await cache.page('org-new', `q${i}`, async () => {
+        loads += 1;
+        return page('1');
+      });
+    }
+    expect(loads).toBe(0);
   });
 });

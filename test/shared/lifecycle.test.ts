@@ -119,7 +119,7 @@ describe('shutdown', () => {
 
     expect(events).toEqual(['invocation done', 'flush first', 'flush second', 'close lifecycle-newer', 'close lifecycle-older', 'exit 0']);
     expect(logs.find('INFO', 'Shutting down')[0]).toMatchObject({ reason: 'SIGTERM', in_flight: 1 });
-    expect(logs.find('INFO', 'Shutdown complete')[0]).toMatchObject({ reason: 'SIGTERM', exit_code: 0 });
+    expect(logs.find('INFO', 'Shutdown complete')[0]).toMatchObject({ reason: 'SIGTERM', exit_code: 0, memory: { rss_mib: expect.any(Number) as number, heap_used_mib: expect.any(Number) as number } });
   });
 
   it('runs once however often it is asked: later calls share the first', async () => {
