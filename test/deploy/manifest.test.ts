@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRuntimeConfig } from '../../shared/config/index.js';
 import { TIER_NAMES } from '../../shared/deadline/index.js';
-import { functionEnv, getFunction, manifest, ManifestError, parseManifest } from '../../deploy/manifest.js';
+import { functionEnv, getFunction, manifest, ManifestError, parseManifest, withHeapCap } from '../../deploy/manifest.js';
 import { eventFnInput, fnInput, manifestInput } from './manifestCases.js';
 
 describe('deploy manifest', () => {
@@ -130,10 +130,20 @@ describe('functionEnv', () => {
     },
   );
 
+  it.each([
+    { options: '--enable-source-maps', memory: '512Mi', expected: '--enable-source-maps --max-old-space-size=384' },
+    { options: '--enable-source-maps', memory: '1Gi', expected: '--enable-source-maps --max-old-space-size=768' },
+    { options: '', memory: '256Mi', expected: '--max-old-space-size=192' },
+    { options: '--max-old-space-size=100 --enable-source-maps', memory: '1Gi', expected: '--max-old-space-size=100 --enable-source-maps' },
+  ])('caps the heap at three quarters of the instance: $memory, $options', ({ options, memory, expected }) => {
+    expect(withHeapCap(options, memory)).toBe(expected);
+  });
+
   it('includes the manifest env and keeps cloud-only settings out', () => {
     const env = functionEnv('integrations');
 
-    expect(env.NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4');
+    // integrations has 512Mi: the heap may take three quarters of it.
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4 --max-old-space-size=384');
     expect(env).not.toHaveProperty('KMS_KEY_NAME');
     expect(env).not.toHaveProperty('INSTANCE_CONNECTION_NAME');
   });
