@@ -29,6 +29,21 @@ export default tseslint.config(
     rules: { 'layering/imports': 'error' },
   },
   {
+    // Function code imports zod as a namespace: esbuild then keeps only the members used.
+    // The `z` object holds every member (every locale too), so one `import { z }` in a
+    // bundle puts all of zod back into every cold start (deploy/build.ts, INLINED).
+    files: ['functions/**', 'shared/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > :matches(ImportSpecifier[imported.name='z'][importKind!='type'], ImportDefaultSpecifier)",
+          message: "Use `import * as z from 'zod'`: the bundle then keeps only what is used.",
+        },
+      ],
+    },
+  },
+  {
     // Dev tooling, benchmarks and tests may print to the terminal.
     files: ['dev/**', 'bench/**', 'deploy/**', 'test/**'],
     rules: { 'no-console': 'off' },

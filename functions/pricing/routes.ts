@@ -1,6 +1,6 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
 import { NotFoundError } from '../../shared/errors/index.js';
-import { decodeCursor, keysetPage, noQuery, route, SerializedJson, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
+import { decodeCursor, keysetPage, noQuery, route, withUtf8Body, type AnyRoute } from '../../shared/http/index.js';
 import { catalogueEntries, isResolved, resolvePrice } from '../../shared/pricing/index.js';
 import { apiEntry } from './apiEntry.js';
 import type { PricingCache, PricingPage } from './cache.js';
