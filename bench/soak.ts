@@ -59,6 +59,8 @@ interface Running {
   backendsEnd?: number;
   requests: number;
   bad: number;
+  /** The non-2xx answers by status, and autocannon's errors and timeouts. */
+  failures: Map<string, number>;
 }
 
 /** `amount` requests to `fn`, each for the tenant `pick(i)` returns. */
@@ -86,6 +88,12 @@ async function send(run: Running, tenants: BenchTenant[], amount: number, pick: 
   });
   run.requests += result.requests.total;
   run.bad += result.non2xx + result.errors + result.timeouts;
+  const stats = (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  for (const [status, { count }] of Object.entries(stats)) {
+    if (!status.startsWith('2')) run.failures.set(status, (run.failures.get(status) ?? 0) + count);
+  }
+  if (result.errors > 0) run.failures.set('errors', (run.failures.get('errors') ?? 0) + result.errors);
+  if (result.timeouts > 0) run.failures.set('timeouts', (run.failures.get('timeouts') ?? 0) + result.timeouts);
 }
 
 async function main(): Promise<void> {
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
       bundles.push(bundle);
       const env = stack.envFor(name);
       const proc = await startFunctionProcess({ source: bundle.dir, target: spec.entryPoint, env });
-      running.push({ name, proc, pool: env.DB_POOL_MAX ?? '?', rssAt: [], requests: 0, bad: 0 });
+      running.push({ name, proc, pool: env.DB_POOL_MAX ?? '?', rssAt: [], requests: 0, bad: 0, failures: new Map() });
     }
     // Warm-up: every tenant once per function, in order (the caches fill), then a quarter
     // of the run's traffic at random (entries expire and reload, the heap reaches its
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
         running.map((r) => [
           r.name,
           String(r.requests),
-          String(r.bad),
+          r.bad === 0 ? '0' : `${r.bad} (${[...r.failures].map(([k, v]) => `${k}×${v}`).join(' ')})`,
           r.rssFilled ?? NaN,
           r.rssWarm ?? NaN,
           r.rssEnd ?? NaN,
