@@ -1,5 +1,5 @@
 import { authenticateTenant } from '../../shared/auth/index.js';
-import { TenantCache, type CacheStats } from '../../shared/cache/index.js';
+import { TenantCache, type TenantCacheStats } from '../../shared/cache/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { route, STREAMED, writeChunk } from '../../shared/http/index.js';
 import { parseCostsConfig } from './config.js';
@@ -22,7 +22,7 @@ const WRITE_SLICE_ROWS = 1_000;
 const cache = new TenantCache<CostsView>({ name: 'costs', ttlMs: Math.max(1, config.COSTS_CACHE_TTL_MS), maxEntriesPerTenant: 50 });
 
 /** Cache counters (tests, benchmarks). */
-export function costsCacheStats(): CacheStats & { tenants: number } {
+export function costsCacheStats(): TenantCacheStats {
   return cache.stats();
 }
 

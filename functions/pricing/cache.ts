@@ -1,4 +1,4 @@
-import { TenantCache, type CacheStats } from '../../shared/cache/index.js';
+import { TenantCache, type TenantCacheStats } from '../../shared/cache/index.js';
 import { SerializedJson } from '../../shared/http/index.js';
 import type { PriceEntry } from '../../shared/pricing/index.js';
 
@@ -53,7 +53,7 @@ export class PricingCache {
     this.#pages.forTenant(orgId).invalidateAll();
   }
 
-  stats(): CacheStats & { tenants: number; bytes?: number } {
+  stats(): TenantCacheStats {
     return this.#pages.stats();
   }
 }

@@ -1,4 +1,4 @@
-import type { CacheStats } from '../../shared/cache/index.js';
+import type { TenantCacheStats } from '../../shared/cache/index.js';
 import { createAuditHook } from '../../shared/audit/index.js';
 import { defineHttpFunction } from '../../shared/function/index.js';
 import { PricingCache } from './cache.js';
@@ -20,7 +20,7 @@ const cache = new PricingCache({
 });
 
 /** Counters of the list cache on this instance (hits, misses, hit rate, size …). */
-export function pricingCacheStats(): CacheStats & { tenants: number; bytes?: number } {
+export function pricingCacheStats(): TenantCacheStats {
   return cache.stats();
 }
 

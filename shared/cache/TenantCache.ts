@@ -23,6 +23,9 @@ export interface TenantCacheOptions<V = unknown> {
   maxBytes?: number;
 }
 
+/** A tenant cache's counters across tenants: how many tenants hold entries, and the entries' `sizeOf` total when it sizes them. */
+export type TenantCacheStats = CacheStats & { tenants: number; bytes?: number };
+
 /**
  * The only way to reach a tenant's entries: a scope bound to that tenant. There is no
  * API that takes a tenant id and a key together, so isolation holds by construction.
@@ -108,7 +111,7 @@ export class TenantCache<V extends object | string | number | boolean> {
   }
 
   /** Totals across tenants; `bytes` when the cache sizes its values. */
-  stats(): CacheStats & { tenants: number; bytes?: number } {
+  stats(): TenantCacheStats {
     return { ...this.#counters.snapshot(this.#size), tenants: this.#tenants.size, ...(this.#sizeOf === undefined ? {} : { bytes: this.#bytes }) };
   }
 

@@ -11,5 +11,5 @@ export { assertUtf8Body, storableText, withUtf8Body } from './text.js';
 export { installRequestGate, type BodyLimitFor, type BodyPlan } from './requestGate.js';
 export { keysetPage, pageSchema, type KeysetPageOptions, type Page } from './keysetPage.js';
 export { noQuery } from './noQuery.js';
-export { isThenable, whenReady } from './thenable.js';
+export { whenReady } from './thenable.js';
 export { calendarDay, timestamp } from './responseFields.js';

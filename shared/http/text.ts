@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import * as z from 'zod';
 import type { Request } from '@google-cloud/functions-framework';
 import { InvalidArgumentError } from '../errors/index.js';
-import { isThenable } from './thenable.js';
+import { whenReady } from './thenable.js';
 import type { Authenticator } from './types.js';
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
@@ -50,14 +50,9 @@ export function assertUtf8Body(req: IncomingMessage & { rawBody?: Buffer }): voi
 export function withUtf8Body<A>(authenticate: Authenticator<A>): Authenticator<A> {
   return Object.assign(
     function authenticateWithUtf8Body(req: Request): A | Promise<A> {
-      const caller = authenticate(req);
-      if (!isThenable(caller)) {
+      return whenReady(authenticate(req), (caller) => {
         assertUtf8Body(req);
         return caller;
-      }
-      return caller.then((known) => {
-        assertUtf8Body(req);
-        return known;
       });
     },
     // The same caller, so the same documented security scheme.
