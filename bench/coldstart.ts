@@ -12,15 +12,16 @@
  * each measurement (only start-up is timed here; shutdown has its own tests).
  *
  * Knobs: BENCH_COLDSTART_RUNS (default 10), BENCH_FUNCTIONS (comma-separated names),
- * BENCH_COLDSTART_VARIANTS=1 adds the start-up experiments (dependencies bundled into the
- * function's bundle; Node's compile cache, on a Node that has it — run the bench with
- * Node 22 to measure the deploy runtime).
+ * BENCH_COLDSTART_VARIANTS=1 adds the start-up experiments, each against the function as
+ * built: the packages installed beside the bundle instead of inlined (the build before
+ * this one), and Node's compile cache on a Node that has it (run the bench with Node 22,
+ * the deploy runtime).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
+import { buildFunction, EXTERNAL } from '../deploy/build.js';
 import { REPO_ROOT } from '../deploy/paths.js';
 import type { FunctionSpec } from '../deploy/manifest.js';
 import { startFunctionProcess, type FunctionProcess } from '../dev/functionProcess.js';
@@ -156,27 +157,15 @@ function bareSubject(source: string, target: string, env: Record<string, string>
 }
 
 /**
- * The function with the packages it loads at start (zod, lru-cache) inlined into its
- * bundle. functions-framework stays external (its registry must be the one `main.js`
- * loads); so do the packages imported on first use (pg, the Google client libraries):
- * inlined, their code would be parsed at start-up with the rest of the bundle.
+ * The function as built before its first-use packages were inlined: pg, the Google client
+ * libraries and the rest installed beside the bundle (loaded from `node_modules` on first
+ * use, as hundreds of files), only zod and lru-cache inlined.
  */
-async function bundleWithDependencies(fn: FunctionSpec): Promise<string> {
-  const dir = mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp', `inlined-${fn.name}-`));
-  await build({
-    entryPoints: [path.join(REPO_ROOT, fn.source, 'index.ts')],
-    outfile: path.join(dir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: true,
-    external: ['@google-cloud/*', 'google-auth-library', 'pg', 'pg-native'],
-    // CommonJS packages inlined into ESM call `require` for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    absWorkingDir: REPO_ROOT,
-    logLevel: 'silent',
-  });
+async function bundleWithPackagesInstalled(fn: FunctionSpec): Promise<string> {
+  const dir = mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp', `installed-${fn.name}-`));
+  const root = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const installed = new Set(Object.keys(root.dependencies).filter((pkg) => pkg !== 'zod' && pkg !== 'lru-cache'));
+  await buildFunction({ name: fn.name, entry: path.join(REPO_ROOT, fn.source, 'index.ts'), outdir: dir, installed: new Set([...installed, ...EXTERNAL]) });
   return dir;
 }
 
@@ -232,9 +221,9 @@ async function main(): Promise<void> {
       scratch.push(cacheDir);
       const hasCompileCache = Number(process.versions.node.split('.')[0]) >= 22;
       for (const [i, fn] of fns.entries()) {
-        const inlined = await bundleWithDependencies(fn);
-        scratch.push(inlined);
-        const candidates: Subject[] = [subjectOf(stack, fn, inlined, key, `${fn.name} (deps bundled)`)];
+        const installed = await bundleWithPackagesInstalled(fn);
+        scratch.push(installed);
+        const candidates: Subject[] = [subjectOf(stack, fn, installed, key, `${fn.name} (packages installed)`)];
         if (hasCompileCache) {
           const cached = subjectOf(stack, fn, (own[i] as Bundle).dir, key, `${fn.name} (compile cache)`, { NODE_COMPILE_CACHE: path.join(cacheDir, fn.name) });
           await measure(cached); // fills the cache

@@ -14,24 +14,68 @@ export { DIST_DIR, REPO_ROOT } from './paths.js';
 const FUNCTIONS_FRAMEWORK = '@google-cloud/functions-framework';
 
 /**
- * Packages inlined into each bundle rather than installed beside it. Loaded at start by
- * every function, and as npm packages they are many ES modules each: zod's entry point
- * alone is some 150 files (every locale), each resolved, read and compiled separately at
- * every cold start. Inlined, they are one file, and esbuild keeps only what the code uses
- * — which is why zod is imported as a namespace (`import * as z`), whose members esbuild
- * can drop, not as the `z` object, which holds all of them. `npm run bench:coldstart`
- * measures what this saves.
+ * The npm packages installed beside each bundle instead of inlined into it; every other
+ * package a function imports is inlined (see {@link buildFunction}).
+ * - functions-framework: it must be the very instance the platform's `main.js` loads — an
+ *   inlined copy would register the function in a registry nobody reads.
+ * - `@google-cloud/kms`: google-gax reads its protos from its package folder at run time.
+ * - `@google-cloud/cloud-sql-connector`: it runs only in Google Cloud (tests never construct
+ *   one), so it ships as published rather than as a bundle no test here has run.
+ * - `pg-native`: the optional native addon pg loads only when `pg.native` is read.
  */
-export const INLINED: ReadonlySet<string> = new Set(['zod', 'lru-cache']);
+export const EXTERNAL: ReadonlySet<string> = new Set([
+  FUNCTIONS_FRAMEWORK,
+  '@google-cloud/kms',
+  '@google-cloud/cloud-sql-connector',
+  'pg-native',
+]);
 
-/** Every npm package external except {@link INLINED} (what `packages: 'external'` does, with exceptions). */
-const externalExceptInlined: Plugin = {
-  name: 'external-except-inlined',
-  setup(build) {
-    // A bare specifier: not relative, not absolute (Node built-ins are external either way).
-    build.onResolve({ filter: /^[^./]/ }, (args) => (INLINED.has(packageName(args.path)) ? undefined : { path: args.path, external: true }));
-  },
-};
+/** Keeps the `installed` packages external (what `packages: 'external'` does, for a chosen few). */
+function keepExternal(installed: ReadonlySet<string>): Plugin {
+  return {
+    name: 'keep-external',
+    setup(build) {
+      // A bare specifier: not relative, not absolute (Node built-ins are external either way).
+      build.onResolve({ filter: /^[^./]/ }, (args) => (installed.has(packageName(args.path)) ? { path: args.path, external: true } : undefined));
+    },
+  };
+}
+
+/** Where the modules a function imports on first use are written, inside its out folder. */
+const LAZY_DIR = 'lazy';
+
+/**
+ * Makes each module of ours that our code imports with `import()` a file of its own, loaded
+ * on first use: the import is left in the output, pointed at `lazy/<name>.js`, and
+ * `found` collects the module to build next. A module imported both ways would be
+ * loaded twice, so the build refuses a static import of a lazy module (see below).
+ */
+function lazyModules(found: Map<string, string>, fromLazyDir: boolean): Plugin {
+  return {
+    name: 'lazy-modules',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || isPackageFile(args.importer) || args.pluginData === 'lazy-modules') return undefined;
+        const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'lazy-modules' });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        const name = lazyName(resolved.path);
+        found.set(resolved.path, name);
+        return { path: `./${fromLazyDir ? '' : `${LAZY_DIR}/`}${name}.js`, external: true };
+      });
+    },
+  };
+}
+
+/** `shared/bigquery/library.ts` → `shared-bigquery-library`. */
+function lazyName(file: string): string {
+  return path.relative(REPO_ROOT, file).split(path.sep).join('-').replace(/\.[cm]?[jt]s$/, '');
+}
+
+/**
+ * Inlined CommonJS packages (pg, the Google client libraries) `require` Node built-ins;
+ * an ES module has no `require`, so each output file gets one.
+ */
+const REQUIRE_SHIM = "import { createRequire as __cloudactCreateRequire } from 'node:module'; const require = __cloudactCreateRequire(import.meta.url);";
 
 /** One bundle to produce. */
 export interface BuildEntry {
@@ -41,6 +85,11 @@ export interface BuildEntry {
   entry: string;
   /** Receives `index.js`, its source map and `package.json`; emptied first. */
   outdir: string;
+  /**
+   * The packages installed beside the bundle rather than inlined. {@link EXTERNAL}, always
+   * in production; `npm run bench:coldstart` passes more to measure what inlining saves.
+   */
+  installed?: ReadonlySet<string>;
 }
 
 /** What one build produced. */
@@ -52,6 +101,11 @@ export interface BuildResult {
   ms: number;
   /** The `dependencies` written to the bundle's `package.json`. */
   dependencies: Record<string, string>;
+  /** Size of `index.js`, all a start loads. */
+  startBytes: number;
+  /** The files loaded on first use (`lazy/<name>.js`, relative to the out folder). */
+  lazyFiles: string[];
+  lazyBytes: number;
 }
 
 interface RootPackage {
@@ -74,10 +128,84 @@ function externalPackages(metafile: Metafile): Set<string> {
   const packages = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
-      if (imported.external && !isBuiltin(imported.path)) packages.add(packageName(imported.path));
+      if (imported.external && !isBuiltin(imported.path) && /^[^./]/.test(imported.path)) packages.add(packageName(imported.path));
     }
   }
   return packages;
+}
+
+/** The npm packages our own source files import (inlined or not), Node built-ins left out. */
+function packagesImportedByOwnCode(metafile: Metafile): Set<string> {
+  const packages = new Set<string>();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (isPackageFile(input)) continue;
+    for (const imported of imports) {
+      const specifier = imported.external ? imported.path : imported.original;
+      if (specifier === undefined || isBuiltin(specifier) || !/^[^./]/.test(specifier)) continue;
+      packages.add(packageName(specifier));
+    }
+  }
+  return packages;
+}
+
+/**
+ * `import('pkg')` of an inlined package, in our code: it would be inlined where it stands,
+ * parsed at start with the rest. A package loaded on first use is imported through a module
+ * of ours that re-exports it (`shared/bigquery/library.ts`), which becomes a file of its own.
+ */
+function lazyImportsOfPackages(metafile: Metafile): string[] {
+  const found: string[] = [];
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (isPackageFile(input)) continue;
+    for (const imported of imports) {
+      const specifier = imported.original ?? imported.path;
+      if (imported.kind !== 'dynamic-import' || imported.external || !/^[^./]/.test(specifier)) continue;
+      found.push(`${input.split(path.sep).join('/')}: import('${specifier}')`);
+    }
+  }
+  return found.sort();
+}
+
+/** Our modules imported statically somewhere while also loaded on first use: they would run twice. */
+function staticImportsOfLazy(metafile: Metafile, lazy: ReadonlyMap<string, string>): string[] {
+  const lazyInputs = new Set([...lazy.keys()].map((file) => path.relative(REPO_ROOT, file).split(path.sep).join('/')));
+  const found: string[] = [];
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    for (const imported of imports) {
+      if (imported.kind === 'import-statement' && lazyInputs.has(imported.path.split(path.sep).join('/'))) found.push(`${input} imports ${imported.path}`);
+    }
+  }
+  return found.sort();
+}
+
+function isPackageFile(input: string): boolean {
+  const normalized = input.split(path.sep).join('/');
+  return normalized.startsWith('node_modules/') || normalized.includes('/node_modules/');
+}
+
+/**
+ * Whether a build's inputs are npm packages and `entry` alone: a lazy module that only
+ * re-exports a package. Its source map would map into the packages' compiled JavaScript
+ * and cost a first use more than the code (BigQuery's: 580 KB, ~35 ms of CPU to parse).
+ */
+function onlyPackagesBeside(metafile: Metafile, entry: string): boolean {
+  const own = path.relative(REPO_ROOT, entry).split(path.sep).join('/');
+  return Object.keys(metafile.inputs).every((input) => isPackageFile(input) || input.split(path.sep).join('/') === own);
+}
+
+/** Removes `file`'s source map and the comment that points to it. */
+function dropSourceMap(file: string): void {
+  rmSync(`${file}.map`, { force: true });
+  const code = readFileSync(file, 'utf8');
+  writeFileSync(file, code.replace(/\n\/\/# sourceMappingURL=[^\n]*\n?$/, '\n'));
+}
+
+/** Both builds' inputs and outputs, for the checks that read what went in. */
+function mergeMetafiles(metafiles: readonly Metafile[]): Metafile {
+  return {
+    inputs: Object.assign({}, ...metafiles.map((m) => m.inputs)) as Metafile['inputs'],
+    outputs: Object.assign({}, ...metafiles.map((m) => m.outputs)) as Metafile['outputs'],
+  };
 }
 
 /**
@@ -88,89 +216,113 @@ function externalPackages(metafile: Metafile): Set<string> {
 export function inputsOutside(metafile: Metafile, allowed: readonly string[]): string[] {
   return Object.keys(metafile.inputs)
     .map((input) => input.split(path.sep).join('/'))
-    .filter((input) => !input.startsWith('node_modules/') && !input.includes('/node_modules/'))
+    .filter((input) => !isPackageFile(input))
     .filter((input) => !allowed.some((folder) => input.startsWith(folder)))
     .sort();
 }
 
 /**
- * Bundles one function: `entry` → `outdir/index.js` (ESM for Node 20+, with a source map)
- * and a `package.json` the platform installs from.
+ * Bundles one function: `entry` → `outdir/index.js` (ESM for Node 20+, with a source map),
+ * the modules it imports on first use → `outdir/lazy/<name>.js`, and a `package.json` the
+ * platform installs from.
  *
- * npm packages stay external — the platform installs them from the bundle's
- * `package.json` — except {@link INLINED}: the small pure-JS packages every function
- * reads at start. Above all `@google-cloud/functions-framework` must be external, the
- * instance its own `main.js` loads: an inlined copy would register the function in a
- * registry nobody reads. The packages a function imports on first use (pg, the Google
- * client libraries) stay external too: inlined, their code would be parsed at start-up
- * with the rest of the bundle.
+ * Every npm package is inlined except {@link EXTERNAL}. As installed packages, the ones a
+ * function loads are hundreds of CommonJS files, each resolved, stat-ed, read and compiled
+ * when first required; inlined, they are one file. What a function needs only on first use
+ * — pg, the BigQuery client, google-auth-library — it imports with `import()` of a module of
+ * ours that re-exports the package (`shared/bigquery/library.ts`); each such module is
+ * bundled on its own into `lazy/`, with everything it imports, and loaded when that first
+ * use comes, so a start parses only what a start runs. (Not esbuild's `splitting`: a chunk
+ * split off at a CommonJS package exports only `default`, and google-auth-library's own
+ * `import('https-proxy-agent')` would find no `HttpsProxyAgent` in it.) zod is imported as
+ * a namespace (`import * as z`), whose members esbuild can drop, not as the `z` object,
+ * which holds all of them and all 40-odd locales. `npm run bench:coldstart` measures it.
  *
- * The source map carries no sources (`sourcesContent: false`): Node needs only its
+ * The source maps carry no sources (`sourcesContent: false`): Node needs only their
  * mappings to point stack traces at our TypeScript, and `--enable-source-maps` reads and
- * parses the whole map at every cold start (pipeline-worker's: 510 KB before, with its
- * sources; 290 KB now, zod's mappings included).
+ * parses a file's whole map when the file is loaded (pipeline-worker's: 510 KB with its
+ * sources, 290 KB without).
  *
- * The bundle's dependencies are the root `dependencies` entries the bundle imports (read
- * from esbuild's metafile), so each function ships only what it uses. A package the code
- * imports that is not a root dependency (a devDependency, a typo) fails the build here
- * rather than at the function's first cold start.
+ * The bundle's `package.json` lists the {@link EXTERNAL} packages it imports. Every package
+ * our own code imports must be a root `dependencies` entry, inlined or not: a
+ * devDependency or a typo fails the build here rather than ships.
  *
  * The layering rule is checked again on what actually went in: every input must lie in
  * the entry's own folder (`functions/<name>/`) or in `shared/`. An import of `deploy/`,
  * `dev/` or another function — which lint should have stopped — fails the build here,
  * before provisioning code or a sibling's routes ship inside a bundle.
  */
-export async function buildFunction({ name, entry, outdir }: BuildEntry): Promise<BuildResult> {
+export async function buildFunction({ name, entry, outdir, installed = EXTERNAL }: BuildEntry): Promise<BuildResult> {
   const started = performance.now();
   if (!existsSync(entry)) throw new BuildError(`${name}: entry ${path.relative(REPO_ROOT, entry)} does not exist`);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const outfile = path.join(outdir, 'index.js');
-
-  let metafile: Metafile;
-  try {
-    const result = await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: true,
-      sourcesContent: false,
-      plugins: [externalExceptInlined],
-      metafile: true,
-      absWorkingDir: REPO_ROOT,
-      logLevel: 'silent',
-    });
-    metafile = result.metafile;
-  } catch (error) {
+  const fail = (message: string, cause?: unknown): never => {
     // Leave no half-written folder that could be deployed by mistake.
     rmSync(outdir, { recursive: true, force: true });
-    throw new BuildError(`${name}: esbuild failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new BuildError(`${name}: ${message}`, cause === undefined ? undefined : { cause });
+  };
+
+  // The entry, then each module it (or a lazy module) imports on first use, once.
+  const lazy = new Map<string, string>();
+  const metafiles: Metafile[] = [];
+  const lazyFiles: string[] = [];
+  const pending: { source: string; file: string; inLazyDir: boolean }[] = [{ source: entry, file: outfile, inLazyDir: false }];
+  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+    const before = new Set(lazy.keys());
+    try {
+      const result = await build({
+        entryPoints: [next.source],
+        outfile: next.file,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        sourcemap: true,
+        sourcesContent: false,
+        banner: { js: REQUIRE_SHIM },
+        plugins: [keepExternal(installed), lazyModules(lazy, next.inLazyDir)],
+        metafile: true,
+        absWorkingDir: REPO_ROOT,
+        logLevel: 'silent',
+      });
+      metafiles.push(result.metafile);
+      if (next.inLazyDir && onlyPackagesBeside(result.metafile, next.source)) dropSourceMap(next.file);
+    } catch (error) {
+      fail(`esbuild failed: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+    for (const [source, lazyName] of lazy) {
+      if (before.has(source)) continue;
+      const file = path.join(outdir, LAZY_DIR, `${lazyName}.js`);
+      lazyFiles.push(path.relative(outdir, file).split(path.sep).join('/'));
+      pending.push({ source, file, inLazyDir: true });
+    }
   }
+  const metafile = mergeMetafiles(metafiles);
 
   const ownFolder = `${path.relative(REPO_ROOT, path.dirname(entry)).split(path.sep).join('/')}/`;
   const strays = inputsOutside(metafile, [ownFolder, 'shared/']);
   if (strays.length > 0) {
-    rmSync(outdir, { recursive: true, force: true });
-    throw new BuildError(
-      `${name}: the bundle includes ${strays.join(', ')}, outside ${ownFolder} and shared/ (a function imports only its own folder and shared/)`,
-    );
+    fail(`the bundle includes ${strays.join(', ')}, outside ${ownFolder} and shared/ (a function imports only its own folder and shared/)`);
   }
+  const packagesOnFirstUse = lazyImportsOfPackages(metafile);
+  if (packagesOnFirstUse.length > 0) {
+    fail(`${packagesOnFirstUse.join(', ')}: import a package on first use through a module of ours that re-exports it (shared/bigquery/library.ts)`);
+  }
+  const twice = staticImportsOfLazy(metafile, lazy);
+  if (twice.length > 0) fail(`${twice.join(', ')}, also imported on first use: it would be loaded twice`);
 
   const root = readRootPackage();
   const rootDependencies = root.dependencies ?? {};
-  const used = externalPackages(metafile);
-  used.add(FUNCTIONS_FRAMEWORK);
-  const undeclared = [...used].filter((pkg) => rootDependencies[pkg] === undefined);
+  const undeclared = [...packagesImportedByOwnCode(metafile)].filter((pkg) => rootDependencies[pkg] === undefined);
   if (undeclared.length > 0) {
-    rmSync(outdir, { recursive: true, force: true });
-    throw new BuildError(
-      `${name}: the bundle imports ${undeclared.join(', ')}, not listed in package.json "dependencies" (the platform would not install ${undeclared.length === 1 ? 'it' : 'them'})`,
-    );
+    fail(`the bundle imports ${undeclared.sort().join(', ')}, not listed in package.json "dependencies" (a runtime package must be one)`);
   }
-  const dependencies = Object.fromEntries([...used].sort().map((pkg) => [pkg, rootDependencies[pkg] as string]));
+  // The external packages imported, by our code or by an inlined package. One an inlined
+  // package imports that is no dependency of ours (pg's optional `pg-native`) stays out.
+  const used = [...externalPackages(metafile), FUNCTIONS_FRAMEWORK].filter((pkg) => rootDependencies[pkg] !== undefined);
+  const dependencies = Object.fromEntries([...new Set(used)].sort().map((pkg) => [pkg, rootDependencies[pkg] as string]));
 
   const bundlePackage = {
     name: `cloudact-${name}`,
@@ -181,7 +333,16 @@ export async function buildFunction({ name, entry, outdir }: BuildEntry): Promis
     dependencies,
   };
   writeFileSync(path.join(outdir, 'package.json'), `${JSON.stringify(bundlePackage, null, 2)}\n`);
-  return { name, outfile, ms: Math.round(performance.now() - started), dependencies };
+  const bytes = (file: string): number => metafile.outputs[path.relative(REPO_ROOT, path.join(outdir, file)).split(path.sep).join('/')]?.bytes ?? 0;
+  return {
+    name,
+    outfile,
+    ms: Math.round(performance.now() - started),
+    dependencies,
+    startBytes: bytes('index.js'),
+    lazyFiles: lazyFiles.sort(),
+    lazyBytes: lazyFiles.reduce((sum, file) => sum + bytes(file), 0),
+  };
 }
 
 /**
@@ -205,7 +366,10 @@ async function main(): Promise<void> {
   const fileWidth = Math.max(...results.map((r) => path.relative(REPO_ROOT, r.outfile).length));
   for (const r of results) {
     const file = path.relative(REPO_ROOT, r.outfile).padEnd(fileWidth);
-    console.log(`${r.name.padEnd(width)}  ${file}  ${String(r.ms).padStart(5)} ms  deps: ${Object.keys(r.dependencies).join(', ')}`);
+    const kb = (bytes: number): string => `${Math.round(bytes / 1024)} KB`.padStart(7);
+    console.log(
+      `${r.name.padEnd(width)}  ${file}  ${String(r.ms).padStart(5)} ms  at start ${kb(r.startBytes)}, on first use ${kb(r.lazyBytes)} (${r.lazyFiles.length} files)  installs: ${Object.keys(r.dependencies).join(', ')}`,
+    );
   }
   console.log(`built ${results.length} function(s) in ${Math.round(performance.now() - started)} ms`);
 }

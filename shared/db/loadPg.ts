@@ -8,6 +8,6 @@ let loading: Promise<typeof pg> | undefined;
  * first pool pays it once; every later call resolves at once.
  */
 export function loadPg(): Promise<typeof pg> {
-  loading ??= import('pg').then((module) => module.default);
+  loading ??= import('./pgLibrary.js').then((module) => module.default);
   return loading;
 }

@@ -167,7 +167,7 @@ function headerRecord(headers: Headers | Record<string, string>): Record<string,
 function googleAuthHeaders(): AuthHeaders {
   let auth: Promise<{ getRequestHeaders(): Promise<Headers> }> | undefined;
   return async () => {
-    auth ??= import('google-auth-library')
+    auth ??= import('./googleAuth.js')
       .then(({ GoogleAuth }) => new GoogleAuth({ scopes: [PUBSUB_SCOPE] }))
       .catch((error: unknown) => {
         auth = undefined; // not cached: the next publish tries again

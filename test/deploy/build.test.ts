@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFunction, INLINED, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
+import { buildFunction, EXTERNAL, REPO_ROOT, type BuildResult } from '../../deploy/build.js';
 import { manifest } from '../../deploy/manifest.js';
 import { BuildError } from '../../deploy/errors.js';
 import { startFunctionProcess } from '../../dev/functionProcess.js';
@@ -52,6 +52,22 @@ describe('buildFunction', () => {
     }
   });
 
+  it('writes a module imported on first use to lazy/, which the real functions-framework loads when asked', async () => {
+    const lazyOut = path.join(OUT_ROOT, 'lazyhello');
+    const built = await buildFunction({ name: 'lazyhello', entry: path.join(FIXTURES, 'lazyhello', 'index.ts'), outdir: lazyOut });
+    expect(built.lazyFiles).toEqual(['lazy/test-deploy-fixtures-lazyhello-greeting.js']);
+    const map = JSON.parse(readFileSync(`${built.outfile}.map`, 'utf8')) as { sources: string[] };
+    expect(map.sources.filter((s) => s.includes('lru-cache') || s.includes('greeting'))).toEqual([]);
+    const fn = await startFunctionProcess({ source: lazyOut, target: 'lazyhello', env: {} });
+    try {
+      const res = await fetch(`${fn.url}/`, { signal: AbortSignal.timeout(5000) });
+
+      expect(await res.text()).toBe('ok 2');
+    } finally {
+      await fn.stop('SIGKILL');
+    }
+  });
+
   it.each([
     {
       case: 'an entry that does not exist',
@@ -67,6 +83,16 @@ describe('buildFunction', () => {
       case: 'a planted wrong-way import of deploy/',
       entry: path.join(FIXTURES, 'wrongway', 'index.ts'),
       message: 'nowhere: the bundle includes deploy/paths.ts, outside test/deploy/fixtures/wrongway/ and shared/',
+    },
+    {
+      case: 'a package imported on first use directly (its code would be parsed at start)',
+      entry: path.join(FIXTURES, 'lazypackage', 'index.ts'),
+      message: "nowhere: test/deploy/fixtures/lazypackage/index.ts: import('lru-cache'): import a package on first use through a module of ours",
+    },
+    {
+      case: 'a module imported both on first use and statically (it would run twice)',
+      entry: path.join(FIXTURES, 'lazytwice', 'index.ts'),
+      message: 'nowhere: test/deploy/fixtures/lazytwice/index.ts imports test/deploy/fixtures/lazytwice/greeting.ts, also imported on first use',
     },
     {
       case: "an import of another function's folder",
@@ -93,24 +119,44 @@ describe('the layering check of the build on the real tree', () => {
     expect(built.map((r) => r.name).sort()).toEqual(manifest.functions.map((fn) => fn.name).sort());
   });
 
-  it('inlines zod and lru-cache (each bundle imports neither, nor lists it), keeping only the part of zod the code uses', async () => {
+  it('inlines every package but the few installed beside it, keeping only the part of zod the code uses', async () => {
     const outdir = path.join(OUT_ROOT, 'inlined', 'quota');
     const result = await buildFunction({ name: 'quota', entry: path.join(REPO_ROOT, 'functions', 'quota', 'index.ts'), outdir });
     const bundle = readFileSync(result.outfile, 'utf8');
     const map = JSON.parse(readFileSync(`${result.outfile}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
 
-    expect([...INLINED].sort()).toEqual(['lru-cache', 'zod']);
-    expect(Object.keys(result.dependencies)).not.toContain('zod');
-    expect(Object.keys(result.dependencies)).not.toContain('lru-cache');
-    expect(bundle).not.toMatch(/from ["'](zod|lru-cache)["']/);
-    // Used: the schemas and the LRU are in the bundle.
+    expect([...EXTERNAL].sort()).toEqual(['@google-cloud/cloud-sql-connector', '@google-cloud/functions-framework', '@google-cloud/kms', 'pg-native']);
+    // Installed: only the framework and the connector (quota uses no KMS).
+    expect(Object.keys(result.dependencies)).toEqual(['@google-cloud/cloud-sql-connector', '@google-cloud/functions-framework']);
+    expect(bundle).not.toMatch(/from ["'](zod|lru-cache|pg|@google-cloud\/bigquery|google-auth-library)["']/);
+    // Used at start: the schemas and the LRU are in index.js.
     expect(map.sources.some((s) => s.includes('node_modules/zod/v4/classic/schemas'))).toBe(true);
     expect(map.sources.some((s) => s.includes('node_modules/lru-cache/'))).toBe(true);
     // Not used: zod's locales other than English (its default), which `import { z }` would have kept, all 40-odd of them.
     expect(map.sources.filter((s) => s.includes('node_modules/zod/v4/locales/')).map((s) => path.basename(s))).toEqual(['en.js']);
     // A source map for stack traces only: mappings, no copy of the sources.
     expect(map.sourcesContent).toBeUndefined();
-    // The packages the function loads on first use stay external.
-    expect(Object.keys(result.dependencies)).toEqual(expect.arrayContaining(['@google-cloud/functions-framework', 'pg', '@google-cloud/bigquery']));
+  });
+
+  it('writes what a function needs on first use (pg, BigQuery, google-auth-library) to files of their own, loaded by import()', async () => {
+    const outdir = path.join(OUT_ROOT, 'lazy', 'costs');
+    const result = await buildFunction({ name: 'costs', entry: path.join(REPO_ROOT, 'functions', 'costs', 'index.ts'), outdir });
+    const bundle = readFileSync(result.outfile, 'utf8');
+    const map = JSON.parse(readFileSync(`${result.outfile}.map`, 'utf8')) as { sources: string[] };
+
+    expect(result.lazyFiles).toEqual(['lazy/shared-bigquery-library.js', 'lazy/shared-db-pgLibrary.js', 'lazy/shared-pubsub-googleAuth.js']);
+    // index.js holds none of them, and reaches each only through import().
+    expect(map.sources.filter((s) => /node_modules\/(pg|@google-cloud\/bigquery|google-auth-library|gaxios)\//.test(s))).toEqual([]);
+    for (const file of result.lazyFiles) {
+      expect(bundle).toContain(`import("./${file}")`);
+      expect(bundle).not.toMatch(new RegExp(`from ["']\\./${file.replace('.', '\\.')}["']`));
+    }
+    expect(result.startBytes).toBeLessThan(result.lazyBytes);
+    // A lazy file that only re-exports a package ships no map (it would map into the package's JavaScript).
+    const bigquery = readFileSync(path.join(outdir, 'lazy', 'shared-bigquery-library.js'), 'utf8');
+    expect(bigquery).not.toContain('sourceMappingURL');
+    expect(existsSync(path.join(outdir, 'lazy', 'shared-bigquery-library.js.map'))).toBe(false);
+    // CommonJS interop inside the lazy file: google-auth-library's own import('https-proxy-agent') gets the module's named exports.
+    expect(bigquery).toMatch(/__toESM\(require_dist\d*\(\)\)\)\)\.HttpsProxyAgent/);
   });
 });
