@@ -1,8 +1,7 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 import { parseWebhookConfig, type WebhookConfig } from '../../shared/webhooks/index.js';
 
-const deliveryConfigSchema = z.object({
+const deliveryConfigEnv = {
   /**
    * Delivery attempts of an alert before it is dead-lettered: the deploy manifest sets it to
    * the delivery subscription's `maxDeliveryAttempts`, so the attempt that marks an alert
@@ -10,11 +9,11 @@ const deliveryConfigSchema = z.object({
    * @default 5
    */
   ALERT_MAX_DELIVERY_ATTEMPTS: envInt({ min: 1, max: 100, default: 5 }),
-});
+};
 
-export type DeliveryConfig = z.infer<typeof deliveryConfigSchema> & { webhooks: WebhookConfig };
+export type DeliveryConfig = EnvValues<typeof deliveryConfigEnv> & { webhooks: WebhookConfig };
 
 /** Parsed at module load, so a bad value stops the function from starting. */
 export function parseDeliveryConfig(env: Env = process.env): DeliveryConfig {
-  return { ...parseEnv(deliveryConfigSchema, env), webhooks: parseWebhookConfig(env) };
+  return { ...parseEnv(deliveryConfigEnv, env), webhooks: parseWebhookConfig(env) };
 }

@@ -1,7 +1,6 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 
-const costsConfigSchema = z.object({
+const costsConfigEnv = {
   /**
    * How long an answer is reused for the same tenant and query. Usage is loaded once a
    * day per pipeline run, so a minute of staleness is invisible while it spares BigQuery
@@ -18,11 +17,11 @@ const costsConfigSchema = z.object({
    * @default 1000
    */
   COSTS_EXPORT_PAGE_SIZE: envInt({ min: 1, max: 100_000, default: 1000 }),
-});
+};
 
-export type CostsConfig = z.infer<typeof costsConfigSchema>;
+export type CostsConfig = EnvValues<typeof costsConfigEnv>;
 
 /** Parsed at module load, so a bad value stops the function from starting. */
 export function parseCostsConfig(env: Env = process.env): CostsConfig {
-  return parseEnv(costsConfigSchema, env);
+  return parseEnv(costsConfigEnv, env);
 }

@@ -1,9 +1,8 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 import { DEFAULT_LEAK_IDLE_SECONDS } from '../../shared/db/index.js';
 import { parsePipelineConfig, type PipelineConfig } from '../../shared/pipelines/index.js';
 
-const maintenanceConfigSchema = z.object({
+const maintenanceConfigEnv = {
   /**
    * A queued run that has not started this long after it was last published is published
    * again (the outbox sweep). Longer than a normal queue wait, so a healthy queue is left
@@ -15,11 +14,11 @@ const maintenanceConfigSchema = z.object({
   MAINTENANCE_BATCH_SIZE: envInt({ min: 1, max: 10_000, default: 500 }),
   /** A backend of this app idle longer than this is leaked and terminated. @default 300 */
   LEAK_IDLE_SECONDS: envInt({ min: 1, max: 86_400, default: DEFAULT_LEAK_IDLE_SECONDS }),
-});
+};
 
-export type MaintenanceConfig = z.infer<typeof maintenanceConfigSchema> & PipelineConfig;
+export type MaintenanceConfig = EnvValues<typeof maintenanceConfigEnv> & PipelineConfig;
 
 /** Parsed at module load, so a bad value stops the function from starting. */
 export function parseMaintenanceConfig(env: Env = process.env): MaintenanceConfig {
-  return { ...parseEnv(maintenanceConfigSchema, env), ...parsePipelineConfig(env) };
+  return { ...parseEnv(maintenanceConfigEnv, env), ...parsePipelineConfig(env) };
 }

@@ -1,16 +1,16 @@
-import * as z from 'zod';
-import { envString, parseEnv, type Env } from '../../shared/config/index.js';
+import { envString, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 
-const orgsConfigSchema = z.object({
+const orgsConfigEnv = {
   /** Admin bearer token for onboarding (Secret Manager in Google Cloud, generated locally). */
-  ADMIN_TOKEN: envString('must be set (the admin token for onboarding, at least 24 characters)').min(24, {
-    error: 'must be at least 24 characters',
+  ADMIN_TOKEN: envString('must be set (the admin token for onboarding, at least 24 characters)', {
+    length: 24,
+    message: 'must be at least 24 characters',
   }),
-});
+};
 
-export type OrgsConfig = z.infer<typeof orgsConfigSchema>;
+export type OrgsConfig = EnvValues<typeof orgsConfigEnv>;
 
 /** Parsed at module load: without an admin token the function refuses to start. */
 export function parseOrgsConfig(env: Env = process.env): OrgsConfig {
-  return parseEnv(orgsConfigSchema, env);
+  return parseEnv(orgsConfigEnv, env);
 }

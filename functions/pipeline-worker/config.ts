@@ -1,8 +1,7 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 import { parsePipelineConfig, type PipelineConfig } from '../../shared/pipelines/index.js';
 
-const workerConfigSchema = z.object({
+const workerConfigEnv = {
   /**
    * Messages published longer ago than this are acked without running; their run fails.
    * @default 86400000 (24 h)
@@ -14,11 +13,11 @@ const workerConfigSchema = z.object({
    * @default 3
    */
   PROVIDER_REQUEST_ATTEMPTS: envInt({ min: 1, max: 10, default: 3 }),
-});
+};
 
-export type WorkerConfig = z.infer<typeof workerConfigSchema> & PipelineConfig;
+export type WorkerConfig = EnvValues<typeof workerConfigEnv> & PipelineConfig;
 
 /** Parsed at module load, so a bad value stops the function from starting. */
 export function parseWorkerConfig(env: Env = process.env): WorkerConfig {
-  return { ...parseEnv(workerConfigSchema, env), ...parsePipelineConfig(env) };
+  return { ...parseEnv(workerConfigEnv, env), ...parsePipelineConfig(env) };
 }

@@ -1,7 +1,6 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../../shared/config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../../shared/config/index.js';
 
-const pricingConfigSchema = z.object({
+const pricingConfigEnv = {
   /**
    * How long a cached page lives. A write invalidates its tenant's pages on the instance
    * that served it at once; other instances show it within this time. @default 30000
@@ -17,11 +16,11 @@ const pricingConfigSchema = z.object({
    * an instance's 512 MiB)
    */
   PRICING_CACHE_MAX_BYTES: envInt({ min: 1_048_576, max: 1_073_741_824, default: 67_108_864 }),
-});
+};
 
-export type PricingConfig = z.infer<typeof pricingConfigSchema>;
+export type PricingConfig = EnvValues<typeof pricingConfigEnv>;
 
 /** Parsed at module load, so a bad value stops the function before its first request. */
 export function parsePricingConfig(env: Env = process.env): PricingConfig {
-  return parseEnv(pricingConfigSchema, env);
+  return parseEnv(pricingConfigEnv, env);
 }

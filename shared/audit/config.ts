@@ -1,7 +1,6 @@
-import * as z from 'zod';
 import { envInt, parseEnv, type Env } from '../config/index.js';
 
-const auditConfigSchema = z.object({
+const auditConfigEnv = {
   /**
    * Longest a mutating call waits for its audit row to reach BigQuery before answering;
    * past it the row is buffered for a later invocation. @default 2000
@@ -11,7 +10,7 @@ const auditConfigSchema = z.object({
   AUDIT_BUFFER_MAX_ROWS: envInt({ min: 1, max: 100_000, default: 1000 }),
   /** After a failed write, calls buffer their row without trying BigQuery for this long. @default 5000 */
   AUDIT_RETRY_AFTER_MS: envInt({ min: 0, max: 300_000, default: 5000 }),
-});
+};
 
 export interface AuditConfig {
   writeBudgetMs: number;
@@ -21,6 +20,6 @@ export interface AuditConfig {
 
 /** Parses the audit-write settings. */
 export function parseAuditConfig(env: Env = process.env): AuditConfig {
-  const c = parseEnv(auditConfigSchema, env);
+  const c = parseEnv(auditConfigEnv, env);
   return { writeBudgetMs: c.AUDIT_WRITE_BUDGET_MS, bufferMaxRows: c.AUDIT_BUFFER_MAX_ROWS, retryAfterMs: c.AUDIT_RETRY_AFTER_MS };
 }

@@ -1,6 +1,5 @@
-import * as z from 'zod';
 import { lazyClient } from '../clients/index.js';
-import { ConfigError, parseEnv, type Env } from '../config/index.js';
+import { ConfigError, envText, parseEnv, type Env } from '../config/index.js';
 import type { KeyEncryptionKey } from './KeyEncryptionKey.js';
 import { KMS_KEY_NAME_PATTERN, KmsKek, type KmsClientLike } from './KmsKek.js';
 import { LocalFileKek } from './LocalFileKek.js';
@@ -8,15 +7,12 @@ import { LocalFileKek } from './LocalFileKek.js';
 /** Where the key-encryption key lives. */
 export type KekConfig = { kind: 'kms'; keyName: string } | { kind: 'file'; path: string };
 
-const kekEnvSchema = z.object({
+const kekEnvEnv = {
   /** A Cloud KMS symmetric key (Google Cloud). Wins over `KEK_FILE` when both are set. */
-  KMS_KEY_NAME: z
-    .string()
-    .regex(KMS_KEY_NAME_PATTERN, { error: 'must look like projects/P/locations/L/keyRings/R/cryptoKeys/K' })
-    .optional(),
+  KMS_KEY_NAME: envText({ pattern: KMS_KEY_NAME_PATTERN, message: 'must look like projects/P/locations/L/keyRings/R/cryptoKeys/K' }),
   /** A local file holding 32 random bytes in base64 (local stack, tests). */
-  KEK_FILE: z.string().optional(),
-});
+  KEK_FILE: envText(),
+};
 
 /**
  * Chooses the key-encryption key from the environment: `KMS_KEY_NAME` set → Cloud KMS,
@@ -24,7 +20,7 @@ const kekEnvSchema = z.object({
  * function that stores secrets refuses to start rather than store them unprotected.
  */
 export function parseKekConfig(env: Env = process.env): KekConfig {
-  const parsed = parseEnv(kekEnvSchema, env);
+  const parsed = parseEnv(kekEnvEnv, env);
   if (parsed.KMS_KEY_NAME !== undefined) return { kind: 'kms', keyName: parsed.KMS_KEY_NAME };
   if (parsed.KEK_FILE !== undefined) return { kind: 'file', path: parsed.KEK_FILE };
   throw new ConfigError([

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
-import { parseEnv, type Env } from '../config/index.js';
+import { envTextOr, parseEnv, type Env } from '../config/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 
 /**
@@ -30,15 +30,15 @@ const CURSOR_SHAPE = new RegExp(`^${VERSION}\\.([A-Za-z0-9_-]{1,${MAX_CURSOR_CHA
  */
 const DEV_CURSOR_SECRET = 'cloudact-dev-cursor-secret-not-for-production';
 
-const cursorConfigSchema = z.object({
+const cursorConfigEnv = {
   /** The HMAC key of list cursors. @default DEV_CURSOR_SECRET */
-  CURSOR_SECRET: z.string().default(DEV_CURSOR_SECRET),
-});
+  CURSOR_SECRET: envTextOr(DEV_CURSOR_SECRET),
+};
 
 let secret: Buffer | undefined;
 
 function cursorSecret(env: Env = process.env): Buffer {
-  secret ??= Buffer.from(parseEnv(cursorConfigSchema, env).CURSOR_SECRET, 'utf8');
+  secret ??= Buffer.from(parseEnv(cursorConfigEnv, env).CURSOR_SECRET, 'utf8');
   return secret;
 }
 

@@ -1,7 +1,6 @@
-import * as z from 'zod';
-import { envInt, parseEnv, type Env } from '../config/index.js';
+import { envInt, parseEnv, type Env, type EnvValues } from '../config/index.js';
 
-const pipelineConfigSchema = z.object({
+const pipelineConfigEnv = {
   /**
    * Attempts a run gets (claims by a worker) before a transient failure, or a worker that
    * stopped responding, fails it for good. Equal to the subscription's
@@ -10,11 +9,11 @@ const pipelineConfigSchema = z.object({
    * @default 5
    */
   PIPELINE_MAX_ATTEMPTS: envInt({ min: 1, max: 100, default: 5 }),
-});
+};
 
-export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type PipelineConfig = EnvValues<typeof pipelineConfigEnv>;
 
 /** The settings the worker and maintenance share, parsed once per call site at load. */
 export function parsePipelineConfig(env: Env = process.env): PipelineConfig {
-  return parseEnv(pipelineConfigSchema, env);
+  return parseEnv(pipelineConfigEnv, env);
 }

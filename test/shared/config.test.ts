@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseRuntimeConfig, POOL_MAX_CEILING, type Env } from '../../shared/config/index.js';
+import {
+  ConfigError,
+  envBool,
+  envEnum,
+  envInt,
+  envString,
+  envText,
+  envTextOr,
+  envUrl,
+  optional,
+  parseEnv,
+  parseRuntimeConfig,
+  POOL_MAX_CEILING,
+  type Env,
+} from '../../shared/config/index.js';
 
 const URL_OK = 'postgres://app@127.0.0.1:5432/cloudact';
 
@@ -66,5 +80,74 @@ describe('parseRuntimeConfig', () => {
     const error = configErrorOf({ DATABASE_URL: 'mysql://app:hunter2-secret@db/cloudact' });
 
     expect(error.message).not.toContain('hunter2-secret');
+  });
+});
+
+describe('parseEnv and the variable parsers', () => {
+  const problemsOf = (run: () => unknown): { variable: string; message: string }[] => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('parses integers as Number() does, within bounds, with the default when unset or blank', () => {
+    const shape = { N: envInt({ min: 1, max: 1000, default: 7 }) };
+
+    expect(parseEnv(shape, {}).N).toBe(7);
+    expect(parseEnv(shape, { N: '  ' }).N).toBe(7);
+    expect(parseEnv(shape, { N: ' 42 ' }).N).toBe(42);
+    expect(parseEnv(shape, { N: '1e3' }).N).toBe(1000);
+    expect(problemsOf(() => parseEnv(shape, { N: 'ten' }))).toEqual([{ variable: 'N', message: 'must be an integer' }]);
+    expect(problemsOf(() => parseEnv(shape, { N: '1.5' }))).toEqual([{ variable: 'N', message: 'must be an integer' }]);
+    expect(problemsOf(() => parseEnv(shape, { N: '0' }))).toEqual([{ variable: 'N', message: 'must be at least 1' }]);
+    expect(problemsOf(() => parseEnv(shape, { N: '1001' }))).toEqual([{ variable: 'N', message: 'must be at most 1000' }]);
+    // Without a default it must be set, unless optional.
+    expect(problemsOf(() => parseEnv({ M: envInt({ min: 0, max: 1 }) }, {}))).toEqual([{ variable: 'M', message: 'must be an integer' }]);
+    expect(parseEnv({ M: optional(envInt({ min: 0, max: 1 })) }, {}).M).toBeUndefined();
+  });
+
+  it('parses booleans, strings, patterns, URLs and enums', () => {
+    const shape = {
+      B: envBool(true),
+      S: envString('must be set (a name)', { length: 3, message: 'must be at least 3 characters' }),
+      P: envText({ pattern: /^[a-z]+$/, message: 'must be lowercase letters' }),
+      D: envTextOr('EU'),
+      U: envUrl('must be a URL'),
+      E: envEnum(['A', 'B'], { fallback: 'A', message: 'must be A or B' }),
+      L: envEnum(['INFO', 'DEBUG'], { fallback: 'INFO', lenient: true }),
+    };
+
+    expect(parseEnv(shape, { S: 'abc', B: 'no', U: 'http://127.0.0.1:9050', E: 'B', L: 'LOUD' })).toEqual({
+      B: false,
+      S: 'abc',
+      P: undefined,
+      D: 'EU',
+      U: 'http://127.0.0.1:9050',
+      E: 'B',
+      L: 'INFO',
+    });
+    expect(problemsOf(() => parseEnv(shape, { B: 'maybe', S: 'ab', P: 'ABC', U: 'not a url', E: 'C' }))).toEqual([
+      { variable: 'B', message: 'must be true or false' },
+      { variable: 'S', message: 'must be at least 3 characters' },
+      { variable: 'P', message: 'must be lowercase letters' },
+      { variable: 'U', message: 'must be a URL' },
+      { variable: 'E', message: 'must be A or B' },
+    ]);
+    expect(problemsOf(() => parseEnv(shape, { B: 'toString' }))).toContainEqual({ variable: 'S', message: 'must be set (a name)' });
+    expect(problemsOf(() => parseEnv(shape, { B: 'toString', S: 'abc' }))).toEqual([{ variable: 'B', message: 'must be true or false' }]);
+  });
+
+  it('checks a rule across variables only when the variables it compares parsed', () => {
+    const shape = { LOW: envInt({ min: 0, max: 100, default: 1 }), HIGH: envInt({ min: 0, max: 100, default: 2 }) };
+    const checks = [{ variables: ['LOW', 'HIGH'] as const, holds: (c: { LOW: number; HIGH: number }) => c.LOW < c.HIGH, variable: 'HIGH' as const, message: 'must be above LOW' }];
+
+    expect(parseEnv(shape, { LOW: '5', HIGH: '9' }, checks)).toEqual({ LOW: 5, HIGH: 9 });
+    expect(problemsOf(() => parseEnv(shape, { LOW: '9', HIGH: '5' }, checks))).toEqual([{ variable: 'HIGH', message: 'must be above LOW' }]);
+    // LOW is itself bad: the rule is not checked, so only LOW is named.
+    expect(problemsOf(() => parseEnv(shape, { LOW: 'x', HIGH: '5' }, checks))).toEqual([{ variable: 'LOW', message: 'must be an integer' }]);
   });
 });
