@@ -95,6 +95,11 @@ describe('buildFunction', () => {
       message: 'nowhere: test/deploy/fixtures/lazytwice/index.ts imports test/deploy/fixtures/lazytwice/greeting.ts, also imported on first use',
     },
     {
+      case: 'a module imported for its side effects alone (the bundle would drop it)',
+      entry: path.join(FIXTURES, 'bareimport', 'index.ts'),
+      message: 'our modules declare no import-time side effects',
+    },
+    {
       case: "an import of another function's folder",
       entry: path.join(FIXTURES, 'sibling', 'index.ts'),
       message: 'nowhere: the bundle includes test/deploy/fixtures/hello/index.ts, outside test/deploy/fixtures/sibling/ and shared/',
@@ -138,9 +143,26 @@ describe('the layering check of the build on the real tree', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
+  it('leaves out the modules a function imports but never uses (our modules declare no import-time side effects)', async () => {
+    const sourcesOf = async (name: string): Promise<string[]> => {
+      const result = await buildFunction({ name, entry: path.join(REPO_ROOT, 'functions', name, 'index.ts'), outdir: path.join(OUT_ROOT, 'pure', name) });
+      return (JSON.parse(readFileSync(`${result.outfile}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
+    };
+    const event = await sourcesOf('budget-alert-delivery');
+    const http = await sourcesOf('quota');
+
+    // An event function: no API-key authentication, no list cursors, no provider clients.
+    expect(event).toContain('shared/pubsub/createEventHandler.ts');
+    expect(event.filter((s) => /^shared\/(auth\/authenticate|http\/cursor|providers\/)/.test(s))).toEqual([]);
+    // An HTTP function: no Pub/Sub handler.
+    expect(http).toContain('shared/auth/authenticate.ts');
+    expect(http.filter((s) => s.startsWith('shared/pubsub/createEventHandler'))).toEqual([]);
+    expect(JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'))).toMatchObject({ sideEffects: false });
+  });
+
   it('writes what a function needs on first use (pg, BigQuery, google-auth-library) to files of their own, loaded by import()', async () => {
-    const outdir = path.join(OUT_ROOT, 'lazy', 'costs');
-    const result = await buildFunction({ name: 'costs', entry: path.join(REPO_ROOT, 'functions', 'costs', 'index.ts'), outdir });
+    const outdir = path.join(OUT_ROOT, 'lazy', 'pipeline-worker');
+    const result = await buildFunction({ name: 'pipeline-worker', entry: path.join(REPO_ROOT, 'functions', 'pipeline-worker', 'index.ts'), outdir });
     const bundle = readFileSync(result.outfile, 'utf8');
     const map = JSON.parse(readFileSync(`${result.outfile}.map`, 'utf8')) as { sources: string[] };
 
