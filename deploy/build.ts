@@ -242,7 +242,7 @@ export function inputsOutside(metafile: Metafile, allowed: readonly string[]): s
  * package.json): a module none of whose exports a function uses is left out whole, its
  * top-level schemas never built — the HTTP helpers an event function imports through a
  * barrel, the Pub/Sub handler an HTTP function never registers (budget-alert-delivery's
- * `index.js`: 328 → 251 KB, importing it ~71 → ~49 ms of CPU). The few top-level effects
+ * `index.js`: 325 → 245 KB, importing it ~71 → ~49 ms of CPU). The few top-level effects
  * (`onShutdown`, `onDrainTimeout`, the logger's exit flush) sit in modules whose exports
  * are used wherever the effect matters; a bare `import './x.js'` fails the build.
  *
