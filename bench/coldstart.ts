@@ -11,6 +11,9 @@
  * esbuild bundle, the manifest's environment and NODE_OPTIONS) and are SIGKILLed after
  * each measurement (only start-up is timed here; shutdown has its own tests).
  *
+ * `costs`, whose first answer needs BigQuery as well, is also timed against a bare function
+ * that runs one `pg` query and one BigQuery query on its first request.
+ *
  * Knobs: BENCH_COLDSTART_RUNS (default 10), BENCH_FUNCTIONS (comma-separated names),
  * BENCH_COLDSTART_VARIANTS=1 adds the start-up experiments, each against the function as
  * built: the packages installed beside the bundle instead of inlined (the build before
@@ -180,12 +183,13 @@ async function main(): Promise<void> {
     const [tenant] = await createBenchTenants(stack.admin, `cold_${Date.now().toString(36)}`);
     const key = (tenant as { key: string }).key;
     const fns = functionsFromEnv();
-    const [bare, barePg, bareEvent] = await Promise.all([
+    const [bare, barePg, bareEvent, bareBq] = await Promise.all([
       bundleFixture(fixtureEntry('bare')),
       bundleFixture(fixtureEntry('barePostgres')),
       bundleFixture(fixtureEntry('bareEvent')),
+      bundleFixture(fixtureEntry('bareBigQuery')),
     ]);
-    bundles.push(bare, barePg, bareEvent);
+    bundles.push(bare, barePg, bareEvent, bareBq);
     const nodeOptions = stack.envFor(fns[0]?.name ?? 'quota').NODE_OPTIONS ?? '';
     const bareHealth = bareSubject(bare.dir, 'bare', {}, false, nodeOptions);
     const barePgFirst = bareSubject(barePg.dir, 'barePostgres', { DATABASE_URL: stack.databaseUrl }, true, nodeOptions);
@@ -214,6 +218,18 @@ async function main(): Promise<void> {
     console.log(
       table(['function', '→ /healthz', 'bare', 'ratio', 'CPU → /healthz', 'bare', 'ratio', '→ first auth 200', 'bare + pg query', 'ratio'], rows),
     );
+
+    // costs' first answer needs BigQuery too: beside the peer above, one that does that work as well.
+    const costsIndex = fns.findIndex((fn) => fn.name === 'costs');
+    const costsFn = fns[costsIndex];
+    if (costsFn !== undefined) {
+      const env = { DATABASE_URL: stack.databaseUrl, BIGQUERY_API_ENDPOINT: stack.envFor('costs').BIGQUERY_API_ENDPOINT ?? '' };
+      const peer = bareSubject(bareBq.dir, 'bareBigQuery', env, true, nodeOptions);
+      const [mine, theirs] = await alternate(subjectOf(stack, costsFn, (own[costsIndex] as Bundle).dir, key), peer);
+      const a = median(mine.map((s) => s.firstOk));
+      const ap = median(theirs.map((s) => s.firstOk));
+      console.log(`\ncosts → first auth 200 ${fmt(a)} ms; bare + pg query + BigQuery query ${fmt(ap)} ms: ×${fmt(a / ap)} (median of ${RUNS} alternating starts)`);
+    }
 
     if (VARIANTS) {
       const variantRows: (string | number)[][] = [];
