@@ -46,9 +46,10 @@ const LAZY_DIR = 'lazy';
 
 /**
  * Makes each module of ours that our code imports with `import()` a file of its own, loaded
- * on first use: the import is left in the output, pointed at `lazy/<name>.js`, and
- * `found` collects the module to build next. A module imported both ways would be
- * loaded twice, so the build refuses a static import of a lazy module (see below).
+ * on first use: the import is left in the output, pointed at `lazy/<name>.js`, and `found`
+ * collects the module; {@link buildFunction} then builds those the output still imports.
+ * A module imported both ways would be loaded twice, so the build refuses a static import
+ * of a lazy module.
  */
 function lazyModules(found: Map<string, string>, fromLazyDir: boolean): Plugin {
   return {
