@@ -30,13 +30,16 @@ export const EXTERNAL: ReadonlySet<string> = new Set([
   'pg-native',
 ]);
 
+/** A package specifier: not relative, not absolute (`pg`, `@google-cloud/kms/sub`). */
+const BARE_SPECIFIER = /^[^./]/;
+
 /** Keeps the `installed` packages external (what `packages: 'external'` does, for a chosen few). */
 function keepExternal(installed: ReadonlySet<string>): Plugin {
   return {
     name: 'keep-external',
     setup(build) {
-      // A bare specifier: not relative, not absolute (Node built-ins are external either way).
-      build.onResolve({ filter: /^[^./]/ }, (args) => (installed.has(packageName(args.path)) ? { path: args.path, external: true } : undefined));
+      // Node built-ins are external either way.
+      build.onResolve({ filter: BARE_SPECIFIER }, (args) => (installed.has(packageName(args.path)) ? { path: args.path, external: true } : undefined));
     },
   };
 }
@@ -69,7 +72,7 @@ function lazyModules(found: Map<string, string>, fromLazyDir: boolean): Plugin {
 
 /** `shared/bigquery/library.ts` → `shared-bigquery-library`. */
 function lazyName(file: string): string {
-  return path.relative(REPO_ROOT, file).split(path.sep).join('-').replace(/\.[cm]?[jt]s$/, '');
+  return repoPath(file).replaceAll('/', '-').replace(/\.[cm]?[jt]s$/, '');
 }
 
 /**
@@ -118,6 +121,20 @@ function readRootPackage(): RootPackage {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as RootPackage;
 }
 
+/** Backslashes to `/` on Windows: the metafile's paths and ours are compared with `/`. */
+function posix(file: string): string {
+  return file.split(path.sep).join('/');
+}
+
+/** `file` relative to the repository, with `/`. */
+function repoPath(file: string): string {
+  return posix(path.relative(REPO_ROOT, file));
+}
+
+function isBareSpecifier(specifier: string): boolean {
+  return BARE_SPECIFIER.test(specifier);
+}
+
 /** `@scope/pkg/sub/path` → `@scope/pkg`; `pkg/sub` → `pkg`. */
 export function packageName(specifier: string): string {
   const parts = specifier.split('/');
@@ -129,7 +146,7 @@ function externalPackages(metafile: Metafile): Set<string> {
   const packages = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
-      if (imported.external && !isBuiltin(imported.path) && /^[^./]/.test(imported.path)) packages.add(packageName(imported.path));
+      if (imported.external && !isBuiltin(imported.path) && isBareSpecifier(imported.path)) packages.add(packageName(imported.path));
     }
   }
   return packages;
@@ -142,7 +159,7 @@ function packagesImportedByOwnCode(metafile: Metafile): Set<string> {
     if (isPackageFile(input)) continue;
     for (const imported of imports) {
       const specifier = imported.external ? imported.path : imported.original;
-      if (specifier === undefined || isBuiltin(specifier) || !/^[^./]/.test(specifier)) continue;
+      if (specifier === undefined || isBuiltin(specifier) || !isBareSpecifier(specifier)) continue;
       packages.add(packageName(specifier));
     }
   }
@@ -160,27 +177,27 @@ function lazyImportsOfPackages(metafile: Metafile): string[] {
     if (isPackageFile(input)) continue;
     for (const imported of imports) {
       const specifier = imported.original ?? imported.path;
-      if (imported.kind !== 'dynamic-import' || imported.external || !/^[^./]/.test(specifier)) continue;
-      found.push(`${input.split(path.sep).join('/')}: import('${specifier}')`);
+      if (imported.kind !== 'dynamic-import' || imported.external || !isBareSpecifier(specifier)) continue;
+      found.push(`${posix(input)}: import('${specifier}')`);
     }
   }
   return found.sort();
 }
 
-/** Our modules imported statically somewhere while also loaded on first use: they would run twice. */
-function staticImportsOfLazy(metafile: Metafile, lazy: ReadonlyMap<string, string>): string[] {
-  const lazyInputs = new Set([...lazy.keys()].map((file) => path.relative(REPO_ROOT, file).split(path.sep).join('/')));
+/** Our modules imported statically somewhere while also loaded on first use (`lazy`, absolute paths): they would run twice. */
+function staticImportsOfLazy(metafile: Metafile, lazy: Iterable<string>): string[] {
+  const lazyInputs = new Set([...lazy].map(repoPath));
   const found: string[] = [];
   for (const [input, { imports }] of Object.entries(metafile.inputs)) {
     for (const imported of imports) {
-      if (imported.kind === 'import-statement' && lazyInputs.has(imported.path.split(path.sep).join('/'))) found.push(`${input} imports ${imported.path}`);
+      if (imported.kind === 'import-statement' && lazyInputs.has(posix(imported.path))) found.push(`${input} imports ${imported.path}`);
     }
   }
   return found.sort();
 }
 
 function isPackageFile(input: string): boolean {
-  const normalized = input.split(path.sep).join('/');
+  const normalized = posix(input);
   return normalized.startsWith('node_modules/') || normalized.includes('/node_modules/');
 }
 
@@ -190,8 +207,8 @@ function isPackageFile(input: string): boolean {
  * and cost a first use more than the code (BigQuery's: 580 KB, ~35 ms of CPU to parse).
  */
 function onlyPackagesBeside(metafile: Metafile, entry: string): boolean {
-  const own = path.relative(REPO_ROOT, entry).split(path.sep).join('/');
-  return Object.keys(metafile.inputs).every((input) => isPackageFile(input) || input.split(path.sep).join('/') === own);
+  const own = repoPath(entry);
+  return Object.keys(metafile.inputs).every((input) => isPackageFile(input) || posix(input) === own);
 }
 
 /** Removes `file`'s source map and the comment that points to it. */
@@ -216,7 +233,7 @@ function mergeMetafiles(metafiles: readonly Metafile[]): Metafile {
  */
 export function inputsOutside(metafile: Metafile, allowed: readonly string[]): string[] {
   return Object.keys(metafile.inputs)
-    .map((input) => input.split(path.sep).join('/'))
+    .map(posix)
     .filter((input) => !isPackageFile(input))
     .filter((input) => !allowed.some((folder) => input.startsWith(folder)))
     .sort();
@@ -274,12 +291,11 @@ export async function buildFunction({ name, entry, outdir, installed = EXTERNAL 
   };
 
   // The entry, then each module it (or a lazy module) imports on first use, once.
-  const lazy = new Map<string, string>();
+  const found = new Map<string, string>(); // every module imported with import(): source → name
+  const lazy = new Map<string, string>(); // those the output still imports: source → `lazy/<name>.js`
   const metafiles: Metafile[] = [];
   const ignoredImports: Message[] = [];
-  const lazyFiles: string[] = [];
   const pending: { source: string; file: string; inLazyDir: boolean }[] = [{ source: entry, file: outfile, inLazyDir: false }];
-  const queued = new Set<string>();
   for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
     let output: Metafile['outputs'][string] | undefined;
     try {
@@ -293,7 +309,7 @@ export async function buildFunction({ name, entry, outdir, installed = EXTERNAL 
         sourcemap: true,
         sourcesContent: false,
         banner: { js: REQUIRE_SHIM },
-        plugins: [keepExternal(installed), lazyModules(lazy, next.inLazyDir)],
+        plugins: [keepExternal(installed), lazyModules(found, next.inLazyDir)],
         metafile: true,
         absWorkingDir: REPO_ROOT,
         logLevel: 'silent',
@@ -310,17 +326,15 @@ export async function buildFunction({ name, entry, outdir, installed = EXTERNAL 
     }
     // The lazy modules this file still imports: one whose importer was left out (unused) is not built.
     const imported = new Set((output?.imports ?? []).filter((i) => i.external).map((i) => path.basename(i.path, '.js')));
-    for (const [source, lazyName] of lazy) {
-      if (queued.has(source) || !imported.has(lazyName)) continue;
-      queued.add(source);
-      const file = path.join(outdir, LAZY_DIR, `${lazyName}.js`);
-      lazyFiles.push(path.relative(outdir, file).split(path.sep).join('/'));
-      pending.push({ source, file, inLazyDir: true });
+    for (const [source, lazyName] of found) {
+      if (lazy.has(source) || !imported.has(lazyName)) continue;
+      lazy.set(source, `${LAZY_DIR}/${lazyName}.js`);
+      pending.push({ source, file: path.join(outdir, LAZY_DIR, `${lazyName}.js`), inLazyDir: true });
     }
   }
   const metafile = mergeMetafiles(metafiles);
 
-  const ownFolder = `${path.relative(REPO_ROOT, path.dirname(entry)).split(path.sep).join('/')}/`;
+  const ownFolder = `${repoPath(path.dirname(entry))}/`;
   const strays = inputsOutside(metafile, [ownFolder, 'shared/']);
   if (strays.length > 0) {
     fail(`the bundle includes ${strays.join(', ')}, outside ${ownFolder} and shared/ (a function imports only its own folder and shared/)`);
@@ -333,7 +347,7 @@ export async function buildFunction({ name, entry, outdir, installed = EXTERNAL 
   if (packagesOnFirstUse.length > 0) {
     fail(`${packagesOnFirstUse.join(', ')}: import a package on first use through a module of ours that re-exports it (shared/bigquery/library.ts)`);
   }
-  const twice = staticImportsOfLazy(metafile, new Map([...lazy].filter(([source]) => queued.has(source))));
+  const twice = staticImportsOfLazy(metafile, lazy.keys());
   if (twice.length > 0) fail(`${twice.join(', ')}, also imported on first use: it would be loaded twice`);
 
   const root = readRootPackage();
@@ -356,14 +370,15 @@ export async function buildFunction({ name, entry, outdir, installed = EXTERNAL 
     dependencies,
   };
   writeFileSync(path.join(outdir, 'package.json'), `${JSON.stringify(bundlePackage, null, 2)}\n`);
-  const bytes = (file: string): number => metafile.outputs[path.relative(REPO_ROOT, path.join(outdir, file)).split(path.sep).join('/')]?.bytes ?? 0;
+  const bytes = (file: string): number => metafile.outputs[repoPath(path.join(outdir, file))]?.bytes ?? 0;
+  const lazyFiles = [...lazy.values()].sort();
   return {
     name,
     outfile,
     ms: Math.round(performance.now() - started),
     dependencies,
     startBytes: bytes('index.js'),
-    lazyFiles: lazyFiles.sort(),
+    lazyFiles,
     lazyBytes: lazyFiles.reduce((sum, file) => sum + bytes(file), 0),
   };
 }
