@@ -61,8 +61,6 @@ export function optional<T>(parser: EnvVar<T>): EnvVar<T | undefined> {
 }
 
 /** An integer variable within bounds, with a default (without one it must be set). */
-export function envInt(options: { min: number; max: number; default: number }): EnvVar<number>;
-export function envInt(options: { min: number; max: number }): EnvVar<number>;
 export function envInt({ min, max, default: fallback }: { min: number; max: number; default?: number }): EnvVar<number> {
   return {
     parse(raw) {
