@@ -6,7 +6,7 @@
  * Targets (issue 3): quota p95 < 10 ms, p50 ≤ 1.5× bare, backends ≤ 3.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -200,13 +200,20 @@ export async function benchDatabase(): Promise<{ url: string; stop: () => Promis
   if (process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '') {
     return { url: process.env.DATABASE_URL, stop: async () => undefined };
   }
-  const server = await startLocalPostgres({
-    dataDir: path.join(mkdtempSync(path.join(tmpdir(), 'cloudact-bench-')), 'pg'),
-    database: 'cloudact_bench',
-    persistent: false,
-  });
-  await migrate(server.url);
-  return { url: server.url, stop: () => server.stop() };
+  const scratch = mkdtempSync(path.join(tmpdir(), 'cloudact-bench-'));
+  const server = await startLocalPostgres({ dataDir: path.join(scratch, 'pg'), database: 'cloudact_bench', persistent: false });
+  // The server removes its data folder; the folder that held it goes too.
+  const stop = async (): Promise<void> => {
+    await server.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    await migrate(server.url);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: server.url, stop };
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(process.argv[1]))) {
