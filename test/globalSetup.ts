@@ -28,6 +28,8 @@ const TEST_MAX_CONNECTIONS = 200;
 const EMULATOR_READY_MS = 60_000;
 
 let server: LocalPostgres | undefined;
+/** The temporary folder holding the embedded server's data folder. */
+let serverScratch: string | undefined;
 /** The database this run created on the server it was given, dropped at the end. */
 let runDatabase: { serverUrl: string; name: string } | undefined;
 
@@ -44,8 +46,8 @@ export async function setup(project: TestProject): Promise<void> {
   const given = process.env.DATABASE_URL ?? '';
   let url: string;
   if (given === '') {
-    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'cloudact-test-')), 'pg');
-    server = await startLocalPostgres({ dataDir, database: 'cloudact_test', persistent: false, maxConnections: TEST_MAX_CONNECTIONS });
+    serverScratch = mkdtempSync(path.join(tmpdir(), 'cloudact-test-'));
+    server = await startLocalPostgres({ dataDir: path.join(serverScratch, 'pg'), database: 'cloudact_test', persistent: false, maxConnections: TEST_MAX_CONNECTIONS });
     url = server.url;
   } else {
     await warnOnFewConnections(given);
@@ -64,6 +66,8 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  // The server removes its data folder; the folder that held it goes too.
+  if (serverScratch !== undefined) rmSync(serverScratch, { recursive: true, force: true });
   if (runDatabase !== undefined) {
     const { serverUrl, name } = runDatabase;
     // FORCE: a process a failed test left behind must not keep the database alive.

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,7 @@ afterAll(async () => {
   await closeTestDb();
   await closeFunctionRuntime();
   await endpoint?.close();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 const budget = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name: 'LLM spend', amount_usd: 100, period: 'month', webhook_url: hookUrl, ...extra });
