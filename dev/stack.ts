@@ -6,7 +6,7 @@ import { generateApiKey } from '../shared/auth/index.js';
 import { buildFunctions, DIST_DIR } from '../deploy/build.js';
 import { functionEnv, getFunction, manifest } from '../deploy/manifest.js';
 import { migrate } from '../deploy/migrate.js';
-import { startBigQueryEndpoint, type BigQueryEndpoint } from './bigquery/index.js';
+import { startBigQueryProcess } from './bigquery/process.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.js';
 import { formatLogLine, logFormatFrom, type LogFormatOptions } from './logFormat.js';
@@ -109,8 +109,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await migrate(postgres.url, { log: (line) => out(`[migrate] ${line}`) });
 
     out('[stack] starting the BigQuery endpoint');
-    const bigquery: BigQueryEndpoint = await startBigQueryEndpoint({ port: 0, dataPath: path.join(localDir, 'bigquery.duckdb') });
-    cleanups.push(() => bigquery.close());
+    // A process of its own, as BigQuery is a service of its own (see `startBigQueryProcess`).
+    const bigquery = await startBigQueryProcess({ dataPath: path.join(localDir, 'bigquery.duckdb'), onLine: (line) => out(`[bigquery] ${line}`) });
+    cleanups.push(() => bigquery.stop());
 
     // Stopped after the functions (cleanups run in reverse), so none loses its publisher mid-request.
     const pubsub = await startLocalPubSub({ manifest, out });

@@ -4,7 +4,9 @@
  *   npx tsx dev/bigquery/main.ts --port 9050 --data .local/bigquery.duckdb [--host 127.0.0.1] [--project local-project]
  *
  * Prints exactly one JSON line `{"bigquery_url": "...", ...}` once listening
- * (the local stack parses it) and shuts down cleanly on SIGINT/SIGTERM.
+ * (the local stack parses it: `startBigQueryProcess`) and shuts down cleanly on
+ * SIGINT/SIGTERM. With `--exit-with-parent` (spawned with an IPC channel), also when that
+ * channel closes: its owner is gone.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     data: { type: 'string', default: ':memory:' },
     project: { type: 'string', default: 'local-project' },
+    'exit-with-parent': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -47,3 +50,7 @@ const shutdown = (signal: string): void => {
 };
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+if (values['exit-with-parent'] && process.channel !== undefined) {
+  process.on('disconnect', () => shutdown('the end of its owner'));
+  process.channel.unref();
+}

@@ -12,6 +12,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
+import { startBigQueryProcess } from '../../../dev/bigquery/process.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
@@ -392,6 +393,56 @@ describe('CLI', () => {
     20_000,
   );
 });
+
+describe('in a process of its own (startBigQueryProcess, as the local stack runs it)', () => {
+  it(
+    'answers, and stop() ends the process',
+    async () => {
+      const endpoint = await startBigQueryProcess({ dataPath: ':memory:' });
+      try {
+        expect((await fetch(`${endpoint.url}/healthz`)).status).toBe(200);
+      } finally {
+        await endpoint.stop();
+      }
+      expect(isAlive(endpoint.pid)).toBe(false);
+      await expect(fetch(`${endpoint.url}/healthz`)).rejects.toThrow();
+    },
+    30_000,
+  );
+
+  it(
+    'does not outlive an owner killed outright (SIGKILL: no cleanup of its own runs)',
+    async () => {
+      const owner = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/dev/bigqueryOwner.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const line = await new Promise<string>((resolve, reject) => {
+        owner.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const nl = out.indexOf('\n');
+          if (nl >= 0) resolve(out.slice(0, nl));
+        });
+        owner.once('exit', (code) => reject(new Error(`the owner exited early with ${code}: ${out}`)));
+      });
+      const { pid, url } = JSON.parse(line) as { pid: number; url: string };
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      owner.kill('SIGKILL');
+      const until = Date.now() + 15_000;
+      while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(isAlive(pid)).toBe(false);
+    },
+    40_000,
+  );
+});
+
+/** Whether process `pid` still runs (signal 0 only asks). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Starts the endpoint CLI on a data file; resolves with its URL once it prints its JSON line. */
 async function startCli(dataPath: string): Promise<{ url: string; child: ReturnType<typeof spawn> }> {
