@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../deploy/paths.js';
 import { freePort } from './freePort.js';
+import { collectLines } from './collectLines.js';
 import { LOOPBACK_ONLY_FLAG } from './loopbackOnly.js';
 
 /** functions-framework's CLI entry (`build/src/main.js`, beside its package main, which `exports` hides). */
@@ -144,16 +145,6 @@ async function waitUntilReady(proc: FunctionProcess, target: string, waitFor: 'h
 }
 
 /** Splits a stream into non-empty lines. */
-function collectLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  let rest = '';
-  stream?.on('data', (chunk: Buffer) => {
-    rest += chunk.toString('utf8');
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) if (line.trim() !== '') onLine(line);
-  });
-}
-
 /** Waits for the process to exit on its own (e.g. a start-up failure); SIGKILLs it after `timeoutMs`. */
 export async function waitForExit(proc: FunctionProcess, timeoutMs = 15_000): Promise<number | null> {
   const exit = await Promise.race([proc.exited, sleep(timeoutMs).then(() => 'timeout' as const)]);

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './freePort.js';
+import { isAlive } from './isAlive.js';
 
 export interface LocalPostgres {
   url: string;
@@ -77,14 +78,6 @@ function rootHint(output: string): string {
   return output.includes('unshare') ? '\nAs root, PostgreSQL runs in a user namespace; allow them (or run as a normal user).' : '';
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A data directory made by an earlier version as root belongs to the `postgres` OS user;

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../deploy/paths.js';
+import { collectLines } from '../collectLines.js';
 
 export interface BigQueryProcess {
   url: string;
@@ -53,23 +54,15 @@ export async function startBigQueryProcess({ dataPath, onLine, readyTimeoutMs = 
   const output: string[] = [];
   let ready: ((url: string) => void) | undefined;
   const url = new Promise<string>((resolve) => (ready = resolve));
-  const { stdout, stderr } = child;
-  if (stdout === null || stderr === null) throw new Error('spawned without its output pipes');
-  for (const stream of [stdout, stderr]) {
-    let rest = '';
-    stream.on('data', (chunk: Buffer) => {
-      rest += chunk.toString('utf8');
-      const lines = rest.split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (ready !== undefined && stream === stdout && line.startsWith('{"bigquery_url"')) {
-          ready((JSON.parse(line) as { bigquery_url: string }).bigquery_url);
-          ready = undefined;
-        } else if (ready !== undefined) {
-          output.push(line);
-        } else {
-          onLine?.(line);
-        }
+  for (const stream of [child.stdout, child.stderr]) {
+    collectLines(stream, (line) => {
+      if (ready !== undefined && stream === child.stdout && line.startsWith('{"bigquery_url"')) {
+        ready((JSON.parse(line) as { bigquery_url: string }).bigquery_url);
+        ready = undefined;
+      } else if (ready !== undefined) {
+        output.push(line);
+      } else {
+        onLine?.(line);
       }
     });
   }

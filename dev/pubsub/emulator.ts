@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../freePort.js';
+import { collectLines } from '../collectLines.js';
 import { EmulatorStartError, EmulatorUnavailableError } from './errors.js';
 
 /** What to install when the Google Cloud CLI or its emulator component is missing. */
@@ -81,17 +82,10 @@ export async function startPubSubEmulator({
 
   const tail: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
-    let rest = '';
-    stream.on('data', (chunk: Buffer) => {
-      rest += chunk.toString('utf8');
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        if (line.trim() === '') continue;
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-        onLine?.(line);
-      }
+    collectLines(stream, (line) => {
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      onLine?.(line);
     });
   }
   let exited = false;

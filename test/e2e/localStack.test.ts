@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { freePort } from '../../dev/freePort.js';
+import { isAlive } from '../../dev/isAlive.js';
 import { documentedFetch } from '../helpers/apiContract.js';
 import { accepts, listenersOnPort, nonLoopbackAddresses } from '../helpers/listening.js';
 import { embeddedPostgresSkipReason, pubsubEmulatorSkipReason } from '../helpers/localServices.js';
@@ -54,14 +55,6 @@ function commandOf(pid: number): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Started {
   child: ChildProcess;
@@ -100,7 +93,7 @@ async function stopLeftover(started: Started): Promise<void> {
     // already gone
   }
   await Promise.race([started.exited, sleep(30_000)]);
-  for (const p of [pid, ...tree].filter(alive)) {
+  for (const p of [pid, ...tree].filter(isAlive)) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -138,10 +131,10 @@ async function stopWithSignal(started: Started, signal: NodeJS.Signals, to: 'gro
   }
   // npm may exit before the script it ran has finished stopping; the stack gets 30 s.
   const until = Date.now() + 30_000;
-  let leftover = tree.filter(alive);
+  let leftover = tree.filter(isAlive);
   while (leftover.length > 0 && Date.now() < until) {
     await sleep(100);
-    leftover = leftover.filter(alive);
+    leftover = leftover.filter(isAlive);
   }
   return { code, leftover: leftover.map((p) => `${p} ${commandOf(p)}`) };
 }

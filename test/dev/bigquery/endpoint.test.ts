@@ -4,7 +4,7 @@
  */
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBigQueryOptions, startBigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import type { BigQueryEndpoint } from '../../../dev/bigquery/index.js';
 import { startBigQueryProcess } from '../../../dev/bigquery/process.js';
+import { isAlive } from '../../../dev/isAlive.js';
 import { SUPPORTED_FUNCTIONS } from '../../../dev/bigquery/sql/index.js';
 import { defineConformanceCases, definePartitionFilterConformanceCases, defineScriptConformanceCases, rejectionOf, replaceDayScript, SEMANTIC_CASES, SLOW_QUERY, SLOWISH_QUERY, untilChildRuns, usageRows } from './conformance.js';
 import { FUNCTION_CASES } from './functionCases.js';
@@ -373,15 +374,7 @@ describe('CLI', () => {
     'prints one JSON line with bigquery_url and exits cleanly on SIGTERM',
     async () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'dev/bigquery/main.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      const line = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const nl = out.indexOf('\n');
-          if (nl >= 0) resolve(out.slice(0, nl));
-        });
-        child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}: ${out}`)));
-      });
+      const line = await firstLine(child, 'CLI');
       const { bigquery_url } = JSON.parse(line) as { bigquery_url: string };
       expect(bigquery_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${bigquery_url}/healthz`);
@@ -414,16 +407,7 @@ describe('in a process of its own (startBigQueryProcess, as the local stack runs
     'does not outlive an owner killed outright (SIGKILL: no cleanup of its own runs)',
     async () => {
       const owner = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/dev/bigqueryOwner.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      const line = await new Promise<string>((resolve, reject) => {
-        owner.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const nl = out.indexOf('\n');
-          if (nl >= 0) resolve(out.slice(0, nl));
-        });
-        owner.once('exit', (code) => reject(new Error(`the owner exited early with ${code}: ${out}`)));
-      });
-      const { pid, url } = JSON.parse(line) as { pid: number; url: string };
+      const { pid, url } = JSON.parse(await firstLine(owner, 'the owner')) as { pid: number; url: string };
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       owner.kill('SIGKILL');
       const until = Date.now() + 15_000;
@@ -434,29 +418,24 @@ describe('in a process of its own (startBigQueryProcess, as the local stack runs
   );
 });
 
-/** Whether process `pid` still runs (signal 0 only asks). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Starts the endpoint CLI on a data file; resolves with its URL once it prints its JSON line. */
 async function startCli(dataPath: string): Promise<{ url: string; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'dev/bigquery/main.ts', '--port', '0', '--data', dataPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await firstLine(child, 'CLI');
+  return { url: (JSON.parse(line) as { bigquery_url: string }).bigquery_url, child };
+}
+
+/** The first line `child` prints; rejects, with what it printed, if it exits first. */
+function firstLine(child: ChildProcess, who: string): Promise<string> {
   let out = '';
-  const line = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
       if (nl >= 0) resolve(out.slice(0, nl));
     });
-    child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${who} exited early with ${code}: ${out}`)));
   });
-  return { url: (JSON.parse(line) as { bigquery_url: string }).bigquery_url, child };
 }
 
 const USAGE_FIELDS = [
