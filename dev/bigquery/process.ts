@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../deploy/paths.js';
 import { collectLines } from '../collectLines.js';
 
@@ -29,6 +28,11 @@ export interface BigQueryProcessOptions {
 }
 
 const CLI = path.join(REPO_ROOT, 'dev', 'bigquery', 'main.ts');
+
+/** Resolves after `ms` without keeping the process alive meanwhile (a deadline to race, not a reason to stay). */
+function deadline(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /**
  * Starts the endpoint and resolves once it printed its URL. The process gets its own
@@ -72,7 +76,7 @@ export async function startBigQueryProcess({ dataPath, onLine, readyTimeoutMs = 
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        if ((await Promise.race([exited.then(() => 'gone' as const), sleep(10_000)])) !== 'gone') {
+        if ((await Promise.race([exited.then(() => 'gone' as const), deadline(10_000)])) !== 'gone') {
           child.kill('SIGKILL');
           await exited;
         }
@@ -85,7 +89,7 @@ export async function startBigQueryProcess({ dataPath, onLine, readyTimeoutMs = 
   const outcome = await Promise.race([
     url,
     exited.then((code) => new Error(`the local BigQuery endpoint exited with ${code} before it was ready:\n${output.join('\n')}`)),
-    sleep(readyTimeoutMs).then(() => new Error(`the local BigQuery endpoint was not ready within ${readyTimeoutMs} ms:\n${output.join('\n')}`)),
+    deadline(readyTimeoutMs).then(() => new Error(`the local BigQuery endpoint was not ready within ${readyTimeoutMs} ms:\n${output.join('\n')}`)),
   ]);
   if (outcome instanceof Error) {
     await stop();
