@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import { BUDGET_PERIODS } from '../../shared/budgets/index.js';
-import { calendarDay, cursorParam, limitParam, pageSchema, storableText, timestamp } from '../../shared/http/index.js';
-import { parseDecimal } from '../../shared/money/index.js';
+import { calendarDay, cursorParam, exactDecimal, limitParam, pageSchema, storableText, timestamp } from '../../shared/http/index.js';
 import { MAX_WEBHOOK_URL_LENGTH } from '../../shared/webhooks/index.js';
 
 /** Decimals an amount may have (`numeric(20,6)`). */
@@ -13,22 +12,11 @@ export const MAX_AMOUNT_USD = 1_000_000_000_000;
  * `amount_usd` > 0, exact: a JSON number read through its shortest text, or a decimal
  * string; at most 6 decimals; no exponent form. Kept as the text sent.
  */
-const amount = z.union([z.string(), z.number()], { error: 'must be a decimal string or a number' }).transform((value, ctx): string => {
-  const text = typeof value === 'number' ? String(value) : value;
-  const refuse = (message: string): never => {
-    ctx.issues.push({ code: 'custom', message, input: value });
-    return z.NEVER;
-  };
-  if (!/^\d{1,13}(?:\.\d+)?$/.test(text)) return refuse('must be a positive decimal such as "500" or "99.95"');
-  let units: bigint;
-  try {
-    units = parseDecimal(text, AMOUNT_SCALE);
-  } catch {
-    return refuse(`must have at most ${AMOUNT_SCALE} decimals`);
-  }
-  if (units <= 0n) return refuse('must be greater than 0');
-  if (units > BigInt(MAX_AMOUNT_USD) * 10n ** BigInt(AMOUNT_SCALE)) return refuse(`must be at most ${MAX_AMOUNT_USD}`);
-  return text;
+const amount = exactDecimal({
+  scale: AMOUNT_SCALE,
+  max: MAX_AMOUNT_USD,
+  min: 'positive',
+  shape: (text) => (/^\d{1,13}(?:\.\d+)?$/.test(text) ? undefined : 'must be a positive decimal such as "500" or "99.95"'),
 });
 
 /** A provider, model or vendor key as `/v1/costs` shows it. */

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { calendarDay, cursorParam, limitParam, pageSchema, timestamp } from '../../shared/http/index.js';
-import { parseDecimal } from '../../shared/money/index.js';
+import { calendarDay, cursorParam, exactDecimal, limitParam, pageSchema, timestamp } from '../../shared/http/index.js';
 import { PRICE_CLASSES, PRICE_SCALE } from '../../shared/pricing/index.js';
 import { providerName } from '../../shared/providers/index.js';
 import { SERVICE_TIERS } from '../../shared/usage/index.js';
@@ -18,7 +17,6 @@ export const MAX_PRICE_PER_MTOK_USD = 1_000_000_000;
 /** An entry that has always been in force (API.md: the default `effective_from`). */
 export const ALWAYS = '1970-01-01';
 
-const MAX_PRICE_UNITS = BigInt(MAX_PRICE_PER_MTOK_USD) * 10n ** BigInt(PRICE_SCALE);
 const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
 const EXPONENT_FORM = /^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$/;
 
@@ -44,23 +42,14 @@ const day = z.iso
  * 0 … {@link MAX_PRICE_PER_MTOK_USD}. The value is the text as sent; PostgreSQL and the
  * reads normalise it (`"2.50"` is shown as `"2.5"`).
  */
-const price = z.union([z.string(), z.number()], { error: 'must be a decimal string or a number' }).transform((value, ctx): string => {
-  const text = typeof value === 'number' ? String(value) : value;
-  const refuse = (message: string): never => {
-    ctx.issues.push({ code: 'custom', message, input: value });
-    return z.NEVER;
-  };
-  if (EXPONENT_FORM.test(text)) return refuse('must be a plain decimal, not an exponent form; send small prices as strings such as "0.0000001"');
-  if (!PLAIN_DECIMAL.test(text)) return refuse('must be a decimal such as "2.5"');
-  if (text.startsWith('-')) return refuse('must be at least 0');
-  let units: bigint;
-  try {
-    units = parseDecimal(text, PRICE_SCALE);
-  } catch {
-    return refuse(`must have at most ${PRICE_SCALE} decimals`);
-  }
-  if (units > MAX_PRICE_UNITS) return refuse(`must be at most ${MAX_PRICE_PER_MTOK_USD}`);
-  return text;
+const price = exactDecimal({
+  scale: PRICE_SCALE,
+  max: MAX_PRICE_PER_MTOK_USD,
+  shape: (text) => {
+    if (EXPONENT_FORM.test(text)) return 'must be a plain decimal, not an exponent form; send small prices as strings such as "0.0000001"';
+    if (!PLAIN_DECIMAL.test(text)) return 'must be a decimal such as "2.5"';
+    return text.startsWith('-') ? 'must be at least 0' : undefined;
+  },
 });
 
 /** `prices_per_mtok_usd`: `input` and `output` required, the other classes optional, nothing else. */

@@ -13,3 +13,4 @@ export { keysetPage, pageSchema, type KeysetPageOptions, type Page } from './key
 export { noQuery } from './noQuery.js';
 export { whenReady } from './thenable.js';
 export { calendarDay, timestamp } from './responseFields.js';
+export { exactDecimal, type ExactDecimalOptions } from './exactDecimal.js';
