@@ -14,8 +14,8 @@
  * `costs`, whose first answer needs BigQuery as well, is also timed against a bare function
  * that runs one `pg` query and one BigQuery query on its first request, and that function
  * against the one-query peer: the floor of any function answering from BigQuery. The bench
- * tenant is onboarded in BigQuery (its dataset, tables and 60 usage rows), so `costs`
- * answers as for an onboarded org.
+ * tenant is onboarded in BigQuery (its dataset and tables, and a month of demo usage), so
+ * `costs` answers as for an onboarded org.
  *
  * Knobs: BENCH_COLDSTART_RUNS (default 10), BENCH_FUNCTIONS (comma-separated names),
  * BENCH_COLDSTART_VARIANTS=1 adds the start-up experiments, each against the function as
@@ -32,9 +32,7 @@ import { REPO_ROOT } from '../deploy/paths.js';
 import type { FunctionSpec } from '../deploy/manifest.js';
 import { startFunctionProcess, type FunctionProcess } from '../dev/functionProcess.js';
 import { bundleFixture, fixtureEntry, type Bundle } from '../test/fixtures/runtime/functionsFramework.js';
-import { BigQuery } from '@google-cloud/bigquery';
-import { ensureDatasetDefinition, orgDataset, orgDatasetId } from '../shared/analytics/index.js';
-import { localBigQueryOptions } from '../dev/bigquery/client.js';
+import { seedDemoUsage } from '../dev/seedDemo.js';
 import { createBenchTenants } from './lib/benchTenant.js';
 import { functionsFromEnv, startBenchStack, type BenchStack } from './lib/benchStack.js';
 import { cpuMs, fmt, quantile, table } from './lib/measure.js';
@@ -47,13 +45,16 @@ const POLL_MS = 5;
  * The first authenticated request of each HTTP function: a read every tenant may make. A
  * function not listed here (a new one) is timed to `/healthz` only until it gets a line.
  */
+/** The month `costs` is asked about; the bench tenant gets that month's demo usage. */
+const COSTS_MONTH = { from: '2026-10-01', to: '2026-10-31' };
+
 const FIRST_REQUEST: Record<string, string> = {
   orgs: '/v1/orgs/me',
   quota: '/v1/quota',
   pricing: '/v1/pricing',
   subscriptions: '/v1/subscriptions',
   integrations: '/v1/integrations',
-  costs: '/v1/costs?from=2026-10-01&to=2026-10-31&group_by=provider',
+  costs: `/v1/costs?from=${COSTS_MONTH.from}&to=${COSTS_MONTH.to}&group_by=provider`,
   pipelines: '/v1/pipelines/runs',
   budgets: '/v1/budgets',
 };
@@ -180,24 +181,13 @@ async function bundleWithPackagesInstalled(fn: FunctionSpec): Promise<string> {
 
 /**
  * Gives the bench tenant what onboarding gives every org in BigQuery — its dataset and
- * tables — and a few usage rows in the month `costs` is asked about, so `costs`' first
+ * tables — and the demo usage of the month `costs` is asked about, so `costs`' first
  * answer is an onboarded org's: one query that finds rows. (An org whose dataset does not
  * exist yet costs two failing jobs instead; see `loadCosts`.)
  */
 async function onboardAnalytics(stack: BenchStack, orgSlug: string): Promise<void> {
-  const bigquery = new BigQuery(localBigQueryOptions(stack.bigquery.url, 'local-project'));
-  await ensureDatasetDefinition(bigquery, orgDataset(orgSlug), { location: 'US' });
-  const seeding = await bigquery.createQueryJob({
-    query: `INSERT INTO \`${orgDatasetId(orgSlug)}.llm_usage_daily\` (usage_date, org_slug, provider, model, requests, input_tokens, output_tokens, cost_usd, loaded_at, source)
-            SELECT DATE_ADD(DATE '2026-10-01', INTERVAL d DAY), @org, p, 'bench-model', 10, 1000, 100, CAST('0.25' AS NUMERIC), CURRENT_TIMESTAMP(), 'openai_usage_daily'
-              FROM UNNEST(GENERATE_ARRAY(0, 29)) AS d, UNNEST(['openai', 'anthropic']) AS p`,
-    params: { org: orgSlug },
-  });
-  const job = seeding[0];
-  await job.promise();
-  const metadata: unknown = (await job.getMetadata())[0];
-  const inserted = Number((metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } }).statistics?.query?.numDmlAffectedRows);
-  if (inserted !== 60) throw new Error(`seeding ${orgSlug}'s usage inserted ${inserted} rows, not 60`);
+  const seeded = await seedDemoUsage({ orgSlug, bigqueryUrl: stack.bigquery.url, endDate: COSTS_MONTH.to, days: 31 });
+  if (seeded.inserted === 0 || seeded.inserted !== seeded.rows) throw new Error(`seeding ${orgSlug}'s usage stored ${seeded.inserted} of ${seeded.rows} rows`);
 }
 
 async function main(): Promise<void> {
