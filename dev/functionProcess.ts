@@ -144,7 +144,6 @@ async function waitUntilReady(proc: FunctionProcess, target: string, waitFor: 'h
   }
 }
 
-/** Splits a stream into non-empty lines. */
 /** Waits for the process to exit on its own (e.g. a start-up failure); SIGKILLs it after `timeoutMs`. */
 export async function waitForExit(proc: FunctionProcess, timeoutMs = 15_000): Promise<number | null> {
   const exit = await Promise.race([proc.exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
