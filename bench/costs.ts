@@ -15,11 +15,8 @@
  * directory. Run it in its own process: it sets the function's environment and loads its
  * module, whose clients are per process. Prints numbers; asserts nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { isMain } from '../deploy/isMain.js';
 import { migrate } from '../deploy/migrate.js';
@@ -71,9 +68,7 @@ export async function benchCosts(): Promise<Record<string, unknown>> {
   try {
     let databaseUrl = process.env.DATABASE_URL;
     if (databaseUrl === undefined || databaseUrl === '') {
-      const dir = mkdtempSync(path.join(tmpdir(), 'cloudact-bench-costs-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      const postgres: LocalPostgres = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), database: 'bench', persistent: false });
+      const postgres: LocalPostgres = await startLocalPostgres({ database: 'bench', persistent: false });
       cleanups.push(() => postgres.stop());
       databaseUrl = postgres.url;
     }

@@ -6,8 +6,6 @@
  * Targets (issue 3): quota p95 < 10 ms, p50 ≤ 1.5× bare, backends ≤ 3.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -200,20 +198,14 @@ export async function benchDatabase(): Promise<{ url: string; stop: () => Promis
   if (process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '') {
     return { url: process.env.DATABASE_URL, stop: async () => undefined };
   }
-  const scratch = mkdtempSync(path.join(tmpdir(), 'cloudact-bench-'));
-  const server = await startLocalPostgres({ dataDir: path.join(scratch, 'pg'), database: 'cloudact_bench', persistent: false });
-  // The server removes its data folder; the folder that held it goes too.
-  const stop = async (): Promise<void> => {
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  };
+  const server = await startLocalPostgres({ database: 'cloudact_bench', persistent: false });
   try {
     await migrate(server.url);
   } catch (error) {
-    await stop();
+    await server.stop();
     throw error;
   }
-  return { url: server.url, stop };
+  return { url: server.url, stop: () => server.stop() };
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(process.argv[1]))) {

@@ -15,9 +15,7 @@
  * Knobs: BENCH_HTTP_SECONDS (per target, default 10), BENCH_HTTP_ROUNDS (default 2),
  * BENCH_DB_ITERATIONS (per variant, default 5000), BENCH_PARTS (`http,db`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -203,12 +201,10 @@ async function benchDb(databaseUrl: string): Promise<void> {
 async function main(): Promise<void> {
   console.log(`CloudAct runtime benchmark — Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString()}`);
   let server: LocalPostgres | undefined;
-  let tmp: string | undefined;
   let databaseUrl = process.env.DATABASE_URL;
   try {
     if (PARTS.has('db') && (databaseUrl === undefined || databaseUrl === '')) {
-      tmp = mkdtempSync(path.join(os.tmpdir(), 'cloudact-bench-'));
-      server = await startLocalPostgres({ dataDir: path.join(tmp, 'pg'), database: 'cloudact_bench', persistent: false });
+      server = await startLocalPostgres({ database: 'cloudact_bench', persistent: false });
       databaseUrl = server.url;
       console.log('Started an embedded PostgreSQL (DATABASE_URL was unset).');
     }
@@ -216,7 +212,6 @@ async function main(): Promise<void> {
     if (PARTS.has('db') && databaseUrl !== undefined) await benchDb(databaseUrl);
   } finally {
     await server?.stop();
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './freePort.js';
@@ -10,12 +11,17 @@ import { isAlive } from './isAlive.js';
 export interface LocalPostgres {
   url: string;
   port: number;
+  /** The cluster's data directory (the one given, or the server's own temporary one). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
 export interface LocalPostgresOptions {
-  /** Cluster data directory; kept between runs when `persistent`. */
-  dataDir: string;
+  /**
+   * Cluster data directory; kept between runs when `persistent`. Omitted: a new temporary
+   * folder of the server's own, removed whole on stop (only for a cluster that is not kept).
+   */
+  dataDir?: string;
   database: string;
   /** 0 picks a free port. */
   port?: number;
@@ -149,7 +155,10 @@ async function connectAdmin(port: number, password: string): Promise<pg.Client |
  * by a killed run is removed when its process is gone.
  */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
-  const { dataDir, database, persistent, maxConnections = 100, log = () => undefined } = options;
+  const { database, persistent, maxConnections = 100, log = () => undefined } = options;
+  if (options.dataDir === undefined && persistent) throw new Error('A persistent cluster needs a dataDir');
+  const ownDir = options.dataDir === undefined ? mkdtempSync(path.join(tmpdir(), 'cloudact-pg-')) : undefined;
+  const dataDir = options.dataDir ?? path.join(ownDir as string, 'pg');
   const password = options.password ?? randomBytes(24).toString('base64url');
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
@@ -196,7 +205,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     // SIGINT: PostgreSQL's fast shutdown (ends sessions, checkpoints, exits).
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
     await exited;
-    if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+    if (!persistent) rmSync(ownDir ?? dataDir, { recursive: true, force: true });
   };
   try {
     let admin = await connectAdmin(port, password);
@@ -221,6 +230,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     port,
+    dataDir,
     stop,
   };
 }

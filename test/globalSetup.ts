@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -28,8 +26,6 @@ const TEST_MAX_CONNECTIONS = 200;
 const EMULATOR_READY_MS = 60_000;
 
 let server: LocalPostgres | undefined;
-/** The temporary folder holding the embedded server's data folder. */
-let serverScratch: string | undefined;
 /** The database this run created on the server it was given, dropped at the end. */
 let runDatabase: { serverUrl: string; name: string } | undefined;
 
@@ -46,8 +42,7 @@ export async function setup(project: TestProject): Promise<void> {
   const given = process.env.DATABASE_URL ?? '';
   let url: string;
   if (given === '') {
-    serverScratch = mkdtempSync(path.join(tmpdir(), 'cloudact-test-'));
-    server = await startLocalPostgres({ dataDir: path.join(serverScratch, 'pg'), database: 'cloudact_test', persistent: false, maxConnections: TEST_MAX_CONNECTIONS });
+    server = await startLocalPostgres({ database: 'cloudact_test', persistent: false, maxConnections: TEST_MAX_CONNECTIONS });
     url = server.url;
   } else {
     await warnOnFewConnections(given);
@@ -66,8 +61,6 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await server?.stop();
-  // The server removes its data folder; the folder that held it goes too.
-  if (serverScratch !== undefined) rmSync(serverScratch, { recursive: true, force: true });
   if (runDatabase !== undefined) {
     const { serverUrl, name } = runDatabase;
     // FORCE: a process a failed test left behind must not keep the database alive.

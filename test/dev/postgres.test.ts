@@ -82,6 +82,19 @@ describe('the local PostgreSQL helper', () => {
     expect(modesUpFrom(parent)).toEqual(before);
   }, 60_000);
 
+  it('without a dataDir, keeps the cluster in a temporary folder of its own and removes that folder whole on stop', async () => {
+    const server = await startLocalPostgres({ database: 'own', persistent: false });
+    const ownFolder = path.dirname(server.dataDir);
+    try {
+      expect(existsSync(path.join(server.dataDir, 'PG_VERSION'))).toBe(true);
+      expect(path.basename(ownFolder)).toMatch(/^cloudact-pg-/);
+    } finally {
+      await server.stop();
+    }
+    expect(existsSync(ownFolder)).toBe(false);
+    await expect(startLocalPostgres({ database: 'kept', persistent: true })).rejects.toThrow('A persistent cluster needs a dataDir');
+  }, 60_000);
+
   it('generates a random password when none is given', async () => {
     const server = await startLocalPostgres({ dataDir: path.join(mkdtempSync(path.join(scratch, 'random-')), 'pg'), database: 'r', persistent: false });
     try {
